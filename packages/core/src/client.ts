@@ -1,0 +1,243 @@
+import { uint32 } from 'lib0/random'
+import type { ClientContext, ConversationOptions, Timers } from './context.js'
+import { Conversation } from './conversation.js'
+import { Emitter } from './emitter.js'
+import { TidingsError } from './errors.js'
+import { type ClockOptions, HybridClock, isStamp } from './hlc.js'
+import { type ConversationId, conversationId, type DeviceId, isDeviceId, randomDeviceId } from './ids.js'
+import { DEFAULT_PERIOD_MS } from './lanes.js'
+import { memoryStorage } from './memory-storage.js'
+import { DEFAULT_MAX_BODY_BYTES } from './message.js'
+import { Outbox } from './outbox.js'
+import type { StorageAdapter } from './storage.js'
+import type { ConnectionState, Transport } from './transport.js'
+
+export interface ClientOptions {
+  /** The user this device acts for. */
+  user: string
+  /** Where everything is kept; defaults to memory (nothing survives the process). */
+  storage?: StorageAdapter
+  /** How updates travel; without one the client works offline only. */
+  transport?: Transport
+  /** Physical time and drift bound of the hybrid logical clock. */
+  clock?: Pick<ClockOptions, 'now' | 'maxDrift'>
+  /** Uniform random numbers on [0, 1) for ids; defaults to crypto-backed randomness. */
+  random?: () => number
+  timers?: Timers
+  periodMs?: number
+  firstScreen?: number
+  pageSize?: number
+  maxBodyBytes?: number
+  receiptDelay?: number
+}
+
+export interface ClientEvents {
+  connection: (state: ConnectionState) => void
+  /** An error no call was waiting for: a refused remote update, unreadable storage, a failed background write. */
+  error: (error: TidingsError) => void
+}
+
+export interface ConversationSummary {
+  readonly id: ConversationId
+  readonly unread: number
+}
+
+export interface Client {
+  /** This device's id, once the client has read it from storage (after the first `open`). */
+  readonly device: DeviceId | undefined
+  readonly user: string
+  readonly connection: ConnectionState
+  open(id: string): Promise<Conversation>
+  conversations(): ConversationSummary[]
+  on<E extends keyof ClientEvents>(event: E, listener: ClientEvents[E]): () => void
+  /** Resolves when the link is online and every outbox entry of the open conversations is acknowledged. */
+  whenSynced(): Promise<void>
+  close(): Promise<void>
+}
+
+const defaultTimers: Timers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+}
+
+export const createClient = (options: ClientOptions): Client => {
+  if (typeof options.user !== 'string' || options.user.length === 0 || options.user.length > 256) {
+    throw new TidingsError(
+      'input/invalid',
+      'createClient needs a user: a non-empty string of at most 256 characters.',
+    )
+  }
+  const storage = options.storage ?? memoryStorage()
+  const transport = options.transport
+  const random = options.random ?? (() => uint32() / 0x1_0000_0000)
+  const events = new Emitter<ClientEvents>()
+  const conversations = new Map<ConversationId, Promise<Conversation>>()
+  const opened = new Map<ConversationId, Conversation>()
+  const settled = new Set<() => void>()
+  const conversationOptions: ConversationOptions = {
+    periodMs: options.periodMs ?? DEFAULT_PERIOD_MS,
+    firstScreen: options.firstScreen ?? 50,
+    pageSize: options.pageSize ?? options.firstScreen ?? 50,
+    maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    receiptDelay: options.receiptDelay ?? 1500,
+    timers: options.timers ?? defaultTimers,
+  }
+  let queue: Promise<unknown> = Promise.resolve()
+  let closed = false
+
+  const report = (error: unknown) => {
+    const typed =
+      error instanceof TidingsError
+        ? error
+        : new TidingsError('storage/corrupt', `Unexpected failure: ${(error as Error)?.message ?? error}`, {
+            cause: error,
+          })
+    events.emit('error', typed)
+  }
+
+  const checkSettled = () => {
+    if (!isSynced()) return
+    for (const resolve of [...settled]) resolve()
+    settled.clear()
+  }
+  const isSynced = () =>
+    !transport ||
+    (transport.state === 'online' && [...opened.keys()].every((id) => ctx?.outbox.entries(id).length === 0))
+
+  const wire = (transport: Transport, ctx: ClientContext) => {
+    const replica = (id: ConversationId) => opened.get(id)?.replica
+    transport.on('connection', (state) => {
+      if (state === 'syncing') {
+        for (const id of opened.keys()) {
+          for (const entry of ctx.outbox.entries(id)) {
+            transport.send({
+              conversation: id,
+              doc: entry.doc,
+              lane: entry.lane,
+              update: entry.update,
+              key: entry.key,
+            })
+          }
+        }
+      }
+      events.emit('connection', state)
+      checkSettled()
+    })
+    transport.on(
+      'update',
+      ({ conversation, doc, update }) => void replica(conversation)?.receive(doc, update),
+    )
+    transport.on('sync-request', ({ conversation, doc, stateVector }) => {
+      const r = replica(conversation)
+      r?.answer(doc, stateVector).then(
+        (update) => update && transport.send({ conversation, doc, lane: 'low', update }),
+        report,
+      )
+    })
+    transport.on('ack', ({ keys }) => {
+      const removed = ctx.outbox.remove(keys)
+      if (removed.length === 0) return
+      void ctx.serial(() => storage.write({ acked: removed.map((e) => e.key) })).catch(report)
+      for (const conversation of opened.values()) conversation.statusesChanged()
+      checkSettled()
+    })
+    transport.on('refused', ({ key, code, reason }) => {
+      const [entry] = ctx.outbox.remove([key])
+      if (!entry) return
+      if (code === 'retention/expired') ctx.outbox.markExpired(entry.messages)
+      const meta = { expired: JSON.stringify(ctx.outbox.expired()) }
+      void ctx.serial(() => storage.write({ acked: [key], meta })).catch(report)
+      report(new TidingsError(code, `The server refused ${entry.doc}: ${reason}`, { subject: entry.doc }))
+      for (const conversation of opened.values()) conversation.statusesChanged()
+      checkSettled()
+    })
+    transport.connect({ user: options.user, device: ctx.device })
+  }
+
+  let ctx: ClientContext | undefined
+  const init = (async (): Promise<ClientContext> => {
+    const [storedDevice, seq, outboxSeq, clock, outbox, expired] = await Promise.all([
+      storage.getMeta('device'),
+      storage.getMeta('seq'),
+      storage.getMeta('outboxSeq'),
+      storage.getMeta('clock'),
+      storage.outbox(),
+      storage.getMeta('expired'),
+    ])
+    let device = storedDevice
+    if (!isDeviceId(device)) {
+      device = randomDeviceId(random)
+      await storage.write({ meta: { device } })
+    }
+    const last = clock === undefined ? undefined : (JSON.parse(clock) as unknown)
+    ctx = {
+      user: options.user,
+      device: device as DeviceId,
+      storage,
+      clock: new HybridClock({ ...options.clock, ...(isStamp(last) ? { last } : {}) }),
+      outbox: new Outbox(outbox, expired ? (JSON.parse(expired) as string[]) : []),
+      options: conversationOptions,
+      seq: Number(seq ?? 0),
+      outboxSeq: Number(outboxSeq ?? 0),
+      newClientId: () => Math.floor(random() * 0x1_0000_0000) >>> 0 || 1,
+      serial: (fn) => {
+        const run = queue.then(fn, fn)
+        queue = run.catch(() => undefined)
+        return run
+      },
+      send: (update) => transport?.send(update),
+      report,
+    }
+    if (transport) wire(transport, ctx)
+    return ctx
+  })()
+  init.catch(() => undefined)
+
+  const live = () => {
+    if (closed) throw new TidingsError('client/closed', 'This client was closed.')
+  }
+
+  return {
+    get device() {
+      return ctx?.device
+    },
+    user: options.user,
+    get connection(): ConnectionState {
+      return transport?.state ?? 'offline'
+    },
+    async open(id) {
+      live()
+      const cid = conversationId(id)
+      let pending = conversations.get(cid)
+      if (!pending) {
+        pending = init.then(async (ctx) => {
+          const conversation = await Conversation.open(ctx, cid)
+          opened.set(cid, conversation)
+          transport?.subscribe(cid, () => conversation.replica.have())
+          return conversation
+        })
+        conversations.set(cid, pending)
+        pending.catch(() => conversations.delete(cid))
+      }
+      return pending
+    },
+    conversations() {
+      return [...opened.values()].map((c) => ({ id: c.id, unread: c.unreadCount() }))
+    },
+    on(event, listener) {
+      return events.on(event, listener)
+    },
+    whenSynced() {
+      if (isSynced()) return Promise.resolve()
+      return new Promise<void>((resolve) => settled.add(resolve))
+    },
+    async close() {
+      if (closed) return
+      closed = true
+      for (const conversation of opened.values()) await conversation.close()
+      await queue
+      await transport?.close()
+      await storage.close()
+    },
+  }
+}

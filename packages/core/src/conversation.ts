@@ -1,0 +1,368 @@
+import type { ClientContext } from './context.js'
+import { TidingsError } from './errors.js'
+import { exportConversation, type ImportSource, importConversation } from './export.js'
+import { History } from './history.js'
+import { type ConversationId, type MessageId, messageId, parseMessageId } from './ids.js'
+import { assertPriority, laneDocName, metaDocName, PRIORITIES, type Priority, periodOf } from './lanes.js'
+import { type Json, type Message, type MessageRecord, type MessageStatus, validateBody } from './message.js'
+import { Replica } from './replica.js'
+import type { Entry } from './view.js'
+
+export interface SendOptions {
+  priority?: Priority
+  /** The message this one answers; it must be loaded. Replies always sort after their parent. */
+  replyTo?: string
+}
+
+/** A pinned message: a snapshot kept in meta, updated by later edits, outliving its period. */
+export interface Pin {
+  readonly id: MessageId
+  readonly author: string
+  readonly body: Json
+  readonly sentAt: number
+  readonly editedAt?: number
+  readonly pinnedBy: string
+}
+
+/**
+ * One conversation on this device. Reads are synchronous snapshots; writes resolve once durable in
+ * local storage and never fail for being offline.
+ */
+export class Conversation {
+  readonly id: ConversationId
+  readonly #ctx: ClientContext
+  readonly #replica: Replica
+  readonly #listeners = new Set<() => void>()
+  readonly #cache = new Map<string, { entry: Entry; status: MessageStatus; message: Message }>()
+  #snapshot: { version: number; messages: readonly Message[] } | undefined
+  /** Raised when acks or expiries change statuses, which the view does not see. */
+  #statusVersion = 0
+  #closed = false
+
+  private constructor(ctx: ClientContext, id: ConversationId, history: History) {
+    this.#ctx = ctx
+    this.id = id
+    this.#replica = new Replica(ctx, id, history, () => this.#notify())
+  }
+
+  /** @internal Opened by `client.open`. */
+  static async open(ctx: ClientContext, id: ConversationId): Promise<Conversation> {
+    const conversation = new Conversation(ctx, id, new History(await ctx.storage.listDocs(id)))
+    await conversation.#replica.start()
+    return conversation
+  }
+
+  /** @internal The replica, for the client's sync glue. */
+  get replica(): Replica {
+    return this.#replica
+  }
+
+  /** Writes a message; resolves once it is durable here, whatever the link. */
+  async send(body: unknown, options: SendOptions = {}): Promise<Message> {
+    this.#open()
+    const priority = assertPriority(options.priority ?? 'normal')
+    const value = validateBody(body, this.#ctx.options.maxBodyBytes)
+    const parent = options.replyTo === undefined ? undefined : this.#entry(options.replyTo)
+    const ctx = this.#ctx
+    return ctx.serial(async () => {
+      if (parent) ctx.clock.witness(parent.header.stamp)
+      const stamp = ctx.clock.tick()
+      const seq = ctx.seq + 1
+      const id = messageId(ctx.device, seq)
+      const record: MessageRecord = {
+        author: ctx.user,
+        device: ctx.device,
+        stamp,
+        body: value,
+        priority,
+        ...(parent ? { replyTo: parent.id } : {}),
+      }
+      const doc = laneDocName(this.id, priority, periodOf(stamp.wall, this.#replica.periodMs))
+      await this.#replica.commit(
+        [
+          {
+            doc,
+            change: (d) => d.getMap('m').set(id, record),
+            messages: [{ id, device: ctx.device, seq, wall: stamp.wall }],
+          },
+        ],
+        seq,
+      )
+      return this.#message(this.#replica.view.timeline.get(id)!)
+    })
+  }
+
+  /** Replaces the body of one of your messages. */
+  async edit(id: string, body: unknown): Promise<void> {
+    const entry = this.#ownEntry(id)
+    const value = validateBody(body, this.#ctx.options.maxBodyBytes)
+    await this.#control(entry, (stamp) => ({ stamp, body: value }))
+  }
+
+  /** Deletes one of your messages: a tombstone keeps its place, the body is freed. */
+  async delete(id: string): Promise<void> {
+    const entry = this.#ownEntry(id)
+    await this.#control(entry, (stamp) => ({ stamp, deleted: true, header: entry.header }))
+  }
+
+  async #control(
+    entry: Entry,
+    record: (stamp: ReturnType<ClientContext['clock']['tick']>) => object,
+  ): Promise<void> {
+    const ctx = this.#ctx
+    await ctx.serial(async () => {
+      const value = record(ctx.clock.tick())
+      const key = `${entry.id}/${ctx.device}`
+      const deleting = 'deleted' in value
+      const lane = laneDocName(this.id, entry.header.priority, entry.period)
+      const pinned = this.#replica.view.pins.has(entry.id)
+      await this.#replica.commit([
+        { doc: laneDocName(this.id, 'control', entry.period), change: (d) => d.getMap('c').set(key, value) },
+        ...(deleting
+          ? [{ doc: lane, change: (d: import('yjs').Doc) => d.getMap('m').delete(entry.id) }]
+          : []),
+        ...(pinned
+          ? [
+              {
+                doc: metaDocName(this.id),
+                change: (d: import('yjs').Doc) =>
+                  deleting ? d.getMap('pins').delete(entry.id) : d.getMap('pinEdits').set(key, value),
+              },
+            ]
+          : []),
+      ])
+    })
+  }
+
+  /** Pins a message: its snapshot goes to meta and survives retention. */
+  async pin(id: string): Promise<void> {
+    const entry = this.#entry(id)
+    if (entry.revision?.deleted)
+      throw new TidingsError('input/invalid', `Message ${id} is deleted.`, { subject: id })
+    await this.#ctx.serial(() =>
+      this.#replica.commit([
+        {
+          doc: metaDocName(this.id),
+          change: (d) =>
+            d.getMap('pins').set(entry.id, {
+              header: entry.header,
+              body: entry.body,
+              stamp: entry.revision?.stamp ?? entry.header.stamp,
+              pinnedBy: this.#ctx.user,
+            }),
+        },
+      ]),
+    )
+  }
+
+  async unpin(id: string): Promise<void> {
+    if (!this.#replica.view.pins.has(id)) return
+    await this.#ctx.serial(() =>
+      this.#replica.commit([{ doc: metaDocName(this.id), change: (d) => d.getMap('pins').delete(id) }]),
+    )
+  }
+
+  /** Pinned messages, oldest first, each with its author's latest edit. */
+  pins(): Pin[] {
+    return this.#replica.view
+      .pinned()
+      .map(({ id, pin, revision }) => ({
+        id: id as MessageId,
+        author: pin.header.author,
+        body: revision?.body ?? pin.body,
+        sentAt: pin.header.stamp.wall,
+        ...(revision?.stamp && revision.stamp !== pin.header.stamp ? { editedAt: revision.stamp.wall } : {}),
+        pinnedBy: pin.pinnedBy,
+      }))
+      .sort((a, b) => a.sentAt - b.sentAt || (a.id < b.id ? -1 : 1))
+  }
+
+  /** Marks every loaded message ordered at or before `id` as read by this device. */
+  async markRead(id: string): Promise<void> {
+    const entry = this.#entry(id)
+    const { receipts } = this.#replica.view
+    let changed = false
+    for (const e of this.#replica.view.timeline.upTo(entry))
+      changed = receipts.read.add(e.key.device, e.key.seq) || changed
+    if (changed) await this.#ctx.serial(() => this.#replica.publishReceipt())
+  }
+
+  /** Users other than the author who read the message on some device. */
+  readBy(id: string): string[] {
+    const entry = this.#entry(id)
+    return this.#replica.view.receipts.readBy(
+      entry.header.author,
+      entry.key.device as never,
+      entry.key.seq,
+      this.#replica.view.members,
+    )
+  }
+
+  status(id: string): MessageStatus {
+    const parsed = parseMessageId(id)
+    if (!parsed)
+      throw new TidingsError('message/unknown', `${JSON.stringify(id)} is not a message id.`, { subject: id })
+    if (this.#ctx.outbox.isExpired(id)) return 'expired'
+    if (this.#ctx.outbox.isPending(id)) return 'pending'
+    const entry = this.#entry(id)
+    const { receipts, members } = this.#replica.view
+    return receipts.status(entry.header.author, parsed.device, parsed.seq, members)
+  }
+
+  /** The outbox of this conversation: unconfirmed messages, urgent first, then in order. */
+  pending(): Message[] {
+    const rank = (m: Message) => PRIORITIES.indexOf(m.priority)
+    return this.#ctx.outbox
+      .entries(this.id)
+      .flatMap((entry) => entry.messages)
+      .map((id) => this.#replica.view.timeline.get(id))
+      .filter((entry): entry is Entry => entry !== undefined)
+      .map((entry) => this.#message(entry))
+      .sort((a, b) => rank(a) - rank(b) || this.#compare(a, b))
+  }
+
+  #compare(a: Message, b: Message): number {
+    const { timeline } = this.#replica.view
+    return timeline.indexOf(timeline.get(a.id)!) - timeline.indexOf(timeline.get(b.id)!)
+  }
+
+  /** Ids of messages this device holds that this user has not read, late arrivals included. */
+  unreadIds(): MessageId[] {
+    const { receipts, members, timeline } = this.#replica.view
+    const ids: MessageId[] = []
+    for (const [device, seq] of receipts.unread(this.#ctx.user, members).entries()) {
+      const id = messageId(device as never, seq)
+      if (!timeline.get(id)?.revision?.deleted) ids.push(id)
+    }
+    const position = (id: string) => {
+      const entry = timeline.get(id)
+      return entry ? timeline.indexOf(entry) : Number.MAX_SAFE_INTEGER
+    }
+    return ids.sort((a, b) => position(a) - position(b) || (a < b ? -1 : 1))
+  }
+
+  /** Number of unread messages, from the ranges alone. */
+  unreadCount(): number {
+    return this.unreadIds().length
+  }
+
+  /** The loaded messages in display order; the same array until something changes. */
+  messages(): readonly Message[] {
+    const version = this.#replica.view.version * 1_000_003 + this.#statusVersion
+    if (this.#snapshot?.version === version) return this.#snapshot.messages
+    const messages = Object.freeze(this.#replica.view.timeline.values().map((entry) => this.#message(entry)))
+    this.#snapshot = { version, messages }
+    return messages
+  }
+
+  /** Loads the previous period(s); false when nothing older exists. */
+  loadOlder(): Promise<boolean> {
+    this.#open()
+    return this.#replica.loadOlder()
+  }
+
+  /** Calls `listener` after every change; returns the function that stops it. */
+  subscribe(listener: () => void): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
+  }
+
+  /** The earliest time retention keeps; docs wholly before it are dropped. */
+  get retainedFrom(): number {
+    return this.#replica.view.retainedFrom
+  }
+
+  /** Moves `retainedFrom` forward (never back). Servers normally do this; offline, the highest wins. */
+  async setRetainedFrom(wall: number): Promise<void> {
+    if (!Number.isSafeInteger(wall) || wall < 0)
+      throw new TidingsError('input/invalid', `retainedFrom must be a time in ms, not ${wall}.`)
+    if (wall <= this.retainedFrom) return
+    await this.#ctx.serial(() =>
+      this.#replica.commit([
+        { doc: metaDocName(this.id), change: (d) => d.getMap('retention').set(this.#ctx.device, wall) },
+      ]),
+    )
+  }
+
+  /** Writes the whole conversation, loaded or not, as NDJSON lines. */
+  export(): AsyncIterable<string> {
+    return exportConversation(this.#ctx, this.#replica)
+  }
+
+  /** Reads an export back; every record is checked before anything is written. */
+  import(records: ImportSource): Promise<number> {
+    this.#open()
+    return importConversation(this.#replica, records)
+  }
+
+  /** @internal Statuses changed outside the docs (acks, expiry). */
+  statusesChanged(): void {
+    this.#statusVersion++
+    this.#notify()
+  }
+
+  /** @internal */
+  async close(): Promise<void> {
+    if (this.#closed) return
+    if (this.#replica.receiptDue) await this.#ctx.serial(() => this.#replica.publishReceipt())
+    this.#closed = true
+    this.#replica.destroy()
+    this.#listeners.clear()
+  }
+
+  #notify() {
+    for (const listener of [...this.#listeners]) listener()
+  }
+
+  #open() {
+    if (this.#closed) throw new TidingsError('conversation/closed', `Conversation ${this.id} was closed.`)
+  }
+
+  #entry(id: string): Entry {
+    const entry = this.#replica.view.timeline.get(id)
+    if (!entry)
+      throw new TidingsError(
+        'message/unknown',
+        `Message ${JSON.stringify(id)} is not loaded in ${this.id}.`,
+        { subject: id },
+      )
+    return entry
+  }
+
+  #ownEntry(id: string): Entry {
+    this.#open()
+    const entry = this.#entry(id)
+    if (entry.header.author !== this.#ctx.user) {
+      throw new TidingsError(
+        'permission/denied',
+        `Message ${id} was written by ${entry.header.author}; only its author may change it.`,
+        { subject: id },
+      )
+    }
+    if (entry.revision?.deleted)
+      throw new TidingsError('input/invalid', `Message ${id} is deleted.`, { subject: id })
+    return entry
+  }
+
+  #message(entry: Entry): Message {
+    const status = this.status(entry.id)
+    const cached = this.#cache.get(entry.id)
+    if (cached && cached.entry === entry && cached.status === status) return cached.message
+    const { header, revision } = entry
+    const message: Message = Object.freeze({
+      id: entry.id,
+      author: header.author,
+      device: header.device,
+      body: entry.body,
+      priority: header.priority,
+      sentAt: header.stamp.wall,
+      stamp: header.stamp,
+      ...(header.replyTo ? { replyTo: header.replyTo } : {}),
+      ...(revision?.editedAt !== undefined && !revision.deleted ? { editedAt: revision.editedAt } : {}),
+      deleted: revision?.deleted === true,
+      status,
+    })
+    this.#cache.set(entry.id, { entry, status, message })
+    return message
+  }
+}

@@ -1,0 +1,21 @@
+// biome-ignore lint/suspicious/noExplicitAny: listener signatures vary per event
+type Listener = (...args: any[]) => void
+
+/** A typed event emitter: an event map type per emitter, listeners removed by the returned function. */
+export class Emitter<Events extends { [E in keyof Events]: Listener }> {
+  readonly #listeners = new Map<keyof Events, Set<Listener>>()
+
+  on<E extends keyof Events>(event: E, listener: Events[E]): () => void {
+    let set = this.#listeners.get(event)
+    if (!set) {
+      set = new Set()
+      this.#listeners.set(event, set)
+    }
+    set.add(listener)
+    return () => set.delete(listener)
+  }
+
+  emit<E extends keyof Events>(event: E, ...args: Parameters<Events[E]>): void {
+    for (const listener of [...(this.#listeners.get(event) ?? [])]) listener(...args)
+  }
+}

@@ -1,0 +1,55 @@
+import { TidingsError } from './errors.js'
+
+declare const brand: unique symbol
+type Brand<T, B extends string> = T & { readonly [brand]: B }
+
+/** A conversation id: letters, digits, `.`, `_` and `-`, 1 to 128 characters. */
+export type ConversationId = Brand<string, 'ConversationId'>
+/** A device id: lowercase letters and digits, random, kept in the device's storage. */
+export type DeviceId = Brand<string, 'DeviceId'>
+/** A message id, `<deviceId>.<seq>`, with seq a dense per-device counter. */
+export type MessageId = Brand<string, 'MessageId'>
+
+const conversationPattern = /^[A-Za-z0-9._-]{1,128}$/
+const devicePattern = /^[a-z0-9]{4,32}$/
+const messagePattern = /^([a-z0-9]{4,32})\.([1-9][0-9]{0,15})$/
+
+export const conversationId = (id: string): ConversationId => {
+  if (typeof id !== 'string' || !conversationPattern.test(id)) {
+    throw new TidingsError(
+      'input/invalid',
+      `Conversation id ${JSON.stringify(id)} is invalid: use 1 to 128 characters from [A-Za-z0-9._-].`,
+      { subject: String(id) },
+    )
+  }
+  return id as ConversationId
+}
+
+export const isDeviceId = (id: unknown): id is DeviceId => typeof id === 'string' && devicePattern.test(id)
+
+export const deviceId = (id: string): DeviceId => {
+  if (!isDeviceId(id)) {
+    throw new TidingsError(
+      'input/invalid',
+      `Device id ${JSON.stringify(id)} is invalid: use 4 to 32 of [a-z0-9].`,
+    )
+  }
+  return id
+}
+
+/** A fresh device id of 16 base-36 characters drawn from `random` (uniform on [0, 1)). */
+export const randomDeviceId = (random: () => number): DeviceId => {
+  let id = ''
+  for (let i = 0; i < 16; i++) id += Math.floor(random() * 36).toString(36)
+  return id as DeviceId
+}
+
+export const messageId = (device: DeviceId, seq: number): MessageId => `${device}.${seq}` as MessageId
+
+/** Splits a message id into its device and seq, or returns undefined when it is not one. */
+export const parseMessageId = (id: string): { device: DeviceId; seq: number } | undefined => {
+  const match = messagePattern.exec(id)
+  if (!match) return undefined
+  const seq = Number(match[2])
+  return Number.isSafeInteger(seq) ? { device: match[1] as DeviceId, seq } : undefined
+}

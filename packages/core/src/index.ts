@@ -1,0 +1,55 @@
+export {
+  type Client,
+  type ClientEvents,
+  type ClientOptions,
+  type ConversationSummary,
+  createClient,
+} from './client.js'
+export type { Timers } from './context.js'
+export { Conversation, type Pin, type SendOptions } from './conversation.js'
+export { type ErrorCode, isTidingsError, TidingsError } from './errors.js'
+export type { ExportDoc, ExportHeader, ImportSource } from './export.js'
+export { compareStamps, HybridClock, MAX_DRIFT, type Stamp } from './hlc.js'
+export {
+  type ConversationId,
+  conversationId,
+  type DeviceId,
+  type MessageId,
+  messageId,
+  parseMessageId,
+} from './ids.js'
+export {
+  compareSyncOrder,
+  DEFAULT_PERIOD_MS,
+  type DocRef,
+  type Lane,
+  laneDocName,
+  metaDocName,
+  PRIORITIES,
+  type Priority,
+  parseDocName,
+  periodOf,
+  SYNC_ORDER,
+} from './lanes.js'
+export { type LoopbackFrame, type LoopbackHub, type LoopbackOptions, loopbackHub } from './loopback.js'
+export { memoryStorage } from './memory-storage.js'
+export type { Json, Message, MessageStatus } from './message.js'
+export { RangeSet, type RangeSetJSON } from './range-set.js'
+export type {
+  DocInfo,
+  OutboxEntry,
+  StorageAdapter,
+  StoredUpdate,
+  UpdateWrite,
+  WriteBatch,
+} from './storage.js'
+export type {
+  ConnectionState,
+  DocVector,
+  OutgoingUpdate,
+  Transport,
+  TransportEvents,
+  TransportSession,
+  Unsubscribe,
+} from './transport.js'
+export { isEmptyUpdate } from './updates.js'

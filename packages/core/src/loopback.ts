@@ -1,0 +1,235 @@
+import { diffUpdate, encodeStateVectorFromUpdate, mergeUpdates } from 'yjs'
+import { Emitter } from './emitter.js'
+import type { ErrorCode } from './errors.js'
+import type { ConversationId } from './ids.js'
+import type {
+  ConnectionState,
+  DocVector,
+  OutgoingUpdate,
+  Transport,
+  TransportEvents,
+  TransportSession,
+} from './transport.js'
+import { isEmptyUpdate } from './updates.js'
+
+export interface LoopbackOptions {
+  /**
+   * When true, frames wait in `hub.queue` until a test delivers them (in any order, or twice);
+   * otherwise they are delivered in order on the next microtask.
+   */
+  manual?: boolean
+  /** Decides whether the hub accepts an update; return an error code to refuse it. */
+  accept?: (update: OutgoingUpdate, session: TransportSession) => ErrorCode | undefined
+}
+
+/** A frame in flight, from a link to the hub or back. */
+export interface LoopbackFrame {
+  readonly link: number
+  readonly direction: 'up' | 'down'
+  readonly kind: string
+  run(): void
+}
+
+/**
+ * An in-process sync hub: stands in for the server in tests and demos. It keeps every doc as one
+ * merged update, answers subscriptions with what a client lacks, forwards updates to the other
+ * subscribers and acknowledges outbox entries once stored.
+ */
+export interface LoopbackHub {
+  /** A new client link to this hub. */
+  transport(): Transport
+  /** The hub's copy of every doc, as one merged update each. */
+  readonly docs: ReadonlyMap<string, Uint8Array>
+  /** Frames in flight (manual mode). */
+  readonly queue: readonly LoopbackFrame[]
+  /** Delivers the frame at `index` (default 0); false when the queue is empty. */
+  deliver(index?: number): boolean
+  /** Delivers the frame at `index` and leaves a copy of it queued. */
+  duplicate(index: number): void
+  /** Delivers frames until none is left, including those that delivery produced. */
+  flush(): Promise<void>
+}
+
+export const loopbackHub = (options: LoopbackOptions = {}): LoopbackHub => {
+  const docs = new Map<string, Uint8Array>()
+  const queue: LoopbackFrame[] = []
+  const links = new Map<number, LoopbackLink>()
+  let nextLink = 1
+  let draining = false
+
+  const drain = () => {
+    draining = false
+    while (queue.length > 0) queue.shift()!.run()
+  }
+  const enqueue = (frame: LoopbackFrame) => {
+    queue.push(frame)
+    if (!options.manual && !draining) {
+      draining = true
+      queueMicrotask(drain)
+    }
+  }
+
+  const hub = {
+    store(update: OutgoingUpdate, from: LoopbackLink) {
+      const session = from.session!
+      const refusal = options.accept?.(update, session)
+      if (refusal) {
+        if (update.key)
+          from.down('refused', { key: update.key, code: refusal, reason: `refused by the hub: ${refusal}` })
+        return
+      }
+      const before = docs.get(update.doc)
+      docs.set(update.doc, before ? mergeUpdates([before, update.update]) : update.update.slice())
+      for (const link of links.values()) {
+        if (link !== from && link.subscriptions.has(update.conversation)) {
+          link.down('update', {
+            conversation: update.conversation,
+            doc: update.doc,
+            update: update.update.slice(),
+          })
+        }
+      }
+      if (update.key) from.down('ack', { keys: [update.key] })
+    },
+    subscribe(conversation: ConversationId, have: DocVector[], link: LoopbackLink) {
+      const prefix = `${conversation}/`
+      const vectors = new Map(have.map((v) => [v.doc, v.stateVector]))
+      const names = new Set([...have.map((v) => v.doc)])
+      for (const [doc, state] of docs) {
+        if (!doc.startsWith(prefix)) continue
+        names.add(doc)
+        const missing = diffUpdate(state, vectors.get(doc) ?? new Uint8Array([0]))
+        if (!isEmptyUpdate(missing)) link.down('update', { conversation, doc, update: missing })
+      }
+      for (const doc of names) {
+        const state = docs.get(doc)
+        const stateVector = state ? encodeStateVectorFromUpdate(state) : new Uint8Array([0])
+        link.down('sync-request', { conversation, doc, stateVector })
+      }
+      link.down('synced', { conversation })
+    },
+  }
+
+  class LoopbackLink implements Transport {
+    readonly id = nextLink++
+    readonly #events = new Emitter<TransportEvents>()
+    readonly subscriptions = new Map<ConversationId, () => Promise<DocVector[]>>()
+    readonly #unsynced = new Set<ConversationId>()
+    session: TransportSession | undefined
+    state: ConnectionState = 'offline'
+
+    on<E extends keyof TransportEvents>(event: E, listener: TransportEvents[E]) {
+      return this.#events.on(event, listener)
+    }
+
+    connect(session: TransportSession) {
+      this.session = session
+      if (this.state !== 'offline') return
+      links.set(this.id, this)
+      this.#setState('connecting')
+      this.#setState('syncing')
+      for (const conversation of this.subscriptions.keys()) this.#requestSync(conversation)
+      this.#maybeOnline()
+    }
+
+    disconnect() {
+      if (this.state === 'offline') return
+      links.delete(this.id)
+      // Frames in flight on a dropped link are lost, as on a real network.
+      for (let i = queue.length - 1; i >= 0; i--) if (queue[i]!.link === this.id) queue.splice(i, 1)
+      this.#unsynced.clear()
+      this.#setState('offline')
+    }
+
+    subscribe(conversation: ConversationId, have: () => Promise<DocVector[]>) {
+      this.subscriptions.set(conversation, have)
+      if (this.state !== 'offline') this.#requestSync(conversation)
+    }
+
+    unsubscribe(conversation: ConversationId) {
+      this.subscriptions.delete(conversation)
+      this.#unsynced.delete(conversation)
+      this.#maybeOnline()
+    }
+
+    send(update: OutgoingUpdate) {
+      if (this.state === 'offline') return
+      const copy = { ...update, update: update.update.slice() }
+      enqueue({ link: this.id, direction: 'up', kind: 'update', run: () => hub.store(copy, this) })
+    }
+
+    async close() {
+      this.disconnect()
+      this.subscriptions.clear()
+    }
+
+    down<E extends keyof TransportEvents>(event: E, payload: Parameters<TransportEvents[E]>[0]) {
+      enqueue({
+        link: this.id,
+        direction: 'down',
+        kind: event,
+        run: () => {
+          if (event === 'synced') {
+            this.#unsynced.delete((payload as { conversation: ConversationId }).conversation)
+          }
+          ;(this.#events.emit as (e: E, p: unknown) => void)(event, payload)
+          if (event === 'synced') this.#maybeOnline()
+        },
+      })
+    }
+
+    #requestSync(conversation: ConversationId) {
+      this.#unsynced.add(conversation)
+      if (this.state === 'online') this.#setState('syncing')
+      const have = this.subscriptions.get(conversation)!
+      have().then(
+        (vectors) => {
+          if (this.state === 'offline' || !this.subscriptions.has(conversation)) return
+          enqueue({
+            link: this.id,
+            direction: 'up',
+            kind: 'subscribe',
+            run: () => hub.subscribe(conversation, vectors, this),
+          })
+        },
+        () => this.disconnect(),
+      )
+    }
+
+    #maybeOnline() {
+      if (this.state === 'syncing' && this.#unsynced.size === 0) this.#setState('online')
+    }
+
+    #setState(state: ConnectionState) {
+      if (this.state === state) return
+      this.state = state
+      this.#events.emit('connection', state)
+    }
+  }
+
+  return {
+    transport: () => new LoopbackLink(),
+    docs,
+    queue,
+    deliver(index = 0) {
+      const [frame] = queue.splice(index, 1)
+      frame?.run()
+      return frame !== undefined
+    },
+    duplicate(index) {
+      queue[index]?.run()
+    },
+    async flush() {
+      // Storage writes and `have()` calls settle on later ticks, so drain until a pass finds nothing.
+      for (let quiet = 0; quiet < 3; ) {
+        if (queue.length === 0) {
+          quiet++
+          await new Promise((resolve) => setTimeout(resolve, 0))
+          continue
+        }
+        quiet = 0
+        while (queue.length > 0) queue.shift()!.run()
+      }
+    },
+  }
+}

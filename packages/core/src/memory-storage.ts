@@ -1,0 +1,92 @@
+import { mergeUpdates } from 'yjs'
+import { TidingsError } from './errors.js'
+import type { DocInfo, OutboxEntry, StorageAdapter, StoredUpdate, WriteBatch } from './storage.js'
+
+interface DocRows {
+  rows: StoredUpdate[]
+  next: number
+  messages: number
+  newest: number
+}
+
+/**
+ * Storage in memory: for tests, demos and throwaway sessions. Nothing survives the process, but
+ * the semantics (atomic batches, copies of every byte array) match the durable adapters.
+ */
+export const memoryStorage = (): StorageAdapter => {
+  const docs = new Map<string, DocRows>()
+  const meta = new Map<string, string>()
+  const outbox = new Map<string, OutboxEntry>()
+  let closed = false
+
+  const open = () => {
+    if (closed) throw new TidingsError('storage/closed', 'This memory storage was closed.')
+  }
+  const rowsOf = (doc: string): DocRows => {
+    let entry = docs.get(doc)
+    if (!entry) {
+      entry = { rows: [], next: 1, messages: 0, newest: 0 }
+      docs.set(doc, entry)
+    }
+    return entry
+  }
+
+  return {
+    async listDocs(conversation) {
+      open()
+      const prefix = `${conversation}/`
+      const list: DocInfo[] = []
+      for (const [doc, { rows, messages, newest }] of docs) {
+        if (doc.startsWith(prefix)) list.push({ doc, updates: rows.length, messages, newest })
+      }
+      return list.sort((a, b) => (a.doc < b.doc ? -1 : 1))
+    },
+    async load(doc) {
+      open()
+      return (docs.get(doc)?.rows ?? []).map(({ n, update }) => ({ n, update: update.slice() }))
+    },
+    async write(batch: WriteBatch) {
+      open()
+      // Validate before touching anything, so a refused batch changes nothing.
+      for (const u of batch.updates ?? []) {
+        if (!(u.update instanceof Uint8Array))
+          throw new TidingsError('input/invalid', `Update for ${u.doc} is not bytes.`)
+      }
+      for (const u of batch.updates ?? []) {
+        const entry = rowsOf(u.doc)
+        entry.rows.push({ n: entry.next++, update: u.update.slice() })
+        entry.messages += u.messages ?? 0
+        entry.newest = Math.max(entry.newest, u.newest ?? 0)
+      }
+      for (const [key, value] of Object.entries(batch.meta ?? {})) {
+        if (value === null) meta.delete(key)
+        else meta.set(key, value)
+      }
+      for (const entry of batch.outbox ?? [])
+        outbox.set(entry.key, { ...entry, update: entry.update.slice() })
+      for (const key of batch.acked ?? []) outbox.delete(key)
+    },
+    async getMeta(key) {
+      open()
+      return meta.get(key)
+    },
+    async outbox() {
+      open()
+      return [...outbox.values()].map((entry) => ({ ...entry, update: entry.update.slice() }))
+    },
+    async compact(doc) {
+      open()
+      const entry = docs.get(doc)
+      if (!entry || entry.rows.length < 2) return
+      entry.rows = [{ n: entry.next++, update: mergeUpdates(entry.rows.map((r) => r.update)) }]
+    },
+    async drop(doc) {
+      open()
+      docs.delete(doc)
+      for (const [key, entry] of outbox) if (entry.doc === doc) outbox.delete(key)
+    },
+    async close() {
+      closed = true
+    },
+  }
+}

@@ -1,0 +1,171 @@
+import { TidingsError } from './errors.js'
+import { compareStamps, isStamp, type Stamp } from './hlc.js'
+import { type DeviceId, isDeviceId, type MessageId, parseMessageId } from './ids.js'
+import { isPriority, type Priority } from './lanes.js'
+
+/** Any JSON value: a message body is one. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
+
+export type MessageStatus = 'pending' | 'sent' | 'delivered' | 'read' | 'expired'
+
+/** A message as an app sees it: immutable, replaced by a new object when anything about it changes. */
+export interface Message {
+  readonly id: MessageId
+  readonly author: string
+  readonly device: DeviceId
+  /** The body as last edited by its author; null once deleted. */
+  readonly body: Json
+  readonly priority: Priority
+  /** Wall time of the message's clock stamp, in ms. */
+  readonly sentAt: number
+  readonly stamp: Stamp
+  readonly replyTo?: MessageId
+  readonly editedAt?: number
+  readonly deleted: boolean
+  readonly status: MessageStatus
+}
+
+/** The immutable value stored under the message id in a lane doc's `m` map. */
+export interface MessageRecord {
+  readonly author: string
+  readonly device: DeviceId
+  readonly stamp: Stamp
+  readonly body: Json
+  readonly priority: Priority
+  readonly replyTo?: MessageId
+}
+
+/** The header of a message: everything but the body, kept in its tombstone so the gap stays placed. */
+export type MessageHeader = Omit<MessageRecord, 'body'>
+
+/** An edit or a tombstone, stored in `control/<period>` under `<messageId>/<deviceId>`. */
+export type ControlRecord =
+  | { readonly stamp: Stamp; readonly body: Json }
+  | { readonly stamp: Stamp; readonly deleted: true; readonly header: MessageHeader }
+
+/** Default limit on a body's JSON size. */
+export const DEFAULT_MAX_BODY_BYTES = 64 * 1024
+
+const utf8 = new TextEncoder()
+
+/** Checks that a body is plain JSON within the size limit and returns a deep, frozen copy. */
+export const validateBody = (body: unknown, maxBytes: number): Json => {
+  let text: string | undefined
+  try {
+    text = JSON.stringify(body, (_key, value: unknown) => {
+      if (typeof value === 'number' && !Number.isFinite(value)) throw new Error('a non-finite number')
+      if (typeof value === 'bigint' || typeof value === 'function' || typeof value === 'symbol') {
+        throw new Error(`a ${typeof value}`)
+      }
+      if (value === undefined) throw new Error('undefined')
+      if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+        const proto = Object.getPrototypeOf(value)
+        if (proto !== Object.prototype && proto !== null)
+          throw new Error(`an instance of ${proto?.constructor?.name}`)
+      }
+      return value
+    })
+  } catch (cause) {
+    throw new TidingsError(
+      'input/invalid',
+      `The message body is not JSON-serialisable: it holds ${(cause as Error).message}.`,
+      {
+        cause,
+      },
+    )
+  }
+  if (text === undefined)
+    throw new TidingsError('input/invalid', 'The message body is not JSON-serialisable.')
+  const size = utf8.encode(text).length
+  if (size > maxBytes) {
+    throw new TidingsError(
+      'input/too-large',
+      `The message body is ${size} bytes as JSON; the limit is ${maxBytes}.`,
+    )
+  }
+  return deepFreeze(JSON.parse(text) as Json)
+}
+
+const deepFreeze = <T>(value: T): T => {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const child of Object.values(value)) deepFreeze(child)
+  }
+  return value
+}
+
+const isHeaderLike = (value: unknown, id: string): value is MessageHeader => {
+  const v = value as MessageHeader
+  const parsed = parseMessageId(id)
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof v.author === 'string' &&
+    isDeviceId(v.device) &&
+    parsed?.device === v.device &&
+    isStamp(v.stamp) &&
+    isPriority(v.priority) &&
+    (v.replyTo === undefined || parseMessageId(v.replyTo) !== undefined)
+  )
+}
+
+/** Reads a lane-doc value; undefined when it is not a well-formed record for that id. */
+export const readMessageRecord = (id: string, value: unknown): MessageRecord | undefined =>
+  isHeaderLike(value, id) && 'body' in (value as object) ? deepFreeze(value as MessageRecord) : undefined
+
+/** Reads a control value; undefined when malformed. */
+export const readControlRecord = (value: unknown): ControlRecord | undefined => {
+  const v = value as Record<string, unknown>
+  if (typeof v !== 'object' || v === null || !isStamp(v.stamp)) return undefined
+  if (v.deleted === true) {
+    const header = v.header as MessageHeader | undefined
+    return header && typeof header === 'object' ? (deepFreeze(v) as ControlRecord) : undefined
+  }
+  return 'body' in v ? (deepFreeze(v) as ControlRecord) : undefined
+}
+
+export const headerOf = ({ body: _body, ...header }: MessageRecord): MessageHeader => header
+
+/** The outcome of a message's control records: the latest edit, or deletion. */
+export interface Revision {
+  readonly deleted: boolean
+  readonly body?: Json
+  readonly editedAt?: number
+  readonly stamp?: Stamp
+}
+
+/**
+ * Resolves the control records of one message, keyed by the writing device. A tombstone wins over
+ * any edit; among edits the highest stamp wins, the device id breaking ties, so every replica picks
+ * the same one.
+ */
+export const resolveRevision = (records: ReadonlyMap<string, ControlRecord>): Revision | undefined => {
+  let best: { device: string; record: ControlRecord } | undefined
+  for (const [device, record] of records) {
+    if ('deleted' in record) return { deleted: true, stamp: record.stamp }
+    if (
+      !best ||
+      compareStamps(record.stamp, best.record.stamp) > 0 ||
+      (compareStamps(record.stamp, best.record.stamp) === 0 && device > best.device)
+    ) {
+      best = { device, record }
+    }
+  }
+  if (!best || 'deleted' in best.record) return undefined
+  return {
+    deleted: false,
+    body: best.record.body,
+    editedAt: best.record.stamp.wall,
+    stamp: best.record.stamp,
+  }
+}
+
+/** Sort key of a message: (stamp, device, seq), identical on every replica. */
+export interface OrderKey {
+  readonly stamp: Stamp
+  readonly device: string
+  readonly seq: number
+}
+
+export const compareOrder = (a: OrderKey, b: OrderKey): number =>
+  compareStamps(a.stamp, b.stamp) || (a.device < b.device ? -1 : a.device > b.device ? 1 : a.seq - b.seq)

@@ -1,0 +1,347 @@
+import * as Y from 'yjs'
+import type { ClientContext } from './context.js'
+import { DocSet } from './doc-set.js'
+import { TidingsError } from './errors.js'
+import type { History } from './history.js'
+import type { ConversationId, MessageId } from './ids.js'
+import { type DocRef, laneDocName, metaDocName, parseDocName, periodOf } from './lanes.js'
+import { readMessageRecord } from './message.js'
+import type { RangeSet } from './range-set.js'
+import type { OutboxEntry, UpdateWrite } from './storage.js'
+import type { DocVector } from './transport.js'
+import { isEmptyUpdate, readKeySets } from './updates.js'
+import { ConversationView } from './view.js'
+
+/** One local change to one doc, committed with others in a single storage batch. */
+export interface LocalChange {
+  readonly doc: string
+  readonly change: (doc: Y.Doc) => void
+  /** Messages the change adds (lane docs), for the outbox, the `held` set and the doc's count. */
+  readonly messages?: readonly { id: MessageId; device: string; seq: number; wall: number }[]
+}
+
+const isMessageDoc = (ref: DocRef): ref is DocRef & { period: number } =>
+  ref.kind !== 'meta' && ref.kind !== 'receipts'
+const isLaneDoc = (ref: DocRef) => isMessageDoc(ref) && ref.kind !== 'control'
+
+/**
+ * The replica of one conversation on this device: loaded docs, what storage holds, and the paths
+ * by which local changes and remote updates reach both. Every write runs through `ctx.serial`.
+ */
+export class Replica {
+  readonly docs: DocSet
+  readonly view: ConversationView
+  readonly history: History
+  #heldTimer: unknown
+  #retainedFrom = 0
+
+  constructor(
+    private readonly ctx: ClientContext,
+    readonly id: ConversationId,
+    history: History,
+    onChange: () => void,
+  ) {
+    this.history = history
+    this.view = new ConversationView(() => {
+      onChange()
+      if (this.view.retainedFrom > this.#retainedFrom) {
+        this.#retainedFrom = this.view.retainedFrom
+        void ctx.serial(() => this.applyRetention()).catch((error) => ctx.report(error))
+      }
+    })
+    this.docs = new DocSet(ctx.storage, ctx.newClientId, (name, doc) => this.view.attach(name, doc))
+  }
+
+  get periodMs(): number {
+    const value = this.view.settings.get('periodMs')
+    return typeof value === 'number' && value > 0 ? value : this.ctx.options.periodMs
+  }
+
+  /** Loads meta, receipts and the newest periods until the first screen is full. */
+  async start(): Promise<void> {
+    const meta = metaDocName(this.id)
+    this.history.note(meta)
+    await this.#load(meta)
+    for (const doc of this.history.receiptDocs()) await this.#load(doc)
+    const pendingPeriods = this.ctx.outbox
+      .entries(this.id)
+      .map((entry) => parseDocName(entry.doc))
+      .filter((ref) => ref !== undefined && isMessageDoc(ref))
+      .map((ref) => (ref as { period: number }).period)
+    const oldestPending = Math.min(...pendingPeriods)
+    for (const period of this.history.periods()) {
+      if (this.view.timeline.size >= this.ctx.options.firstScreen && period < oldestPending) break
+      await this.loadPeriod(period)
+    }
+    this.history.complete()
+    const settings = this.docs.get(meta)!.getMap('settings')
+    const devices = this.docs.get(meta)!.getMap('devices')
+    if (devices.get(this.ctx.device) !== this.ctx.user || !settings.has('periodMs')) {
+      await this.ctx.serial(() =>
+        this.commit([
+          {
+            doc: meta,
+            change: () => {
+              if (devices.get(this.ctx.device) !== this.ctx.user) devices.set(this.ctx.device, this.ctx.user)
+              if (!settings.has('periodMs')) settings.set('periodMs', this.ctx.options.periodMs)
+            },
+          },
+        ]),
+      )
+    }
+    await this.ctx.serial(() => this.applyRetention())
+  }
+
+  async loadPeriod(period: number): Promise<void> {
+    this.history.markLoaded(period)
+    for (const doc of this.history.docsOfPeriod(period)) await this.#load(doc)
+  }
+
+  /** Loads older periods until `pageSize` more messages are in or none is left. */
+  async loadOlder(): Promise<boolean> {
+    const older = this.history.older()
+    if (older.length === 0) {
+      this.history.complete()
+      return false
+    }
+    let added = 0
+    for (const period of older) {
+      await this.loadPeriod(period)
+      added += this.history.messagesIn(period)
+      if (added >= this.ctx.options.pageSize) break
+    }
+    this.history.complete()
+    return true
+  }
+
+  /** A loaded doc, or undefined. Storage that cannot be read is reported, and the doc skipped. */
+  async #load(doc: string): Promise<Y.Doc | undefined> {
+    try {
+      return await this.docs.load(doc)
+    } catch (error) {
+      this.ctx.report(error)
+      return undefined
+    }
+  }
+
+  /**
+   * Commits local changes as one storage batch with the clock, seq and `held`, then queues them
+   * for the transport. Call inside `ctx.serial`.
+   * @remarks On a failed write the touched docs are reloaded from storage, so memory never holds
+   * changes storage lacks, and the error is rethrown.
+   */
+  async commit(changes: readonly LocalChange[], seq?: number): Promise<void> {
+    const updates: UpdateWrite[] = []
+    const outbox: OutboxEntry[] = []
+    const held = this.view.receipts.held.clone()
+    for (const { doc, change, messages = [] } of changes) {
+      const ref = parseDocName(doc)!
+      const ydoc = await this.docs.load(doc)
+      if (isMessageDoc(ref)) this.history.markLoaded(ref.period)
+      const update = this.docs.change(doc, () => change(ydoc))
+      if (!update) continue
+      for (const m of messages) held.add(m.device, m.seq)
+      const newest = Math.max(0, ...messages.map((m) => m.wall))
+      updates.push({ doc, update, messages: messages.length, newest })
+      const key = `${this.ctx.device}:${this.ctx.outboxSeq + outbox.length + 1}`
+      outbox.push({
+        key,
+        doc,
+        lane: ref.kind === 'meta' ? 'meta' : ref.kind,
+        update,
+        messages: messages.map((m) => m.id),
+      })
+    }
+    if (updates.length === 0) return
+    const meta: Record<string, string> = {
+      clock: JSON.stringify(this.ctx.clock.last),
+      outboxSeq: String(this.ctx.outboxSeq + outbox.length),
+      [`held:${this.id}`]: JSON.stringify(held.toJSON()),
+    }
+    if (seq !== undefined) meta.seq = String(seq)
+    try {
+      await this.ctx.storage.write({ updates, outbox, meta })
+    } catch (error) {
+      await this.#reload(updates.map((u) => u.doc))
+      throw error
+    }
+    this.ctx.outboxSeq += outbox.length
+    if (seq !== undefined) this.ctx.seq = seq
+    for (const u of updates) this.history.note(u.doc, u.messages, u.newest)
+    for (const entry of outbox) {
+      this.ctx.outbox.add(entry)
+      this.ctx.send({
+        conversation: this.id,
+        doc: entry.doc,
+        lane: entry.lane,
+        update: entry.update,
+        key: entry.key,
+      })
+    }
+    this.#takeHeld(held)
+  }
+
+  /** Drops in-memory state of docs whose write failed and reads them back from storage. */
+  async #reload(names: string[]): Promise<void> {
+    const periods = new Set<number>()
+    for (const name of names) {
+      const ref = parseDocName(name)
+      if (ref && isMessageDoc(ref)) periods.add(ref.period)
+      else this.docs.unload(name)
+    }
+    for (const period of periods) {
+      for (const name of [...this.docs.names()]) {
+        const ref = parseDocName(name)
+        if (ref && isMessageDoc(ref) && ref.period === period) this.docs.unload(name)
+      }
+      this.view.detachPeriod(period)
+    }
+    for (const name of names) if (!isMessageDoc(parseDocName(name)!)) await this.#load(name)
+    for (const period of periods) await this.loadPeriod(period)
+  }
+
+  /** Stores a remote update and applies it when its doc belongs in memory. */
+  receive(doc: string, update: Uint8Array): Promise<void> {
+    return this.ctx.serial(async () => {
+      const ref = parseDocName(doc)
+      let sets: ReturnType<typeof readKeySets>
+      try {
+        if (!ref || ref.conversation !== this.id) throw new Error(`doc ${doc} is not part of ${this.id}`)
+        sets = readKeySets(update)
+      } catch (cause) {
+        this.ctx.report(
+          new TidingsError('protocol/malformed', `A remote update for ${doc} was refused.`, {
+            subject: doc,
+            cause,
+          }),
+        )
+        return
+      }
+      if (isMessageDoc(ref) && this.#expired(ref.period)) return
+      const held = this.view.receipts.held.clone()
+      let messages = 0
+      let newest = 0
+      if (isLaneDoc(ref)) {
+        for (const { map, key, value } of sets) {
+          const record = map === 'm' ? readMessageRecord(key, value) : undefined
+          if (!record) continue
+          held.add(record.device, Number(key.slice(key.indexOf('.') + 1)))
+          messages++
+          newest = Math.max(newest, record.stamp.wall)
+          this.ctx.clock.receive(record.stamp)
+        }
+      }
+      await this.ctx.storage.write({
+        updates: [{ doc, update, messages, newest }],
+        meta: {
+          [`held:${this.id}`]: JSON.stringify(held.toJSON()),
+          clock: JSON.stringify(this.ctx.clock.last),
+        },
+      })
+      this.history.note(doc, messages, newest)
+      this.#takeHeld(held)
+      if (ref.kind === 'meta' || ref.kind === 'receipts' || this.history.inWindow(ref.period)) {
+        if (isMessageDoc(ref)) this.history.markLoaded(ref.period)
+        if (await this.#load(doc)) this.docs.apply(doc, update)
+      }
+    })
+  }
+
+  /** State vectors of every doc held, loaded or only stored. */
+  async have(): Promise<DocVector[]> {
+    const vectors: DocVector[] = []
+    for (const doc of this.history.names()) {
+      const loaded = this.docs.get(doc)
+      const stateVector = loaded
+        ? Y.encodeStateVector(loaded)
+        : Y.encodeStateVectorFromUpdate(await this.#stored(doc))
+      vectors.push({ doc, stateVector })
+    }
+    return vectors
+  }
+
+  /** What this replica holds of a doc beyond `stateVector`, or undefined when nothing. */
+  async answer(doc: string, stateVector: Uint8Array): Promise<Uint8Array | undefined> {
+    if (!this.history.has(doc)) return undefined
+    const loaded = this.docs.get(doc)
+    const update = loaded
+      ? Y.encodeStateAsUpdate(loaded, stateVector)
+      : Y.diffUpdate(await this.#stored(doc), stateVector)
+    return isEmptyUpdate(update) ? undefined : update
+  }
+
+  async #stored(doc: string): Promise<Uint8Array> {
+    const rows = await this.ctx.storage.load(doc)
+    return rows.length === 0 ? new Uint8Array([0, 0]) : Y.mergeUpdates(rows.map((r) => r.update))
+  }
+
+  /** Publishes this device's receipt record now. Call inside `ctx.serial`. */
+  async publishReceipt(): Promise<void> {
+    this.ctx.options.timers.clearTimeout(this.#heldTimer)
+    this.#heldTimer = undefined
+    const at = this.ctx.clock.tick()
+    const { held, read } = this.view.receipts
+    await this.commit([
+      {
+        doc: laneDocName(this.id, 'receipts', periodOf(at.wall, this.periodMs)),
+        change: (doc) =>
+          doc.getMap('r').set(this.ctx.device, { held: held.toJSON(), read: read.toJSON(), at }),
+      },
+    ])
+  }
+
+  /** Whether receipts have changes not yet published. */
+  get receiptDue(): boolean {
+    return this.#heldTimer !== undefined
+  }
+
+  #takeHeld(held: RangeSet) {
+    if (!this.view.receipts.held.addAll(held) || this.#heldTimer !== undefined) return
+    const publish = () =>
+      void this.ctx.serial(() => this.publishReceipt()).catch((error) => this.ctx.report(error))
+    this.#heldTimer = this.ctx.options.timers.setTimeout(publish, this.ctx.options.receiptDelay)
+  }
+
+  #expired(period: number): boolean {
+    return (period + 1) * this.periodMs <= this.view.retainedFrom
+  }
+
+  /** Drops every doc wholly before `retainedFrom`; pending messages in them become `expired`. */
+  async applyRetention(): Promise<void> {
+    const expiredIds: string[] = []
+    for (const name of this.history.names()) {
+      const ref = parseDocName(name)!
+      if (ref.kind === 'meta' || !this.#expired(ref.period) || this.#holdsNewestReceipt(name)) continue
+      const keys = this.ctx.outbox
+        .entries(this.id)
+        .filter((e) => e.doc === name)
+        .map((e) => e.key)
+      for (const entry of this.ctx.outbox.remove(keys)) expiredIds.push(...entry.messages)
+      this.docs.unload(name)
+      this.history.forget(name)
+      await this.ctx.storage.drop(name)
+      if (isMessageDoc(ref)) this.view.detachPeriod(ref.period)
+    }
+    if (expiredIds.length > 0) {
+      this.ctx.outbox.markExpired(expiredIds)
+      await this.ctx.storage.write({ meta: { expired: JSON.stringify(this.ctx.outbox.expired()) } })
+    }
+  }
+
+  /** A receipts doc stays while it holds some device's newest record: statuses depend on it. */
+  #holdsNewestReceipt(name: string): boolean {
+    if (parseDocName(name)?.kind !== 'receipts') return false
+    const doc = this.docs.get(name)
+    if (!doc) return false
+    for (const [device, value] of doc.getMap<{ at: { wall: number; counter: number } }>('r')) {
+      const newest = this.view.receipts.record(device)?.at
+      if (newest && newest.wall === value.at?.wall && newest.counter === value.at?.counter) return true
+    }
+    return false
+  }
+
+  destroy(): void {
+    this.ctx.options.timers.clearTimeout(this.#heldTimer)
+    this.docs.destroy()
+  }
+}

@@ -1,0 +1,81 @@
+import type { Lane } from './lanes.js'
+
+/** One stored Yjs update of a doc, with its row number inside that doc (ascending with time). */
+export interface StoredUpdate {
+  readonly n: number
+  readonly update: Uint8Array
+}
+
+/** What storage knows of a doc without loading it. */
+export interface DocInfo {
+  /** Doc name, `<conversation>/meta` or `<conversation>/<lane>/<period>`. */
+  readonly doc: string
+  /** Stored update rows (compaction lowers it). */
+  readonly updates: number
+  /** Messages written into the doc, as counted by the writers of its updates. */
+  readonly messages: number
+  /** Newest wall time (ms) of any stamp written into the doc, 0 when none was given. */
+  readonly newest: number
+}
+
+/** An unacknowledged outgoing update, kept until the server acknowledges it. */
+export interface OutboxEntry {
+  /** Unique key, `<deviceId>.<seq>` of the first message it carries or another unique string. */
+  readonly key: string
+  readonly doc: string
+  readonly lane: Lane | 'meta'
+  readonly update: Uint8Array
+  /** Message ids the update carries, so statuses can follow acks. */
+  readonly messages: readonly string[]
+}
+
+/** One update to append to a doc. */
+export interface UpdateWrite {
+  readonly doc: string
+  readonly update: Uint8Array
+  /** Messages the update adds, added to the doc's count. */
+  readonly messages?: number
+  /** Newest stamp wall time in the update, raises the doc's `newest`. */
+  readonly newest?: number
+}
+
+/** Everything one `write` commits in a single transaction. */
+export interface WriteBatch {
+  readonly updates?: readonly UpdateWrite[]
+  /** Key/value metadata; a null value deletes the key. Values are strings (JSON by convention). */
+  readonly meta?: Readonly<Record<string, string | null>>
+  readonly outbox?: readonly OutboxEntry[]
+  /** Outbox keys to remove: the server acknowledged them or they expired. */
+  readonly acked?: readonly string[]
+}
+
+/**
+ * Byte-oriented, durable storage for one client. Implemented by `memoryStorage`,
+ * `@tidings/storage-sqlite` and `@tidings/storage-indexeddb`; any implementation must pass
+ * `runStorageConformance` from `@tidings/core/conformance`.
+ */
+export interface StorageAdapter {
+  /** Lists the docs whose names start with `<conversation>/`, without loading their updates. */
+  listDocs(conversation: string): Promise<DocInfo[]>
+  /** Loads a doc's updates in row order; an unknown doc has none. */
+  load(doc: string): Promise<StoredUpdate[]>
+  /**
+   * Commits a batch in one transaction and resolves after the commit is durable.
+   * @remarks Either the whole batch is stored or none of it; a rejected write changes nothing.
+   */
+  write(batch: WriteBatch): Promise<void>
+  /** Reads a metadata value. */
+  getMeta(key: string): Promise<string | undefined>
+  /** Lists the unacknowledged outbox entries in the order they were written. */
+  outbox(): Promise<OutboxEntry[]>
+  /**
+   * Merges a doc's stored rows into one (Yjs `mergeUpdates`) in the same transaction that deletes
+   * them.
+   * @remarks A crash at any point leaves either the old rows or the merged one.
+   */
+  compact(doc: string): Promise<void>
+  /** Deletes a doc with all its updates; outbox entries of the doc are removed too. */
+  drop(doc: string): Promise<void>
+  /** Releases the store; later calls reject with `storage/closed`. */
+  close(): Promise<void>
+}

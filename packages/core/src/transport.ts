@@ -1,0 +1,71 @@
+import type { ErrorCode } from './errors.js'
+import type { ConversationId, DeviceId } from './ids.js'
+import type { Lane } from './lanes.js'
+
+export type ConnectionState = 'offline' | 'connecting' | 'syncing' | 'online'
+
+/** Who is connecting: the transport authenticates with it and sends it with subscriptions. */
+export interface TransportSession {
+  readonly user: string
+  readonly device: DeviceId
+}
+
+/** A doc the client holds, with its Yjs state vector, so the other side sends only what is missing. */
+export interface DocVector {
+  readonly doc: string
+  readonly stateVector: Uint8Array
+}
+
+/** An update to send. `key` names an outbox entry: the transport reports its ack or refusal. */
+export interface OutgoingUpdate {
+  readonly conversation: ConversationId
+  readonly doc: string
+  readonly lane: Lane | 'meta'
+  readonly update: Uint8Array
+  readonly key?: string
+}
+
+export interface TransportEvents {
+  /** The link changed state. */
+  connection: (state: ConnectionState) => void
+  /** A remote update for a subscribed conversation. */
+  update: (event: { conversation: ConversationId; doc: string; update: Uint8Array }) => void
+  /** The other side holds this state of a doc: answer with what it lacks (Yjs sync step 1). */
+  'sync-request': (event: { conversation: ConversationId; doc: string; stateVector: Uint8Array }) => void
+  /** The other side persisted these outbox entries. */
+  ack: (event: { keys: readonly string[] }) => void
+  /** The other side refused an outbox entry; the entry will never be accepted as it is. */
+  refused: (event: { key: string; code: ErrorCode; reason: string }) => void
+  /** The initial exchange of a subscription finished. */
+  synced: (event: { conversation: ConversationId }) => void
+}
+
+export type Unsubscribe = () => void
+
+/**
+ * Carries updates between a client and the rest of the world. Implemented by `loopbackHub`,
+ * `@tidings/transport-websocket` and others; any implementation must pass `runTransportConformance`.
+ */
+export interface Transport {
+  /** The current state of the link. */
+  readonly state: ConnectionState
+  /** Registers a listener; returns the function that removes it. */
+  on<E extends keyof TransportEvents>(event: E, listener: TransportEvents[E]): Unsubscribe
+  /**
+   * Starts connecting, and reconnecting after every loss, until `disconnect` or `close`.
+   * @remarks Called once by the client that owns the transport.
+   */
+  connect(session: TransportSession): void
+  /** Drops the link and stays offline until `connect` is called again. */
+  disconnect(): void
+  /**
+   * Subscribes to a conversation, now and after every reconnect, announcing the docs held locally.
+   * @remarks `have` is called at each (re)connect so the vectors are current.
+   */
+  subscribe(conversation: ConversationId, have: () => Promise<DocVector[]>): void
+  unsubscribe(conversation: ConversationId): void
+  /** Sends an update; while offline it is dropped (the client resends its outbox on reconnect). */
+  send(update: OutgoingUpdate): void
+  /** Stops for good. */
+  close(): Promise<void>
+}

@@ -1,0 +1,27 @@
+import { decodeUpdate, Item } from 'yjs'
+
+/** True for an update that carries no structs and no deletions (`[0, 0]` in encoding V1). */
+export const isEmptyUpdate = (update: Uint8Array): boolean =>
+  update.length === 2 && update[0] === 0 && update[1] === 0
+
+/** A new key set on a root map, as found in an update without loading the doc. */
+export interface KeySet {
+  readonly map: string
+  readonly key: string
+  readonly value: unknown
+}
+
+/**
+ * Lists the root-map keys an update sets for the first time, with their values. Overwrites of a key
+ * carry no parent info in Yjs encoding and are skipped, which is enough for message ids: they are
+ * written once.
+ */
+export const readKeySets = (update: Uint8Array): KeySet[] => {
+  const sets: KeySet[] = []
+  for (const struct of decodeUpdate(update).structs) {
+    if (!(struct instanceof Item) || typeof struct.parent !== 'string' || struct.parentSub === null) continue
+    const values = struct.content.getContent()
+    sets.push({ map: struct.parent, key: struct.parentSub, value: values[values.length - 1] })
+  }
+  return sets
+}

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest'
+import { createClient, isTidingsError, memoryStorage } from '../src/index.js'
+import { manualTime, pair, reusable } from './helpers.js'
+
+describe('a conversation between two devices', () => {
+  it('delivers, orders and reports statuses through the hub', async () => {
+    const { hub, alice, bob } = pair()
+    const a = await alice.open('ops-room')
+    const b = await bob.open('ops-room')
+    const m = await a.send({ text: 'Confirm the contract' }, { priority: 'urgent' })
+    expect(m.status).toBe('pending')
+    expect(a.pending().map((p) => p.id)).toEqual([m.id])
+    await hub.flush()
+    expect(b.messages().map((x) => x.body)).toEqual([{ text: 'Confirm the contract' }])
+    expect(a.status(m.id)).toBe('delivered')
+    expect(a.pending()).toEqual([])
+    await b.markRead(m.id)
+    await hub.flush()
+    expect(a.status(m.id)).toBe('read')
+    expect(a.readBy(m.id)).toEqual(['bob'])
+    expect(b.unreadIds()).toEqual([])
+    await alice.close()
+    await bob.close()
+  })
+
+  it('keeps the same messages() reference until something changes', async () => {
+    const client = createClient({ user: 'solo' })
+    const c = await client.open('notes')
+    await c.send('one')
+    const first = c.messages()
+    expect(c.messages()).toBe(first)
+    await c.send('two')
+    expect(c.messages()).not.toBe(first)
+    expect(c.messages().map((m) => m.body)).toEqual(['one', 'two'])
+    await client.close()
+  })
+
+  it('refuses bad input with typed errors and writes nothing', async () => {
+    const client = createClient({ user: 'solo', maxBodyBytes: 100 })
+    await expect(client.open('bad id!')).rejects.toMatchObject({ code: 'input/invalid' })
+    const c = await client.open('notes')
+    await expect(c.send({ f: () => 1 })).rejects.toMatchObject({ code: 'input/invalid' })
+    await expect(c.send('x'.repeat(200))).rejects.toMatchObject({ code: 'input/too-large' })
+    await expect(c.send('hi', { priority: 'asap' as never })).rejects.toMatchObject({ code: 'input/invalid' })
+    await expect(c.edit('nobody.1', 'x')).rejects.toMatchObject({ code: 'message/unknown' })
+    await expect(c.send('x', { replyTo: 'nobody.3' })).rejects.toSatisfy((e) =>
+      isTidingsError(e, 'message/unknown'),
+    )
+    expect(c.messages()).toEqual([])
+    await client.close()
+  })
+
+  it('survives a restart from the same storage', async () => {
+    const storage = memoryStorage()
+    const time = manualTime()
+    const first = createClient({ user: 'ann', storage: reusable(storage), clock: { now: time.now } })
+    const c1 = await first.open('log')
+    const m1 = await c1.send('before')
+    await first.close()
+    time.advance(-5_000) // the physical clock jumps back across the restart
+    const second = createClient({ user: 'ann', storage: reusable(storage), clock: { now: time.now } })
+    const c2 = await second.open('log')
+    const m2 = await c2.send('after')
+    expect(c2.messages().map((m) => m.id)).toEqual([m1.id, m2.id])
+    expect(second.device).toBe(first.device)
+    expect(c2.status(m1.id)).toBe('pending')
+    await second.close()
+  })
+})
