@@ -4,8 +4,19 @@ import { exportConversation, type ImportSource, importConversation } from './exp
 import { History } from './history.js'
 import { type ConversationId, type MessageId, messageId, parseMessageId } from './ids.js'
 import { assertPriority, laneDocName, metaDocName, PRIORITIES, type Priority, periodOf } from './lanes.js'
-import { type Json, type Message, type MessageRecord, type MessageStatus, validateBody } from './message.js'
+import {
+  compareOrder,
+  headerOf,
+  type Json,
+  type Message,
+  type MessageRecord,
+  type MessageStatus,
+  type OrderKey,
+  readMessageRecord,
+  validateBody,
+} from './message.js'
 import { Replica } from './replica.js'
+import { readKeySets } from './updates.js'
 import type { Entry } from './view.js'
 
 export interface SendOptions {
@@ -23,6 +34,22 @@ export interface Pin {
   readonly editedAt?: number
   readonly pinnedBy: string
 }
+
+const orderKey = (m: Message): OrderKey => ({
+  stamp: m.stamp,
+  device: m.device,
+  seq: parseMessageId(m.id)!.seq,
+})
+
+/** A timeline entry for a message known only from bytes (an outbox entry of an unloaded period). */
+const entryOf = (id: MessageId, record: MessageRecord): Entry => ({
+  id,
+  key: { stamp: record.stamp, device: record.device, seq: parseMessageId(id)!.seq },
+  header: headerOf(record),
+  body: record.body,
+  revision: undefined,
+  period: -1,
+})
 
 /**
  * One conversation on this device. Reads are synchronous snapshots; writes resolve once durable in
@@ -209,21 +236,31 @@ export class Conversation {
     return receipts.status(entry.header.author, parsed.device, parsed.seq, members)
   }
 
-  /** The outbox of this conversation: unconfirmed messages, urgent first, then in order. */
+  /**
+   * The outbox of this conversation: unconfirmed messages, urgent first, then in order. Messages
+   * of periods not loaded are read from the outbox entry's own bytes.
+   */
   pending(): Message[] {
     const rank = (m: Message) => PRIORITIES.indexOf(m.priority)
-    return this.#ctx.outbox
-      .entries(this.id)
-      .flatMap((entry) => entry.messages)
-      .map((id) => this.#replica.view.timeline.get(id))
-      .filter((entry): entry is Entry => entry !== undefined)
-      .map((entry) => this.#message(entry))
-      .sort((a, b) => rank(a) - rank(b) || this.#compare(a, b))
-  }
-
-  #compare(a: Message, b: Message): number {
     const { timeline } = this.#replica.view
-    return timeline.indexOf(timeline.get(a.id)!) - timeline.indexOf(timeline.get(b.id)!)
+    const messages: Message[] = []
+    for (const entry of this.#ctx.outbox.entries(this.id)) {
+      if (entry.messages.length === 0) continue
+      const unloaded = new Map<string, MessageRecord>()
+      if (entry.messages.some((id) => !timeline.get(id))) {
+        for (const { map, key, value } of readKeySets(entry.update)) {
+          const record = map === 'm' ? readMessageRecord(key, value) : undefined
+          if (record) unloaded.set(key, record)
+        }
+      }
+      for (const id of entry.messages) {
+        const loaded = timeline.get(id)
+        const record = unloaded.get(id)
+        if (loaded) messages.push(this.#message(loaded))
+        else if (record) messages.push(this.#message(entryOf(id as MessageId, record)))
+      }
+    }
+    return messages.sort((a, b) => rank(a) - rank(b) || compareOrder(orderKey(a), orderKey(b)))
   }
 
   /** Ids of messages this device holds that this user has not read, late arrivals included. */
@@ -277,11 +314,12 @@ export class Conversation {
     if (!Number.isSafeInteger(wall) || wall < 0)
       throw new TidingsError('input/invalid', `retainedFrom must be a time in ms, not ${wall}.`)
     if (wall <= this.retainedFrom) return
-    await this.#ctx.serial(() =>
-      this.#replica.commit([
+    await this.#ctx.serial(async () => {
+      await this.#replica.commit([
         { doc: metaDocName(this.id), change: (d) => d.getMap('retention').set(this.#ctx.device, wall) },
-      ]),
-    )
+      ])
+      await this.#replica.applyRetention()
+    })
   }
 
   /** Writes the whole conversation, loaded or not, as NDJSON lines. */

@@ -63,14 +63,8 @@ export class Replica {
     this.history.note(meta)
     await this.#load(meta)
     for (const doc of this.history.receiptDocs()) await this.#load(doc)
-    const pendingPeriods = this.ctx.outbox
-      .entries(this.id)
-      .map((entry) => parseDocName(entry.doc))
-      .filter((ref) => ref !== undefined && isMessageDoc(ref))
-      .map((ref) => (ref as { period: number }).period)
-    const oldestPending = Math.min(...pendingPeriods)
     for (const period of this.history.periods()) {
-      if (this.view.timeline.size >= this.ctx.options.firstScreen && period < oldestPending) break
+      if (this.view.timeline.size >= this.ctx.options.firstScreen) break
       await this.loadPeriod(period)
     }
     this.history.complete()

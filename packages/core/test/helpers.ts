@@ -1,6 +1,7 @@
 import {
   type ClientOptions,
   createClient,
+  type LoopbackHub,
   loopbackHub,
   memoryStorage,
   type StorageAdapter,
@@ -17,23 +18,42 @@ export const manualTime = (start = Date.UTC(2026, 0, 5, 12)) => {
     advance: (ms: number) => {
       now += ms
     },
-    set: (ms: number) => {
-      now = ms
-    },
+  }
+}
+
+export type ManualTime = ReturnType<typeof manualTime>
+
+/** A client on a hub link that the test can take offline and bring back. */
+export const device = (
+  hub: LoopbackHub,
+  user: string,
+  time: ManualTime,
+  extra: Partial<ClientOptions> = {},
+) => {
+  const link = hub.transport()
+  const client = createClient({
+    user,
+    storage: memoryStorage(),
+    transport: link,
+    clock: { now: time.now },
+    receiptDelay: 0,
+    ...extra,
+  })
+  return {
+    client,
+    link,
+    offline: () => link.disconnect(),
+    online: () => link.connect({ user, device: client.device! }),
   }
 }
 
 export const pair = (extra: Partial<ClientOptions> = {}) => {
   const hub = loopbackHub({ manual: true })
   const time = manualTime()
-  const make = (user: string) =>
-    createClient({
-      user,
-      storage: memoryStorage(),
-      transport: hub.transport(),
-      clock: { now: time.now },
-      receiptDelay: 0,
-      ...extra,
-    })
-  return { hub, time, alice: make('alice'), bob: make('bob') }
+  return {
+    hub,
+    time,
+    alice: device(hub, 'alice', time, extra).client,
+    bob: device(hub, 'bob', time, extra).client,
+  }
 }

@@ -1,0 +1,169 @@
+import { fromBase64 } from 'lib0/buffer'
+import { describe, expect, it } from 'vitest'
+import { createClient, loopbackHub, memoryStorage } from '../src/index.js'
+import { device, manualTime, pair, reusable } from './helpers.js'
+
+const DAY = 24 * 60 * 60 * 1000
+
+describe('edits and deletes', () => {
+  it('resolves concurrent edits from two devices of one author the same way everywhere', async () => {
+    const hub = loopbackHub({ manual: true })
+    const time = manualTime()
+    const phone = device(hub, 'alice', time).client
+    const laptop = device(hub, 'alice', time).client
+    const bob = device(hub, 'bob', time).client
+    const [p, l, b] = await Promise.all([phone.open('room'), laptop.open('room'), bob.open('room')])
+    const m = await p.send('draft')
+    await hub.flush()
+    await p.edit(m.id, 'from phone')
+    time.advance(10)
+    await l.edit(m.id, 'from laptop')
+    await hub.flush()
+    for (const c of [p, l, b]) {
+      const [only] = c.messages()
+      expect(only?.body).toBe('from laptop')
+      expect(only?.editedAt).toBe(time.now())
+    }
+    await expect(b.edit(m.id, 'hijack')).rejects.toMatchObject({ code: 'permission/denied' })
+    await Promise.all([phone.close(), laptop.close(), bob.close()])
+  })
+
+  it('keeps a deleted message in place as a tombstone and frees its body', async () => {
+    const { hub, alice, bob } = pair()
+    const a = await alice.open('room')
+    const b = await bob.open('room')
+    const first = await a.send('keep')
+    const gone = await a.send({ secret: 'remove me' })
+    await a.send('after')
+    await hub.flush()
+    await a.delete(gone.id)
+    await hub.flush()
+    for (const c of [a, b]) {
+      expect(c.messages().map((m) => [m.body, m.deleted])).toEqual([
+        ['keep', false],
+        [null, true],
+        ['after', false],
+      ])
+    }
+    let exported = ''
+    for await (const line of a.export()) exported += line
+    const lane = exported.split('\n').find((line) => line.includes('"doc":"normal/'))!
+    expect(new TextDecoder().decode(fromBase64(JSON.parse(lane).update))).not.toContain('remove me')
+    expect(a.messages()[0]?.id).toBe(first.id)
+    await expect(a.edit(gone.id, 'again')).rejects.toMatchObject({ code: 'input/invalid' })
+    await Promise.all([alice.close(), bob.close()])
+  })
+})
+
+describe('read status and unread counts', () => {
+  it('is exact for a late arrival: what came after a read stays unread for the reader', async () => {
+    const hub = loopbackHub({ manual: true })
+    const time = manualTime()
+    const alice = device(hub, 'alice', time)
+    const bob = device(hub, 'bob', time)
+    const carol = device(hub, 'carol', time)
+    const [a, b, c] = await Promise.all([
+      alice.client.open('room'),
+      bob.client.open('room'),
+      carol.client.open('room'),
+    ])
+    await hub.flush()
+    carol.offline()
+    const late = await c.send('written on the plane')
+    time.advance(60_000)
+    const m1 = await a.send('one')
+    const m2 = await a.send('two')
+    await hub.flush()
+    await b.markRead(m2.id)
+    await hub.flush()
+    expect(b.unreadIds()).toEqual([])
+    expect(a.status(m2.id)).toBe('sent') // carol has not got it yet
+    carol.online()
+    await hub.flush()
+    expect(b.messages().map((m) => m.id)).toEqual([late.id, m1.id, m2.id])
+    expect(b.unreadIds()).toEqual([late.id])
+    expect(c.status(late.id)).toBe('delivered')
+    expect(a.status(m2.id)).toBe('delivered')
+    await b.markRead(m2.id)
+    await c.markRead(m2.id)
+    await a.markRead(late.id)
+    await hub.flush()
+    expect(b.unreadIds()).toEqual([])
+    expect(c.status(late.id)).toBe('read')
+    expect(c.readBy(late.id)).toEqual(['alice', 'bob'])
+    expect(a.status(m1.id)).toBe('read')
+    expect(alice.client.conversations()).toEqual([{ id: 'room', unread: 0 }])
+    await Promise.all([alice.client.close(), bob.client.close(), carol.client.close()])
+  })
+
+  it('counts a late message written into an unloaded period without loading it', async () => {
+    const hub = loopbackHub({ manual: true })
+    const time = manualTime()
+    const opts = { periodMs: DAY, firstScreen: 2 }
+    const storage = memoryStorage()
+    const alice = device(hub, 'alice', time, { ...opts, storage: reusable(storage) })
+    const bob = device(hub, 'bob', time, opts)
+    const a = await alice.client.open('room')
+    const b = await bob.client.open('room')
+    await a.send('day 0')
+    await hub.flush()
+    bob.offline()
+    const late = await b.send('written offline on day 0')
+    time.advance(3 * DAY)
+    const recent = [await a.send('day 3, one'), await a.send('day 3, two')]
+    await hub.flush()
+    await alice.client.close()
+    // Alice restarts: only the newest period fills her first screen.
+    const alice2 = device(hub, 'alice', time, { ...opts, storage: reusable(storage) })
+    const a2 = await alice2.client.open('room')
+    await hub.flush()
+    expect(a2.messages().map((m) => m.body)).toEqual(['day 3, one', 'day 3, two'])
+    bob.online()
+    await hub.flush()
+    expect(a2.messages().map((m) => m.id)).toEqual(recent.map((m) => m.id))
+    expect(a2.unreadIds()).toEqual([late.id])
+    expect(alice2.client.conversations()).toEqual([{ id: 'room', unread: 1 }])
+    expect(await a2.loadOlder()).toBe(true)
+    expect(a2.messages().map((m) => m.body)).toEqual([
+      'day 0',
+      'written offline on day 0',
+      'day 3, one',
+      'day 3, two',
+    ])
+    await a2.markRead(recent[1]!.id)
+    expect(a2.unreadIds()).toEqual([])
+    await Promise.all([alice2.client.close(), bob.client.close()])
+  })
+})
+
+describe('history', () => {
+  it('opens with the newest periods only and pages back with loadOlder()', async () => {
+    const storage = memoryStorage()
+    const time = manualTime()
+    const opts = { periodMs: DAY, firstScreen: 5, pageSize: 5, clock: { now: time.now } }
+    const writer = createClient({ user: 'ann', storage: reusable(storage), ...opts })
+    const w = await writer.open('log')
+    for (let day = 0; day < 6; day++) {
+      for (let i = 0; i < 3; i++) await w.send(`day ${day} #${i}`)
+      time.advance(DAY)
+    }
+    await writer.close()
+    const reader = createClient({ user: 'ann', storage: reusable(storage), ...opts })
+    const r = await reader.open('log')
+    expect(r.messages().map((m) => m.body)).toEqual([
+      'day 4 #0',
+      'day 4 #1',
+      'day 4 #2',
+      'day 5 #0',
+      'day 5 #1',
+      'day 5 #2',
+    ])
+    expect(await r.loadOlder()).toBe(true)
+    expect(r.messages()).toHaveLength(12)
+    while (await r.loadOlder()) {}
+    expect(r.messages()).toHaveLength(18)
+    expect(r.messages()[0]?.body).toBe('day 0 #0')
+    expect(await r.loadOlder()).toBe(false)
+    await reader.close()
+  })
+})
