@@ -2,6 +2,7 @@ import type { ClientContext } from './context.js'
 import { TidingsError } from './errors.js'
 import { exportConversation, type ImportSource, importConversation } from './export.js'
 import { History } from './history.js'
+import { compareStamps } from './hlc.js'
 import { type ConversationId, type MessageId, messageId, parseMessageId } from './ids.js'
 import { assertPriority, laneDocName, metaDocName, PRIORITIES, type Priority, periodOf } from './lanes.js'
 import {
@@ -198,7 +199,9 @@ export class Conversation {
         author: pin.header.author,
         body: revision?.body ?? pin.body,
         sentAt: pin.header.stamp.wall,
-        ...(revision?.stamp && revision.stamp !== pin.header.stamp ? { editedAt: revision.stamp.wall } : {}),
+        ...(revision?.stamp && compareStamps(revision.stamp, pin.header.stamp) !== 0
+          ? { editedAt: revision.stamp.wall }
+          : {}),
         pinnedBy: pin.pinnedBy,
       }))
       .sort((a, b) => a.sentAt - b.sentAt || (a.id < b.id ? -1 : 1))

@@ -6,7 +6,7 @@ import type { History } from './history.js'
 import type { ConversationId, MessageId } from './ids.js'
 import { type DocRef, laneDocName, metaDocName, parseDocName, periodOf } from './lanes.js'
 import { readMessageRecord } from './message.js'
-import type { RangeSet } from './range-set.js'
+import { RangeSet } from './range-set.js'
 import type { OutboxEntry, UpdateWrite } from './storage.js'
 import type { DocVector } from './transport.js'
 import { isEmptyUpdate, readKeySets } from './updates.js'
@@ -63,6 +63,15 @@ export class Replica {
     this.history.note(meta)
     await this.#load(meta)
     for (const doc of this.history.receiptDocs()) await this.#load(doc)
+    // This device's sets survive restarts: `held` exactly from meta, `read` from its last record.
+    const { receipts } = this.view
+    const mine = receipts.record(this.ctx.device)
+    if (mine) {
+      receipts.held.addAll(mine.held)
+      receipts.read.addAll(mine.read)
+    }
+    const held = await this.ctx.storage.getMeta(`held:${this.id}`)
+    if (held) receipts.held.addAll(RangeSet.fromJSON(JSON.parse(held)))
     for (const period of this.history.periods()) {
       if (this.view.timeline.size >= this.ctx.options.firstScreen) break
       await this.loadPeriod(period)

@@ -67,3 +67,43 @@ describe('a conversation between two devices', () => {
     await second.close()
   })
 })
+
+describe('restarts keep receipts', () => {
+  it('restores this device read set, so a restart never un-reads a message', async () => {
+    const { hub, alice, bob } = pair()
+    const a = await alice.open('room')
+    const m = await a.send('hello')
+    await hub.flush()
+    const storage = memoryStorage()
+    const time = manualTime()
+    const link = hub.transport()
+    const carol = createClient({
+      user: 'carol',
+      storage: reusable(storage),
+      transport: link,
+      receiptDelay: 0,
+      clock: { now: time.now },
+    })
+    const c = await carol.open('room')
+    await hub.flush()
+    await c.markRead(m.id)
+    await hub.flush()
+    expect(a.readBy(m.id)).toEqual(['carol'])
+    await carol.close()
+    const carol2 = createClient({
+      user: 'carol',
+      storage: reusable(storage),
+      transport: hub.transport(),
+      receiptDelay: 0,
+      clock: { now: time.now },
+    })
+    const c2 = await carol2.open('room')
+    expect(c2.unreadIds()).toEqual([])
+    // A new message makes carol publish her held set again: her read set must come with it.
+    await a.send('again')
+    await hub.flush()
+    expect(a.readBy(m.id)).toEqual(['carol'])
+    expect(c2.unreadIds()).toHaveLength(1)
+    await Promise.all([alice.close(), bob.close(), carol2.close()])
+  })
+})
