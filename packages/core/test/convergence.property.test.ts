@@ -243,7 +243,7 @@ const run = async (
   }
 
   const order = views[0]!
-  const position = new Map(order.map((m, i) => [m.id, i]))
+  const position = new Map<string, number>(order.map((m, i) => [m.id, i]))
   for (const id of acknowledged) expect(position.has(id), `acknowledged ${id} is missing`).toBe(true)
   for (const m of order) {
     expect(m.status).not.toBe('pending')
@@ -263,7 +263,8 @@ describe('convergence (property)', () => {
   it(`converges for 2-5 devices under random ops, delivery order, duplicates and restarts (${RUNS} runs)`, async () => {
     await fc.assert(fc.asyncProperty(scenarioArb, run), {
       numRuns: RUNS,
-      ...(process.env.FC_SEED ? { seed: Number(process.env.FC_SEED), path: process.env.FC_PATH } : {}),
+      ...(process.env.FC_SEED ? { seed: Number(process.env.FC_SEED) } : {}),
+      ...(process.env.FC_PATH ? { path: process.env.FC_PATH } : {}),
     })
   }, 600_000)
 })
