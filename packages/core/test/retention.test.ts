@@ -26,7 +26,7 @@ describe('retention and pins', () => {
     await c.setRetainedFrom(time.now() - DAY)
     const after = (await storage.listDocs('log')).map((d) => d.doc)
     console.log(after)
-    expect(before.some((d) => d.endsWith('/normal/' + Math.floor((time.now() - 2 * DAY) / DAY)))).toBe(true)
+    expect(before.some((d) => d.endsWith(`/normal/${Math.floor((time.now() - 2 * DAY) / DAY)}`))).toBe(true)
     expect(
       after.every((d) => d.endsWith('/meta') || Number(d.split('/')[2]) >= Math.floor(time.now() / DAY)),
     ).toBe(true)
