@@ -5,7 +5,7 @@ import { Emitter } from './emitter.js'
 import { TidingsError } from './errors.js'
 import { type ClockOptions, HybridClock, isStamp } from './hlc.js'
 import { type ConversationId, conversationId, type DeviceId, isDeviceId, randomDeviceId } from './ids.js'
-import { DEFAULT_PERIOD_MS } from './lanes.js'
+import { DEFAULT_PERIOD_MS, parseDocName } from './lanes.js'
 import { memoryStorage } from './memory-storage.js'
 import { DEFAULT_MAX_BODY_BYTES } from './message.js'
 import { Outbox } from './outbox.js'
@@ -129,10 +129,10 @@ export const createClient = (options: ClientOptions): Client => {
     )
     transport.on('sync-request', ({ conversation, doc, stateVector }) => {
       const r = replica(conversation)
-      r?.answer(doc, stateVector).then(
-        (update) => update && transport.send({ conversation, doc, lane: 'low', update }),
-        report,
-      )
+      r?.answer(doc, stateVector).then((update) => {
+        const kind = parseDocName(doc)?.kind
+        if (update && kind) transport.send({ conversation, doc, lane: kind, update })
+      }, report)
     })
     transport.on('ack', ({ keys }) => {
       const removed = ctx.outbox.remove(keys)
