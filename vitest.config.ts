@@ -6,9 +6,10 @@ const src = (path: string) => fileURLToPath(new URL(`./packages/${path}`, import
 // Tests import every package from source, so no build is needed before `vitest run`.
 export default defineConfig({
   resolve: {
+    // Every `@tidings/<name>` maps to packages/<name>/src/index.ts; core's conformance entry too.
     alias: [
       { find: /^@tidings\/core\/conformance$/, replacement: src('core/src/conformance/index.ts') },
-      { find: /^@tidings\/core$/, replacement: src('core/src/index.ts') },
+      { find: /^@tidings\/([a-z0-9-]+)$/, replacement: src('$1/src/index.ts') },
     ],
   },
   test: {
