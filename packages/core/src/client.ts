@@ -134,6 +134,9 @@ export const createClient = (options: ClientOptions): Client => {
         if (update && kind) transport.send({ conversation, doc, lane: kind, update })
       }, report)
     })
+    transport.on('clock-offset', ({ offset }) => {
+      if (Number.isFinite(offset)) ctx.clock.offset = offset
+    })
     transport.on('ack', ({ keys }) => {
       const removed = ctx.outbox.remove(keys)
       if (removed.length === 0) return

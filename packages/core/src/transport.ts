@@ -36,6 +36,11 @@ export interface TransportEvents {
   ack: (event: { keys: readonly string[] }) => void
   /** The other side refused an outbox entry; the entry will never be accepted as it is. */
   refused: (event: { key: string; code: ErrorCode; reason: string }) => void
+  /**
+   * The server's clock differs from this device's by `offset` ms (server minus local, measured
+   * at connect). The client corrects its physical clock by it for this session only.
+   */
+  'clock-offset': (event: { offset: number }) => void
   /** The initial exchange of a subscription finished. */
   synced: (event: { conversation: ConversationId }) => void
 }
