@@ -50,7 +50,10 @@ export interface Client {
   open(id: string): Promise<Conversation>
   conversations(): ConversationSummary[]
   on<E extends keyof ClientEvents>(event: E, listener: ClientEvents[E]): () => void
-  /** Resolves when the link is online and every outbox entry of the open conversations is acknowledged. */
+  /**
+   * Resolves when the link is online and every outbox entry of the open conversations is
+   * acknowledged, or refused by the server in this session (those stay pending; see `error`).
+   */
   whenSynced(): Promise<void>
   close(): Promise<void>
 }
@@ -102,12 +105,13 @@ export const createClient = (options: ClientOptions): Client => {
   }
   const isSynced = () =>
     !transport ||
-    (transport.state === 'online' && [...opened.keys()].every((id) => ctx?.outbox.entries(id).length === 0))
+    (transport.state === 'online' && [...opened.keys()].every((id) => ctx?.outbox.sendable(id).length === 0))
 
   const wire = (transport: Transport, ctx: ClientContext) => {
     const replica = (id: ConversationId) => opened.get(id)?.replica
     transport.on('connection', (state) => {
       if (state === 'syncing') {
+        ctx.outbox.releaseHeld()
         for (const id of opened.keys()) {
           for (const entry of ctx.outbox.entries(id)) {
             transport.send({
@@ -145,12 +149,20 @@ export const createClient = (options: ClientOptions): Client => {
       checkSettled()
     })
     transport.on('refused', ({ key, code, reason }) => {
-      const [entry] = ctx.outbox.remove([key])
+      const entry = ctx.outbox.get(key)
       if (!entry) return
-      if (code === 'retention/expired') ctx.outbox.markExpired(entry.messages)
+      report(new TidingsError(code, `The server refused ${entry.doc}: ${reason}`, { subject: entry.doc }))
+      if (code !== 'retention/expired') {
+        // Never reported as sent: the entry stays pending, and is offered again after a reconnect
+        // (a clock that ran ahead, for one, is accepted once the server's time catches up).
+        ctx.outbox.holdBack(key)
+        checkSettled()
+        return
+      }
+      ctx.outbox.remove([key])
+      ctx.outbox.markExpired(entry.messages)
       const meta = { expired: JSON.stringify(ctx.outbox.expired()) }
       void ctx.serial(() => storage.write({ acked: [key], meta })).catch(report)
-      report(new TidingsError(code, `The server refused ${entry.doc}: ${reason}`, { subject: entry.doc }))
       for (const conversation of opened.values()) conversation.statusesChanged()
       checkSettled()
     })

@@ -10,6 +10,8 @@ export class Outbox {
   readonly #entries = new Map<string, OutboxEntry>()
   readonly #byMessage = new Map<string, string>()
   readonly #expired = new Set<string>()
+  /** Entries the server refused in this session: not offered again until the next connection. */
+  readonly #heldBack = new Set<string>()
 
   constructor(entries: readonly OutboxEntry[], expired: readonly string[]) {
     for (const entry of entries) this.add(entry)
@@ -28,6 +30,7 @@ export class Outbox {
       const entry = this.#entries.get(key)
       if (!entry) continue
       this.#entries.delete(key)
+      this.#heldBack.delete(key)
       for (const id of entry.messages) if (this.#byMessage.get(id) === key) this.#byMessage.delete(id)
       removed.push(entry)
     }
@@ -36,6 +39,19 @@ export class Outbox {
 
   get(key: string): OutboxEntry | undefined {
     return this.#entries.get(key)
+  }
+
+  holdBack(key: string): void {
+    if (this.#entries.has(key)) this.#heldBack.add(key)
+  }
+
+  releaseHeld(): void {
+    this.#heldBack.clear()
+  }
+
+  /** Entries to offer the server now: all but those it refused in this session. */
+  sendable(conversation: ConversationId): OutboxEntry[] {
+    return this.entries(conversation).filter((entry) => !this.#heldBack.has(entry.key))
   }
 
   isPending(messageId: string): boolean {

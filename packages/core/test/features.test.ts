@@ -167,3 +167,45 @@ describe('history', () => {
     await reader.close()
   })
 })
+
+describe('refusals', () => {
+  it('keeps a refused message pending, never sent, and offers it again after a reconnect', async () => {
+    let refuse = true
+    const hub = loopbackHub({
+      manual: true,
+      accept: (u) => (refuse && u.doc.includes('/urgent/') ? 'clock/skew' : undefined),
+    })
+    const time = manualTime()
+    const alice = device(hub, 'alice', time)
+    const errors: string[] = []
+    alice.client.on('error', (e) => errors.push(e.code))
+    const a = await alice.client.open('room')
+    await hub.flush()
+    const m = await a.send('from a clock that runs ahead', { priority: 'urgent' })
+    const ok = await a.send('fine')
+    await hub.flush()
+    await alice.client.whenSynced()
+    expect(errors).toEqual(['clock/skew'])
+    expect(a.status(m.id)).toBe('pending')
+    expect(a.status(ok.id)).toBe('sent')
+    refuse = false
+    alice.offline()
+    alice.online()
+    await hub.flush()
+    expect(a.status(m.id)).toBe('sent')
+    await alice.client.close()
+  })
+
+  it('marks a message refused as older than retainedFrom expired', async () => {
+    const hub = loopbackHub({ manual: true, accept: () => 'retention/expired' })
+    const time = manualTime()
+    const alice = device(hub, 'alice', time)
+    const a = await alice.client.open('room')
+    await hub.flush()
+    const m = await a.send('too old')
+    await hub.flush()
+    expect(a.status(m.id)).toBe('expired')
+    expect(a.pending()).toEqual([])
+    await alice.client.close()
+  })
+})
