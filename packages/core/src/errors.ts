@@ -6,6 +6,8 @@ export type ErrorCode =
   | 'permission/denied'
   | 'conversation/closed'
   | 'client/closed'
+  /** A failure no other code describes (a storage driver's own error, say); `cause` holds it. */
+  | 'client/unexpected'
   | 'storage/corrupt'
   | 'storage/full'
   | 'storage/locked'
