@@ -92,7 +92,7 @@ export const createClient = (options: ClientOptions): Client => {
     const typed =
       error instanceof TidingsError
         ? error
-        : new TidingsError('storage/corrupt', `Unexpected failure: ${(error as Error)?.message ?? error}`, {
+        : new TidingsError('client/unexpected', `Unexpected failure: ${(error as Error)?.message ?? error}`, {
             cause: error,
           })
     events.emit('error', typed)
