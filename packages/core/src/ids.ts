@@ -10,6 +10,15 @@ export type DeviceId = Brand<string, 'DeviceId'>
 /** A message id, `<deviceId>.<seq>`, with seq a dense per-device counter. */
 export type MessageId = Brand<string, 'MessageId'>
 
+/** Quotes a value for an error message; unlike JSON.stringify and String, never throws. */
+export const quote = (value: unknown): string => {
+  try {
+    return JSON.stringify(value) ?? String(value)
+  } catch {
+    return `a ${typeof value}`
+  }
+}
+
 const conversationPattern = /^[A-Za-z0-9._-]{1,128}$/
 const devicePattern = /^[a-z0-9]{4,32}$/
 const messagePattern = /^([a-z0-9]{4,32})\.([1-9][0-9]{0,15})$/
@@ -18,8 +27,8 @@ export const conversationId = (id: string): ConversationId => {
   if (typeof id !== 'string' || !conversationPattern.test(id)) {
     throw new TidingsError(
       'input/invalid',
-      `Conversation id ${JSON.stringify(id)} is invalid: use 1 to 128 characters from [A-Za-z0-9._-].`,
-      { subject: String(id) },
+      `Conversation id ${quote(id)} is invalid: use 1 to 128 characters from [A-Za-z0-9._-].`,
+      { subject: typeof id === 'string' ? id : quote(id) },
     )
   }
   return id as ConversationId
@@ -29,10 +38,7 @@ export const isDeviceId = (id: unknown): id is DeviceId => typeof id === 'string
 
 export const deviceId = (id: string): DeviceId => {
   if (!isDeviceId(id)) {
-    throw new TidingsError(
-      'input/invalid',
-      `Device id ${JSON.stringify(id)} is invalid: use 4 to 32 of [a-z0-9].`,
-    )
+    throw new TidingsError('input/invalid', `Device id ${quote(id)} is invalid: use 4 to 32 of [a-z0-9].`)
   }
   return id
 }

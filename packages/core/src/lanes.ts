@@ -1,5 +1,5 @@
 import { TidingsError } from './errors.js'
-import type { ConversationId } from './ids.js'
+import { type ConversationId, quote } from './ids.js'
 
 /** Message priorities; each has a lane of its own so urgent traffic never waits behind a backlog. */
 export const PRIORITIES = ['urgent', 'high', 'normal', 'low'] as const
@@ -21,7 +21,7 @@ export const assertPriority = (value: unknown): Priority => {
   if (!isPriority(value)) {
     throw new TidingsError(
       'input/invalid',
-      `Priority ${JSON.stringify(value)} is invalid: use one of ${PRIORITIES.join(', ')}.`,
+      `Priority ${quote(value)} is invalid: use one of ${PRIORITIES.join(', ')}.`,
     )
   }
   return value

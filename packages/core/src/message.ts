@@ -52,7 +52,9 @@ const utf8 = new TextEncoder()
 export const validateBody = (body: unknown, maxBytes: number): Json => {
   let text: string | undefined
   try {
-    text = JSON.stringify(body, (_key, value: unknown) => {
+    text = JSON.stringify(body, function (this: Record<string, unknown>, key: string) {
+      // JSON.stringify calls toJSON before the replacer (a Date arrives as a string): check the original.
+      const value = this[key]
       if (typeof value === 'number' && !Number.isFinite(value)) throw new Error('a non-finite number')
       if (typeof value === 'bigint' || typeof value === 'function' || typeof value === 'symbol') {
         throw new Error(`a ${typeof value}`)
@@ -62,6 +64,9 @@ export const validateBody = (body: unknown, maxBytes: number): Json => {
         const proto = Object.getPrototypeOf(value)
         if (proto !== Object.prototype && proto !== null)
           throw new Error(`an instance of ${proto?.constructor?.name}`)
+        if (typeof (value as { toJSON?: unknown }).toJSON === 'function') throw new Error('a toJSON method')
+        // Yjs decodes a "__proto__" key as a prototype: receivers would see another body.
+        if (Object.hasOwn(value, '__proto__')) throw new Error('a "__proto__" key')
       }
       return value
     })
@@ -141,16 +146,20 @@ export interface Revision {
  */
 export const resolveRevision = (records: ReadonlyMap<string, ControlRecord>): Revision | undefined => {
   let best: { device: string; record: ControlRecord } | undefined
+  // The latest tombstone by the same rule, so its stamp does not depend on the records' order.
+  let tombstone: { device: string; record: ControlRecord } | undefined
   for (const [device, record] of records) {
-    if ('deleted' in record) return { deleted: true, stamp: record.stamp }
+    const current = 'deleted' in record ? tombstone : best
     if (
-      !best ||
-      compareStamps(record.stamp, best.record.stamp) > 0 ||
-      (compareStamps(record.stamp, best.record.stamp) === 0 && device > best.device)
+      !current ||
+      compareStamps(record.stamp, current.record.stamp) > 0 ||
+      (compareStamps(record.stamp, current.record.stamp) === 0 && device > current.device)
     ) {
-      best = { device, record }
+      if ('deleted' in record) tombstone = { device, record }
+      else best = { device, record }
     }
   }
+  if (tombstone) return { deleted: true, stamp: tombstone.record.stamp }
   if (!best || 'deleted' in best.record) return undefined
   return {
     deleted: false,

@@ -54,6 +54,7 @@ export class RangeSet {
 
   /** Adds the inclusive range [from, to]; returns whether the set changed. */
   addRange(device: string, from: number, to: number): boolean {
+    if (from > to) return false
     let flat = this.#ranges.get(device)
     if (!flat) {
       flat = []

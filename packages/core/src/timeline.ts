@@ -2,7 +2,7 @@ import { compareOrder, type OrderKey } from './message.js'
 
 /**
  * Items kept sorted by their order key. A late item is placed by binary search, never by
- * re-sorting, and `snapshot()` returns the same frozen array until something changes.
+ * re-sorting, and `values()` returns the same frozen array until something changes.
  */
 export class Timeline<T extends { readonly id: string; readonly key: OrderKey }> {
   readonly #items: T[] = []

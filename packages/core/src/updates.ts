@@ -1,4 +1,4 @@
-import { decodeUpdate, Item } from 'yjs'
+import { decodeUpdate, Item, isDeleted } from 'yjs'
 
 /** True for an update that carries no structs and no deletions (`[0, 0]` in encoding V1). */
 export const isEmptyUpdate = (update: Uint8Array): boolean =>
@@ -18,8 +18,11 @@ export interface KeySet {
  */
 export const readKeySets = (update: Uint8Array): KeySet[] => {
   const sets: KeySet[] = []
-  for (const struct of decodeUpdate(update).structs) {
+  const { structs, ds } = decodeUpdate(update)
+  for (const struct of structs) {
     if (!(struct instanceof Item) || typeof struct.parent !== 'string' || struct.parentSub === null) continue
+    // Overwritten or removed within this update: its value is stale (or already dropped by gc).
+    if (isDeleted(ds, struct.id)) continue
     const values = struct.content.getContent()
     sets.push({ map: struct.parent, key: struct.parentSub, value: values[values.length - 1] })
   }
