@@ -117,12 +117,14 @@ export const loopbackHub = (options: LoopbackOptions = {}): LoopbackHub => {
     readonly #unsynced = new Set<ConversationId>()
     session: TransportSession | undefined
     state: ConnectionState = 'offline'
+    #closed = false
 
     on<E extends keyof TransportEvents>(event: E, listener: TransportEvents[E]) {
       return this.#events.on(event, listener)
     }
 
     connect(session: TransportSession) {
+      if (this.#closed) return
       this.session = session
       if (this.state !== 'offline') return
       links.set(this.id, this)
@@ -159,6 +161,7 @@ export const loopbackHub = (options: LoopbackOptions = {}): LoopbackHub => {
     }
 
     async close() {
+      this.#closed = true
       this.disconnect()
       this.subscriptions.clear()
     }

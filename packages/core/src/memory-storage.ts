@@ -9,6 +9,12 @@ interface DocRows {
   newest: number
 }
 
+const copyEntry = (entry: OutboxEntry): OutboxEntry => ({
+  ...entry,
+  update: entry.update.slice(),
+  messages: [...entry.messages],
+})
+
 /**
  * Storage in memory: for tests, demos and throwaway sessions. Nothing survives the process, but
  * the semantics (atomic batches, copies of every byte array) match the durable adapters.
@@ -48,7 +54,7 @@ export const memoryStorage = (): StorageAdapter => {
     async write(batch: WriteBatch) {
       open()
       // Validate before touching anything, so a refused batch changes nothing.
-      for (const u of batch.updates ?? []) {
+      for (const u of [...(batch.updates ?? []), ...(batch.outbox ?? [])]) {
         if (!(u.update instanceof Uint8Array))
           throw new TidingsError('input/invalid', `Update for ${u.doc} is not bytes.`)
       }
@@ -72,13 +78,22 @@ export const memoryStorage = (): StorageAdapter => {
     },
     async outbox() {
       open()
-      return [...outbox.values()].map((entry) => ({ ...entry, update: entry.update.slice() }))
+      return [...outbox.values()].map(copyEntry)
     },
     async compact(doc) {
       open()
       const entry = docs.get(doc)
       if (!entry || entry.rows.length < 2) return
-      entry.rows = [{ n: entry.next++, update: mergeUpdates(entry.rows.map((r) => r.update)) }]
+      let merged: Uint8Array
+      try {
+        merged = mergeUpdates(entry.rows.map((r) => r.update))
+      } catch (cause) {
+        throw new TidingsError('storage/corrupt', `Stored updates of ${doc} could not be merged.`, {
+          subject: doc,
+          cause,
+        })
+      }
+      entry.rows = [{ n: entry.next++, update: merged }]
     },
     async drop(doc) {
       open()

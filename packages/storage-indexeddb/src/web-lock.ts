@@ -1,0 +1,35 @@
+import { lockedError } from './errors.js'
+
+/**
+ * The part of the Web Locks API (`navigator.locks`) the adapter uses; inject one in tests or in
+ * environments that bring their own.
+ */
+export interface LockManagerLike {
+  request(
+    name: string,
+    options: { ifAvailable: boolean },
+    callback: (lock: Lock | null) => Promise<void> | undefined,
+  ): Promise<unknown>
+}
+
+/** The browser's LockManager, or undefined where there is none (Node, old browsers). */
+export const defaultLocks = (): LockManagerLike | undefined =>
+  (globalThis as { navigator?: { locks?: LockManagerLike } }).navigator?.locks
+
+/**
+ * Takes the exclusive lock `tidings:<database>` if nobody holds it, and keeps it until the returned
+ * release function runs. Rejects with `storage/locked` when another tab or worker holds it: the
+ * request does not queue, so a second tab learns at once that it must attach to the first.
+ */
+export const takeLock = (locks: LockManagerLike, database: string): Promise<() => void> =>
+  new Promise((resolve, reject) => {
+    locks
+      .request(`tidings:${database}`, { ifAvailable: true }, (lock) => {
+        if (lock === null) {
+          reject(lockedError(database))
+          return undefined
+        }
+        return new Promise<void>((release) => resolve(release))
+      })
+      .catch(reject)
+  })
