@@ -1,0 +1,307 @@
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import {
+  type DocInfo,
+  type Lane,
+  type OutboxEntry,
+  type StorageAdapter,
+  type StoredUpdate,
+  TidingsError,
+  type WriteBatch,
+} from '@tidings/core'
+import Database from 'better-sqlite3'
+import { crc32 } from './checksum.js'
+import { closedError, toTidingsError } from './errors.js'
+import { GroupCommit } from './group-commit.js'
+import { decodeRow, encodeRow, mergeRows, ownBytes } from './rows.js'
+import { prepareDatabase } from './schema.js'
+import { prepareStatements } from './statements.js'
+import { checkBatch } from './validate.js'
+
+/**
+ * When `write()` may resolve.
+ * - `'full'` (default): after the commit is fsynced (`synchronous=FULL`, and `fullfsync` on macOS).
+ *   A resolved write survives a crash of the process, the OS, or the power.
+ * - `'normal'`: after the commit reached the OS (`synchronous=NORMAL`). A resolved write survives a
+ *   crash of the process; a power cut or OS crash may lose the last commits, never corrupt the file.
+ */
+export type Durability = 'full' | 'normal'
+
+export interface SqliteStorageOptions {
+  /** Database file, created with its folder when missing. */
+  readonly path: string
+  /** When `write()` resolves; see {@link Durability}. Default `'full'`. */
+  readonly durability?: Durability
+  /** Deflate compacted rows of at least this many bytes (default 1024); `false` stores them raw. */
+  readonly compressAbove?: number | false
+  /** How long to wait for a file another connection holds before `storage/locked`, in ms (default 2000). */
+  readonly busyTimeout?: number
+}
+
+/** A `StorageAdapter` on one SQLite file. */
+export interface SqliteStorage extends StorageAdapter {
+  readonly path: string
+  /**
+   * The better-sqlite3 connection, for diagnostics and pragmas such as `max_page_count`.
+   * @remarks Change the tables only through the adapter: it keeps counts and checksums in step.
+   */
+  readonly database: Database.Database
+}
+
+interface BadRow {
+  readonly n: number
+  readonly blob: Uint8Array | null
+  readonly reason: string
+}
+
+/** Copies what a batch holds, so bytes changed by the caller before the commit are not stored. */
+const copyBatch = (batch: WriteBatch): WriteBatch => ({
+  updates: (batch.updates ?? []).map((u) => ({ ...u, update: u.update.slice() })),
+  meta: { ...batch.meta },
+  outbox: (batch.outbox ?? []).map((e) => ({ ...e, update: e.update.slice(), messages: [...e.messages] })),
+  acked: [...(batch.acked ?? [])],
+})
+
+const readMessages = (json: string): string[] | undefined => {
+  try {
+    const value = JSON.parse(json) as unknown
+    return Array.isArray(value) && value.every((m) => typeof m === 'string') ? value : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Storage in one SQLite file (better-sqlite3, WAL): for Node, Electron and the Tidings server.
+ * @remarks Opens the file at once and throws `storage/locked` when another connection holds it,
+ * `storage/corrupt` when it is not a Tidings database or comes from a newer version.
+ */
+export const sqliteStorage = (options: SqliteStorageOptions): SqliteStorage => {
+  const { path } = options
+  const durability = options.durability ?? 'full'
+  if (durability !== 'full' && durability !== 'normal')
+    throw new TidingsError(
+      'input/invalid',
+      `durability must be 'full' or 'normal', not ${String(durability)}.`,
+    )
+  const compressAbove = options.compressAbove === false ? undefined : (options.compressAbove ?? 1024)
+  const fail = (error: unknown, subject?: string) => toTidingsError(error, path, subject)
+
+  let db: Database.Database
+  try {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
+    db = new Database(path, { timeout: options.busyTimeout ?? 2000 })
+  } catch (error) {
+    throw fail(error)
+  }
+  try {
+    prepareDatabase(db, { synchronous: durability === 'full' ? 'FULL' : 'NORMAL', exclusive: true })
+  } catch (error) {
+    db.close()
+    throw fail(error)
+  }
+  const st = prepareStatements(db)
+  let closed = false
+
+  const applyBatch = (batch: WriteBatch) => {
+    for (const u of batch.updates ?? []) {
+      const { n } = st.upsertDoc.get(u.doc, u.messages ?? 0, u.newest ?? 0)!
+      // Rows written here are small deltas: compressing them would cost more than it saves.
+      const row = encodeRow(u.update)
+      st.insertRow.run(u.doc, n, row.blob, row.codec, row.size, row.crc)
+    }
+    for (const [key, value] of Object.entries(batch.meta ?? {})) {
+      if (value === null) st.deleteMeta.run(key)
+      else st.setMeta.run(key, value)
+    }
+    for (const e of batch.outbox ?? [])
+      st.upsertOutbox.run(e.key, e.doc, e.lane, e.update, JSON.stringify(e.messages), crc32(e.update))
+    for (const key of batch.acked ?? []) st.deleteOutbox.run(key)
+  }
+  const commitGroup = db.transaction((batches: readonly WriteBatch[]) => {
+    for (const batch of batches) applyBatch(batch)
+  })
+  const writes = new GroupCommit<WriteBatch>((batches) => commitGroup.immediate(batches), fail)
+
+  const quarantineRows = db.transaction((doc: string, bad: readonly BadRow[]) => {
+    for (const row of bad) {
+      st.quarantine.run('updates', doc, row.n, null, row.blob, row.reason, Date.now())
+      st.deleteRow.run(doc, row.n)
+      st.rowRemoved.run(doc)
+    }
+  })
+  const corrupt = (doc: string, bad: readonly { n?: number; reason: string }[], what: string) =>
+    new TidingsError(
+      'storage/corrupt',
+      `${bad.length} stored ${what} of ${doc} failed the integrity check (${bad
+        .map((b) => (b.n === undefined ? b.reason : `row ${b.n}: ${b.reason}`))
+        .join('; ')}). They were moved to the quarantine table of ${path}; the rest of ${doc} still loads.`,
+      { subject: doc },
+    )
+
+  /** Reads and checks a doc's rows; the bad ones are set apart, not returned. */
+  const readRows = (doc: string) => {
+    const good: StoredUpdate[] = []
+    const bad: BadRow[] = []
+    for (const row of st.selectRows.all(doc)) {
+      const decoded = decodeRow(row)
+      if ('update' in decoded) good.push({ n: row.n, update: decoded.update })
+      else bad.push({ n: row.n, blob: row.blob, reason: decoded.reason })
+    }
+    return { good, bad }
+  }
+
+  const compactDoc = db.transaction((doc: string): readonly BadRow[] => {
+    const { good, bad } = readRows(doc)
+    if (bad.length > 0) {
+      quarantineRows(doc, bad)
+      return bad
+    }
+    if (good.length < 2) return []
+    let merged: Uint8Array
+    try {
+      merged = mergeRows(good.map((r) => r.update))
+    } catch (cause) {
+      throw new TidingsError('storage/corrupt', `The stored updates of ${doc} cannot be merged.`, {
+        subject: doc,
+        cause,
+      })
+    }
+    st.deleteRows.run(doc)
+    const { n } = st.compacted.get(doc)!
+    const row = encodeRow(merged, compressAbove)
+    st.insertRow.run(doc, n, row.blob, row.codec, row.size, row.crc)
+    return []
+  })
+
+  const dropDoc = db.transaction((doc: string) => {
+    st.deleteRows.run(doc)
+    st.deleteDoc.run(doc)
+    st.deleteOutboxOfDoc.run(doc)
+    st.deleteQuarantineOfDoc.run(doc)
+  })
+
+  const quarantineOutbox = db.transaction(
+    (bad: readonly { key: string; doc: string; blob: Uint8Array | null; reason: string }[]) => {
+      for (const row of bad) {
+        st.quarantine.run('outbox', row.doc, null, row.key, row.blob, row.reason, Date.now())
+        st.deleteOutbox.run(row.key)
+      }
+    },
+  )
+
+  /** Runs a call after every queued write has committed, so reads see earlier writes. */
+  const run = <T>(fn: () => T, subject?: string): Promise<T> => {
+    if (closed) return Promise.reject(closedError(path))
+    try {
+      writes.flush()
+      return Promise.resolve(fn())
+    } catch (error) {
+      return Promise.reject(fail(error, subject))
+    }
+  }
+
+  const checkName = (name: unknown, what: string) => {
+    if (typeof name !== 'string') throw new TidingsError('input/invalid', `${what} must be a string.`)
+  }
+
+  return {
+    path,
+    database: db,
+    listDocs(conversation) {
+      return run(() => {
+        checkName(conversation, 'A conversation id')
+        // '/' + 1 is '0': the range holds exactly the names that start with `<conversation>/`.
+        const rows = st.listDocs.all(`${conversation}/`, `${conversation}0`)
+        const list: DocInfo[] = rows.map((r) => ({
+          doc: r.doc,
+          updates: r.updates,
+          messages: r.messages,
+          newest: r.newest,
+        }))
+        return list.sort((a, b) => (a.doc < b.doc ? -1 : a.doc > b.doc ? 1 : 0))
+      })
+    },
+    load(doc) {
+      return run(() => {
+        checkName(doc, 'A doc name')
+        const { good, bad } = readRows(doc)
+        if (bad.length === 0) return good
+        quarantineRows(doc, bad)
+        throw corrupt(doc, bad, 'update(s)')
+      }, doc)
+    },
+    write(batch) {
+      if (closed) return Promise.reject(closedError(path))
+      try {
+        checkBatch(batch)
+      } catch (error) {
+        return Promise.reject(error)
+      }
+      return writes.push(copyBatch(batch))
+    },
+    getMeta(key) {
+      return run(() => {
+        checkName(key, 'A meta key')
+        return st.getMeta.get(key)?.value
+      })
+    },
+    outbox() {
+      return run(() => {
+        const entries: OutboxEntry[] = []
+        const bad: { key: string; doc: string; blob: Uint8Array | null; reason: string }[] = []
+        for (const row of st.selectOutbox.all()) {
+          const messages = readMessages(row.messages)
+          const { blob } = row
+          const reason = !(blob instanceof Uint8Array)
+            ? 'the update is missing'
+            : crc32(blob) !== row.crc
+              ? 'checksum mismatch'
+              : messages === undefined
+                ? 'unreadable message ids'
+                : undefined
+          if (reason) bad.push({ key: row.key, doc: row.doc, blob, reason })
+          else
+            entries.push({
+              key: row.key,
+              doc: row.doc,
+              lane: row.lane as Lane | 'meta',
+              update: ownBytes(blob!),
+              messages: messages!,
+            })
+        }
+        if (bad.length === 0) return entries
+        quarantineOutbox(bad)
+        throw corrupt(bad[0]!.doc, bad, 'outbox entr(ies)')
+      })
+    },
+    compact(doc) {
+      return run(() => {
+        checkName(doc, 'A doc name')
+        const bad = compactDoc(doc)
+        if (bad.length > 0) throw corrupt(doc, bad, 'update(s)')
+      }, doc)
+    },
+    drop(doc) {
+      return run(() => {
+        checkName(doc, 'A doc name')
+        dropDoc(doc)
+        // Freed pages go back to the file system now, not at the next VACUUM: retention frees space.
+        // The drop has committed by here, so a failure to shrink must not report it as failed.
+        try {
+          db.pragma('incremental_vacuum')
+          db.pragma('wal_checkpoint(TRUNCATE)')
+        } catch {}
+      }, doc)
+    },
+    async close() {
+      if (closed) return
+      try {
+        writes.flush()
+      } finally {
+        closed = true
+        db.close()
+      }
+    },
+  }
+}

@@ -1,0 +1,120 @@
+import { sqliteStorage } from '@tidings/storage-sqlite'
+import { describe, expect, it } from 'vitest'
+import * as Y from 'yjs'
+import { bytes, useTempDir } from './helpers.js'
+
+const tempPath = useTempDir()
+
+/** The updates of a doc that receives `count` chat-like messages, one update per message. */
+const chatUpdates = (count: number): Uint8Array[] => {
+  const doc = new Y.Doc()
+  const updates: Uint8Array[] = []
+  doc.on('update', (u: Uint8Array) => updates.push(u))
+  for (let i = 1; i <= count; i++)
+    doc
+      .getMap('m')
+      .set(`dev.${i}`, { author: 'ann', body: { text: `message number ${i} about the contract` } })
+  return updates
+}
+
+const stateOf = (rows: { update: Uint8Array }[]) => {
+  const doc = new Y.Doc()
+  for (const row of rows) Y.applyUpdate(doc, row.update)
+  return doc.getMap('m').toJSON()
+}
+
+describe('compact', () => {
+  it('merges every row into one with the same content, keeping the counts', async () => {
+    const path = tempPath()
+    const store = sqliteStorage({ path })
+    const updates = chatUpdates(60)
+    await store.write({
+      updates: updates.map((update) => ({ doc: 'c/normal/1', update, messages: 1, newest: 7 })),
+    })
+    const before = stateOf(await store.load('c/normal/1'))
+    await store.compact('c/normal/1')
+    const rows = await store.load('c/normal/1')
+    expect(rows.map((r) => r.n)).toEqual([61])
+    expect(stateOf(rows)).toEqual(before)
+    expect(await store.listDocs('c')).toEqual([{ doc: 'c/normal/1', updates: 1, messages: 60, newest: 7 }])
+    // Row numbers keep rising after a compaction, across a reopen too.
+    await store.write({ updates: [{ doc: 'c/normal/1', update: chatUpdates(1)[0]! }] })
+    await store.close()
+    const again = sqliteStorage({ path })
+    expect((await again.load('c/normal/1')).map((r) => r.n)).toEqual([61, 62])
+    await again.close()
+  })
+
+  it('leaves a doc of fewer than two rows as it is', async () => {
+    const store = sqliteStorage({ path: tempPath() })
+    await store.compact('c/none')
+    await store.write({ updates: [{ doc: 'c/one', update: chatUpdates(1)[0]! }] })
+    await store.compact('c/one')
+    expect((await store.load('c/one')).map((r) => r.n)).toEqual([1])
+    await store.close()
+  })
+
+  it('merges writes still queued when it is called', async () => {
+    const store = sqliteStorage({ path: tempPath() })
+    const updates = chatUpdates(5)
+    const writes = updates.map((update) => store.write({ updates: [{ doc: 'c/d', update }] }))
+    await store.compact('c/d')
+    await Promise.all(writes)
+    const rows = await store.load('c/d')
+    expect(rows).toHaveLength(1)
+    expect(Object.keys(stateOf(rows))).toHaveLength(5)
+    await store.close()
+  })
+
+  it('deflates a large merged row, and reads it back', async () => {
+    const store = sqliteStorage({ path: tempPath() })
+    await store.write({ updates: chatUpdates(500).map((update) => ({ doc: 'c/d', update })) })
+    const before = stateOf(await store.load('c/d'))
+    await store.compact('c/d')
+    const row = store.database.prepare('SELECT codec, size FROM updates').get() as {
+      codec: number
+      size: number
+    }
+    const [loaded] = await store.load('c/d')
+    expect(row.codec).toBe(1)
+    expect(row.size).toBeLessThan(loaded!.update.length / 2)
+    expect(stateOf([loaded!])).toEqual(before)
+    await store.close()
+
+    const raw = sqliteStorage({ path: tempPath(), compressAbove: false })
+    await raw.write({ updates: chatUpdates(500).map((update) => ({ doc: 'c/d', update })) })
+    await raw.compact('c/d')
+    expect(raw.database.prepare('SELECT codec FROM updates').pluck().get()).toBe(0)
+    await raw.close()
+  })
+
+  it('keeps the old rows when compaction fails after deleting them, in the same transaction', async () => {
+    const path = tempPath()
+    const store = sqliteStorage({ path })
+    await store.write({ updates: chatUpdates(3).map((update) => ({ doc: 'c/d', update })) })
+    // The merged row is inserted after the old ones are deleted: fail exactly there.
+    store.database.exec(
+      "CREATE TEMP TRIGGER fail_insert BEFORE INSERT ON updates BEGIN SELECT RAISE(ABORT, 'power cut'); END",
+    )
+    await expect(store.compact('c/d')).rejects.toThrow(/power cut/)
+    expect((await store.load('c/d')).map((r) => r.n)).toEqual([1, 2, 3])
+    expect((await store.listDocs('c'))[0]!.updates).toBe(3)
+    store.database.exec('DROP TRIGGER fail_insert')
+    await store.compact('c/d')
+    expect((await store.load('c/d')).map((r) => r.n)).toEqual([4])
+    await store.close()
+  })
+
+  it('refuses rows Yjs cannot merge with storage/corrupt and changes nothing', async () => {
+    const store = sqliteStorage({ path: tempPath() })
+    await store.write({
+      updates: [
+        { doc: 'c/d', update: bytes(200, 1, 2) },
+        { doc: 'c/d', update: bytes(3) },
+      ],
+    })
+    await expect(store.compact('c/d')).rejects.toMatchObject({ code: 'storage/corrupt', subject: 'c/d' })
+    expect((await store.load('c/d')).map((r) => r.n)).toEqual([1, 2])
+    await store.close()
+  })
+})
