@@ -170,7 +170,7 @@ export const createClient = (options: ClientOptions): Client => {
   }
 
   let ctx: ClientContext | undefined
-  const init = (async (): Promise<ClientContext> => {
+  const start = async (): Promise<ClientContext> => {
     const [storedDevice, seq, outboxSeq, clock, outbox, expired] = await Promise.all([
       storage.getMeta('device'),
       storage.getMeta('seq'),
@@ -205,8 +205,16 @@ export const createClient = (options: ClientOptions): Client => {
     }
     if (transport) wire(transport, ctx)
     return ctx
-  })()
-  init.catch(() => undefined)
+  }
+  // A failed start (storage locked or unreadable for a moment) is retried by the next open().
+  let starting: Promise<ClientContext> | undefined
+  const ready = () => {
+    starting ??= start().catch((error) => {
+      starting = undefined
+      throw error
+    })
+    return starting
+  }
 
   const live = () => {
     if (closed) throw new TidingsError('client/closed', 'This client was closed.')
@@ -225,7 +233,7 @@ export const createClient = (options: ClientOptions): Client => {
       const cid = conversationId(id)
       let pending = conversations.get(cid)
       if (!pending) {
-        pending = init.then(async (ctx) => {
+        pending = ready().then(async (ctx) => {
           const conversation = await Conversation.open(ctx, cid)
           opened.set(cid, conversation)
           transport?.subscribe(cid, () => conversation.replica.have())

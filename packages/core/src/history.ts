@@ -6,12 +6,15 @@ import type { DocInfo } from './storage.js'
  * `loadedFrom` is the oldest period loaded, or -Infinity once everything older is loaded too.
  */
 export class History {
-  readonly #docs = new Map<string, { ref: DocRef; messages: number; newest: number }>()
+  readonly #docs = new Map<string, { ref: DocRef; messages: number; newest: number; rows: number }>()
   readonly #loaded = new Set<number>()
   loadedFrom = Number.POSITIVE_INFINITY
 
   constructor(infos: readonly DocInfo[]) {
-    for (const info of infos) this.note(info.doc, info.messages, info.newest)
+    for (const info of infos) {
+      this.note(info.doc, info.messages, info.newest)
+      this.#docs.get(info.doc)!.rows = info.updates
+    }
   }
 
   /** Records that a doc exists (or grew); returns its parsed name, undefined for foreign names. */
@@ -23,8 +26,22 @@ export class History {
       return known.ref
     }
     const ref = parseDocName(doc)
-    if (ref) this.#docs.set(doc, { ref, messages, newest })
+    if (ref) this.#docs.set(doc, { ref, messages, newest, rows: 0 })
     return ref
+  }
+
+  /** Counts a stored row of a doc; returns how many the doc has since its last compaction. */
+  addRow(doc: string): number {
+    const known = this.#docs.get(doc)
+    if (!known) return 0
+    known.rows++
+    return known.rows
+  }
+
+  /** Records that a doc's rows were merged into one. */
+  compacted(doc: string): void {
+    const known = this.#docs.get(doc)
+    if (known) known.rows = 1
   }
 
   forget(doc: string): void {

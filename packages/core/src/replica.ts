@@ -1,7 +1,7 @@
 import * as Y from 'yjs'
 import type { ClientContext } from './context.js'
 import { DocSet } from './doc-set.js'
-import { TidingsError } from './errors.js'
+import { isTidingsError, TidingsError } from './errors.js'
 import type { History } from './history.js'
 import type { ConversationId, MessageId } from './ids.js'
 import { type DocRef, laneDocName, metaDocName, parseDocName, periodOf } from './lanes.js'
@@ -19,6 +19,9 @@ export interface LocalChange {
   /** Messages the change adds (lane docs), for the outbox, the `held` set and the doc's count. */
   readonly messages?: readonly { id: MessageId; device: string; seq: number; wall: number }[]
 }
+
+/** Rows a doc may gather before its rows are merged into one. */
+const COMPACT_ROWS = 256
 
 const isMessageDoc = (ref: DocRef): ref is DocRef & { period: number } =>
   ref.kind !== 'meta' && ref.kind !== 'receipts'
@@ -119,11 +122,14 @@ export class Replica {
 
   /** A loaded doc, or undefined. Storage that cannot be read is reported, and the doc skipped. */
   async #load(doc: string): Promise<Y.Doc | undefined> {
-    try {
-      return await this.docs.load(doc)
-    } catch (error) {
-      this.ctx.report(error)
-      return undefined
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.docs.load(doc)
+      } catch (error) {
+        this.ctx.report(error)
+        // Adapters quarantine damaged rows when they report them: one more read gets the rest.
+        if (attempt > 0 || !isTidingsError(error, 'storage/corrupt')) return undefined
+      }
     }
   }
 
@@ -170,7 +176,10 @@ export class Replica {
     }
     this.ctx.outboxSeq += outbox.length
     if (seq !== undefined) this.ctx.seq = seq
-    for (const u of updates) this.history.note(u.doc, u.messages, u.newest)
+    for (const u of updates) {
+      this.history.note(u.doc, u.messages, u.newest)
+      this.#stored(u.doc)
+    }
     for (const entry of outbox) {
       this.ctx.outbox.add(entry)
       this.ctx.send({
@@ -242,6 +251,7 @@ export class Replica {
         },
       })
       this.history.note(doc, messages, newest)
+      this.#stored(doc)
       this.#takeHeld(held)
       if (ref.kind === 'meta' || ref.kind === 'receipts' || this.history.inWindow(ref.period)) {
         if (isMessageDoc(ref)) this.history.markLoaded(ref.period)
@@ -257,7 +267,7 @@ export class Replica {
       const loaded = this.docs.get(doc)
       const stateVector = loaded
         ? Y.encodeStateVector(loaded)
-        : Y.encodeStateVectorFromUpdate(await this.#stored(doc))
+        : Y.encodeStateVectorFromUpdate(await this.#storedState(doc))
       vectors.push({ doc, stateVector })
     }
     return vectors
@@ -269,13 +279,23 @@ export class Replica {
     const loaded = this.docs.get(doc)
     const update = loaded
       ? Y.encodeStateAsUpdate(loaded, stateVector)
-      : Y.diffUpdate(await this.#stored(doc), stateVector)
+      : Y.diffUpdate(await this.#storedState(doc), stateVector)
     return isEmptyUpdate(update) ? undefined : update
   }
 
-  async #stored(doc: string): Promise<Uint8Array> {
+  async #storedState(doc: string): Promise<Uint8Array> {
     const rows = await this.ctx.storage.load(doc)
     return rows.length === 0 ? new Uint8Array([0, 0]) : Y.mergeUpdates(rows.map((r) => r.update))
+  }
+
+  /**
+   * Counts a stored row and, every COMPACT_ROWS rows, merges the doc's rows in storage (after
+   * the writes already queued), so unloaded docs stay cheap to load and to answer sync requests.
+   */
+  #stored(doc: string): void {
+    if (this.history.addRow(doc) < COMPACT_ROWS) return
+    this.history.compacted(doc)
+    void this.ctx.serial(() => this.ctx.storage.compact(doc)).catch((error) => this.ctx.report(error))
   }
 
   /** Publishes this device's receipt record now. Call inside `ctx.serial`. */

@@ -107,3 +107,35 @@ describe('restarts keep receipts', () => {
     await Promise.all([alice.close(), bob.close(), carol2.close()])
   })
 })
+
+describe('storage upkeep', () => {
+  it('compacts a doc once it gathers many rows, keeping every message', async () => {
+    const storage = memoryStorage()
+    const client = createClient({ user: 'ann', storage: reusable(storage) })
+    const c = await client.open('log')
+    for (let i = 0; i < 300; i++) await c.send(i)
+    await client.close()
+    const [lane] = (await storage.listDocs('log')).filter((d) => d.doc.includes('/normal/'))
+    expect(lane!.updates).toBeLessThan(100)
+    const again = createClient({ user: 'ann', storage: reusable(storage), firstScreen: 1000 })
+    expect((await again.open('log')).messages().map((m) => m.body)).toEqual([...Array(300).keys()])
+    await again.close()
+  })
+
+  it('retries a start that failed, as when storage was locked for a moment', async () => {
+    const storage = memoryStorage()
+    let failures = 1
+    const flaky = {
+      ...storage,
+      getMeta: async (key: string) => {
+        if (failures-- > 0) throw new Error('locked for a moment')
+        return storage.getMeta(key)
+      },
+    }
+    const client = createClient({ user: 'ann', storage: flaky })
+    await expect(client.open('log')).rejects.toThrow('locked for a moment')
+    const c = await client.open('log')
+    expect((await c.send('works')).body).toBe('works')
+    await client.close()
+  })
+})
