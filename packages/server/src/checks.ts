@@ -1,0 +1,305 @@
+import { type DocRef, MAX_DRIFT } from '@tidings/core'
+import * as Y from 'yjs'
+import { type DecodedUpdate, decodeUpdateV1, Refusal, type Struct } from './decode.js'
+import { checkEntry, type RuleContext, type Sender } from './rules.js'
+
+/** Everything a check needs, all of it from the server's own state. */
+export interface CheckContext {
+  /** The server's doc, the reference for every check. */
+  readonly doc: Y.Doc
+  /** The parsed doc name; undefined for an app's own doc on the y-websocket path. */
+  readonly ref: DocRef | undefined
+  readonly sender: Sender
+  /** The user a clientID is bound to in this conversation (committed or staged). */
+  readonly owner: (client: number) => string | undefined
+  /** The user a device belongs to, from the conversation's meta doc. */
+  readonly deviceOwner: (device: string) => string | undefined
+  readonly retainedFrom: number
+  readonly periodMs: number
+  readonly now: number
+  readonly maxStructs: number
+}
+
+export interface CheckResult {
+  /** False when the update holds nothing the server lacks: nothing to store or forward. */
+  readonly effective: boolean
+  /** clientIDs this update binds to the sender's user. */
+  readonly bindings: ReadonlyMap<number, string>
+  /** New message keys, for storage's per-doc counts. */
+  readonly messages: number
+  /** Newest message stamp wall time, 0 when none. */
+  readonly newest: number
+}
+
+const stateOf = (doc: Y.Doc, client: number): number => Y.getState(doc.store, client)
+
+/** The struct holding `id` in the server doc, if the server has it. */
+const serverStruct = (doc: Y.Doc, id: Y.ID): Y.Item | Y.GC | undefined => {
+  if (id.clock >= stateOf(doc, id.client)) return undefined
+  const structs = doc.store.clients.get(id.client)!
+  return structs[Y.findIndexSS(structs, id.clock)]
+}
+
+/** The clientIDs whose bindings a check of this update may consult, for prefetching. */
+export const clientsOf = (decoded: DecodedUpdate, doc: Y.Doc): Set<number> => {
+  const clients = new Set<number>(decoded.deletes.keys())
+  const addCurrent = (map: string, key: string) => {
+    const current = doc.share.get(map)?._map.get(key)
+    if (current) clients.add(current.id.client)
+  }
+  for (const struct of decoded.structs) {
+    clients.add(struct.id.client)
+    if (!(struct instanceof Y.Item)) continue
+    // The current value of the key an item lands on may be overwritten: its owner matters too.
+    if (typeof struct.parent === 'string' && struct.parentSub !== null)
+      addCurrent(struct.parent, struct.parentSub)
+    for (const id of [struct.origin, struct.rightOrigin]) {
+      if (!id) continue
+      clients.add(id.client)
+      const neighbour = serverStruct(doc, id)
+      if (
+        neighbour instanceof Y.Item &&
+        neighbour.parentSub !== null &&
+        neighbour.parent instanceof Y.AbstractType
+      ) {
+        if (neighbour.parent._item === null)
+          addCurrent(Y.findRootTypeKey(neighbour.parent), neighbour.parentSub)
+      }
+    }
+  }
+  return clients
+}
+
+/** Where a map entry lives: a root map name and key, or 'gc' when Yjs will garbage-collect it. */
+type Placement = { readonly map: string; readonly key: string } | 'gc'
+
+/**
+ * Checks an update against the server's doc without changing anything.
+ * @throws Refusal naming the first rule it breaks
+ */
+export const checkUpdate = (update: Uint8Array, ctx: CheckContext): CheckResult => {
+  const decoded = decodeUpdateV1(update, ctx.maxStructs)
+  return checkDecoded(decoded, ctx)
+}
+
+/** `checkUpdate` for an update decoded already (to prefetch its bindings first). */
+export const checkDecoded = (decoded: DecodedUpdate, ctx: CheckContext): CheckResult => {
+  const { doc, ref, sender } = ctx
+  const tidings = ref !== undefined
+  if (ref && ref.kind !== 'meta' && (decoded.structs.length > 0 || decoded.deletes.size > 0)) {
+    // First: a dropped doc has no state left to check against.
+    if ((ref.period + 1) * ctx.periodMs <= ctx.retainedFrom) {
+      throw new Refusal('retention/expired', `${ref.name} is older than the conversation retains`)
+    }
+    if (ref.period * ctx.periodMs > ctx.now + MAX_DRIFT) {
+      throw new Refusal('clock/skew', `${ref.name} is a period in the future`)
+    }
+  }
+  // Per client, the clock up to which the server has structs once this update is applied.
+  const ends = new Map<number, number>()
+  const known = (client: number) => ends.get(client) ?? stateOf(doc, client)
+  const fresh: Struct[] = []
+  const inUpdate = new Map<number, Struct[]>()
+  for (const struct of decoded.structs) {
+    const { client, clock } = struct.id
+    const end = known(client)
+    if (struct instanceof Y.Skip) continue
+    if (clock > end) {
+      // A gap: another user's clientID is refused at once; the sender's own may await a retry.
+      if (!mayBeOwn(ctx, client))
+        throw new Refusal('permission/denied', `clientID ${client} belongs to another user`)
+      throw new Refusal(
+        'protocol/malformed',
+        `structs of client ${client} start past the server's state`,
+        true,
+      )
+    }
+    ends.set(client, Math.max(end, clock + struct.length))
+    if (clock + struct.length <= stateOf(doc, client)) continue
+    fresh.push(struct)
+    const list = inUpdate.get(client) ?? []
+    list.push(struct)
+    inUpdate.set(client, list)
+  }
+  const has = (id: Y.ID) => id.clock < known(id.client)
+  const updateStruct = (id: Y.ID): Struct | undefined => {
+    const list = inUpdate.get(id.client)
+    if (!list) return undefined
+    let lo = 0
+    let hi = list.length - 1
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1
+      const s = list[mid]!
+      if (id.clock < s.id.clock) hi = mid - 1
+      else if (id.clock >= s.id.clock + s.length) lo = mid + 1
+      else return s
+    }
+    return undefined
+  }
+
+  // Deletions: nothing the server has not seen, and only live items count as an effect.
+  const targets: Y.Item[] = []
+  for (const [client, ranges] of decoded.deletes) {
+    const state = stateOf(doc, client)
+    for (const { clock, len } of ranges) {
+      if (len === 0) continue
+      if (clock + len > known(client)) {
+        // The pre-delete attack: deleting what the server has not seen. Only the sender's own
+        // structs may still be on their way; anyone else's is refused now.
+        const reason = `deletes structs of client ${client} the server has not seen`
+        throw new Refusal('permission/denied', reason, mayBeOwn(ctx, client))
+      }
+      const end = Math.min(clock + len, state)
+      if (clock >= end) continue
+      const structs = doc.store.clients.get(client)!
+      for (let i = Y.findIndexSS(structs, clock); i < structs.length; i++) {
+        const struct = structs[i]!
+        if (struct.id.clock >= end) break
+        if (struct instanceof Y.Item && !struct.deleted) targets.push(struct)
+      }
+    }
+  }
+  const effective = fresh.length > 0 || targets.length > 0
+  const bindings = new Map<number, string>()
+  if (!effective) return { effective, bindings, messages: 0, newest: 0 }
+  if (!sender.canWrite) throw new Refusal('permission/denied', 'this user may not write the conversation')
+  if (!tidings) {
+    for (const struct of fresh) if (struct instanceof Y.Item) requireDependencies(struct, has)
+    return { effective, bindings, messages: 0, newest: 0 }
+  }
+
+  const isOwn = (client: number) => (bindings.get(client) ?? ctx.owner(client)) === sender.userId
+  for (const struct of fresh) {
+    const owner = bindings.get(struct.id.client) ?? ctx.owner(struct.id.client)
+    if (owner === undefined) bindings.set(struct.id.client, sender.userId)
+    else if (owner !== sender.userId) {
+      throw new Refusal('permission/denied', `clientID ${struct.id.client} belongs to another user`)
+    }
+  }
+  const rules: RuleContext = { sender, deviceOwner: ctx.deviceOwner, now: ctx.now }
+  const placements = new Map<Struct, Placement>()
+  const place = (item: Y.Item, depth: number): Placement => {
+    const cached = placements.get(item)
+    if (cached) return cached
+    const placement = placeItem(item, depth)
+    placements.set(item, placement)
+    return placement
+  }
+  const placeItem = (item: Y.Item, depth: number): Placement => {
+    if (depth > 10_000) throw new Refusal('protocol/malformed', 'an origin chain too long to follow')
+    const parent = item.parent as unknown
+    if (item.origin === null && item.rightOrigin === null) {
+      if (typeof parent !== 'string' || item.parentSub === null) {
+        throw new Refusal('permission/denied', 'Tidings docs hold only entries of root maps')
+      }
+      return { map: parent, key: item.parentSub }
+    }
+    // Yjs takes the parent from the left neighbour, else the right one; a GC neighbour makes a GC.
+    const neighbours = [item.origin, item.rightOrigin].filter((id): id is Y.ID => id !== null)
+    const structs = neighbours.map((id) => serverStruct(doc, id) ?? updateStruct(id))
+    if (structs.some((s) => s instanceof Y.GC)) return 'gc'
+    const from = structs[0]
+    if (!(from instanceof Y.Item)) throw new Refusal('protocol/malformed', 'an origin the server lacks', true)
+    if (from.parent === null || typeof from.parent === 'string' || from.parent instanceof Y.ID) {
+      // An item of this update (parent info as decoded), or a dangling one: follow its placement.
+      if (inUpdate.get(from.id.client)?.includes(from)) return place(from, depth + 1)
+      throw new Refusal('permission/denied', 'Tidings docs hold only entries of root maps')
+    }
+    const type = from.parent as Y.AbstractType<unknown>
+    if (type._item !== null || from.parentSub === null) {
+      throw new Refusal('permission/denied', 'Tidings docs hold only entries of root maps')
+    }
+    return { map: Y.findRootTypeKey(type), key: from.parentSub }
+  }
+
+  let messages = 0
+  let newest = 0
+  for (const struct of fresh) {
+    if (!(struct instanceof Y.Item)) continue
+    requireDependencies(struct, has)
+    const placement = place(struct, 0)
+    if (placement === 'gc') continue
+    const content = struct.content
+    let value: unknown
+    const deleted = content instanceof Y.ContentDeleted
+    if (!deleted) {
+      if (!(content instanceof Y.ContentAny) || content.arr.length !== 1) {
+        throw new Refusal('permission/denied', 'Tidings docs hold JSON values only')
+      }
+      value = content.arr[0]
+    }
+    checkEntry(ref, { ...placement, value, deleted }, rules)
+    checkOverwrite(ctx, ref, placement, struct, isOwn)
+    if (ref.kind !== 'meta' && ref.kind !== 'control' && ref.kind !== 'receipts' && !deleted) {
+      messages++
+      newest = Math.max(newest, (value as { stamp: { wall: number } }).stamp.wall)
+    }
+  }
+  for (const target of targets) {
+    if (isOwn(target.id.client)) continue
+    if (ref.kind === 'meta' && rootOf(target) === 'pins') continue
+    throw new Refusal('permission/denied', `deletes an item of another user (client ${target.id.client})`)
+  }
+  return { effective, bindings, messages, newest }
+}
+
+/** Could this clientID be the sender's? (Plain docs have no bindings: any may be.) */
+const mayBeOwn = (ctx: CheckContext, client: number): boolean => {
+  if (ctx.ref === undefined) return true
+  const owner = ctx.owner(client)
+  return owner === undefined || owner === ctx.sender.userId
+}
+
+/** Yjs would park an item whose neighbours or parent are unknown: refuse it, or wait for them. */
+const requireDependencies = (item: Y.Item, has: (id: Y.ID) => boolean): void => {
+  for (const id of [item.origin, item.rightOrigin, item.parent instanceof Y.ID ? item.parent : null]) {
+    if (id && !has(id)) {
+      throw new Refusal(
+        'protocol/malformed',
+        `depends on ${id.client}:${id.clock}, which the server lacks`,
+        true,
+      )
+    }
+  }
+}
+
+/** The root map name of a server-doc item, if it is a root map entry. */
+const rootOf = (item: Y.Item): string | undefined => {
+  const type = item.parent as Y.AbstractType<unknown> | null
+  if (!type || !(type instanceof Y.AbstractType) || type._item !== null) return undefined
+  return Y.findRootTypeKey(type)
+}
+
+/**
+ * A new value for a key whose current value is another user's would replace it (Yjs deletes the
+ * left neighbour of the winning value). Exceptions: meta's `pins`, shared by design, and a
+ * concurrent first write to a `settings` key (no origin: Yjs resolves it by clientID, and refusing
+ * it would block the writer's whole meta doc on every later sync).
+ */
+const checkOverwrite = (
+  ctx: CheckContext,
+  ref: DocRef,
+  placement: { map: string; key: string },
+  item: Y.Item,
+  isOwn: (client: number) => boolean,
+): void => {
+  if (ref.kind === 'meta' && placement.map === 'pins') return
+  const firstWrite = item.origin === null && item.content instanceof Y.ContentAny
+  if (ref.kind === 'meta' && placement.map === 'settings' && firstWrite) return
+  const current = ctx.doc.share.get(placement.map)?._map.get(placement.key)
+  if (current && !current.deleted && !isOwn(current.id.client)) {
+    throw new Refusal(
+      'permission/denied',
+      `overwrites ${placement.map}.${placement.key}, another user's value`,
+    )
+  }
+  if (item.origin) {
+    const origin = serverStruct(ctx.doc, item.origin)
+    if (origin instanceof Y.Item && !origin.deleted && !isOwn(origin.id.client)) {
+      throw new Refusal(
+        'permission/denied',
+        `overwrites ${placement.map}.${placement.key}, another user's value`,
+      )
+    }
+  }
+}

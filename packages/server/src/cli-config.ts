@@ -1,0 +1,121 @@
+import { readFileSync } from 'node:fs'
+import { parseArgs } from 'node:util'
+import type { Authenticate, AuthResult } from './hub.js'
+
+/** One token's grant: its user, whether it may write, and optionally which conversations. */
+export interface TokenGrant {
+  readonly userId: string
+  readonly canWrite: boolean
+  /** Conversation ids this token may open; all when absent. */
+  readonly conversations?: readonly string[]
+}
+
+export interface CliConfig {
+  readonly port: number
+  readonly host: string
+  readonly dataDir: string
+  readonly retentionDays?: number
+  readonly tokens: ReadonlyMap<string, TokenGrant>
+}
+
+export const USAGE = `Usage: tidings-server [options]
+
+  --port <n>            port to listen on (default 8080; 0 picks a free one)
+  --host <address>      interface to listen on (default 127.0.0.1; 0.0.0.0 for all)
+  --data <dir>          folder of the SQLite database (default ./data)
+  --tokens <file>       JSON file of tokens: { "<token>": "<user>" | { "user", "canWrite"?, "conversations"? } }
+  --retention-days <n>  drop messages older than n days in every conversation
+  --help                show this
+
+Environment: TIDINGS_TOKENS="<token>=<user>[:ro],…" adds tokens (":ro" makes one read-only).
+`
+
+/** Reads `TIDINGS_TOKENS`: comma-separated `token=user`, with `:ro` for read-only. */
+export const parseTokenList = (list: string): Map<string, TokenGrant> => {
+  const tokens = new Map<string, TokenGrant>()
+  for (const entry of list.split(',')) {
+    const trimmed = entry.trim()
+    if (!trimmed) continue
+    const eq = trimmed.indexOf('=')
+    if (eq <= 0) throw new Error(`TIDINGS_TOKENS: "${trimmed}" is not token=user`)
+    const token = trimmed.slice(0, eq)
+    let user = trimmed.slice(eq + 1)
+    const readOnly = user.endsWith(':ro')
+    if (readOnly) user = user.slice(0, -3)
+    if (!user) throw new Error(`TIDINGS_TOKENS: token "${token}" has no user`)
+    tokens.set(token, { userId: user, canWrite: !readOnly })
+  }
+  return tokens
+}
+
+/** Reads a token file: `{ "<token>": "<user>" | { "user", "canWrite"?, "conversations"? } }`. */
+export const parseTokenFile = (json: string): Map<string, TokenGrant> => {
+  const tokens = new Map<string, TokenGrant>()
+  const value = JSON.parse(json) as Record<string, unknown>
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new Error('a token file holds one JSON object of token → user')
+  }
+  for (const [token, grant] of Object.entries(value)) {
+    if (typeof grant === 'string') {
+      tokens.set(token, { userId: grant, canWrite: true })
+      continue
+    }
+    const g = grant as { user?: unknown; canWrite?: unknown; conversations?: unknown }
+    if (typeof g?.user !== 'string' || g.user === '') throw new Error(`token "${token}" has no user`)
+    const conversations = Array.isArray(g.conversations) ? g.conversations.map(String) : undefined
+    tokens.set(token, {
+      userId: g.user,
+      canWrite: g.canWrite !== false,
+      ...(conversations ? { conversations } : {}),
+    })
+  }
+  return tokens
+}
+
+/** Parses the command line and environment. */
+export const parseCli = (
+  argv: readonly string[],
+  env: Record<string, string | undefined>,
+): CliConfig | 'help' => {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      data: { type: 'string' },
+      tokens: { type: 'string' },
+      'retention-days': { type: 'string' },
+      help: { type: 'boolean' },
+    },
+    strict: true,
+  })
+  if (values.help) return 'help'
+  const port = Number(values.port ?? env.PORT ?? 8080)
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`--port ${values.port} is not a port`)
+  const tokens = new Map<string, TokenGrant>()
+  if (values.tokens)
+    for (const [t, g] of parseTokenFile(readFileSync(values.tokens, 'utf8'))) tokens.set(t, g)
+  if (env.TIDINGS_TOKENS) for (const [t, g] of parseTokenList(env.TIDINGS_TOKENS)) tokens.set(t, g)
+  if (tokens.size === 0) throw new Error('no tokens: pass --tokens <file> or set TIDINGS_TOKENS')
+  const days = values['retention-days'] === undefined ? undefined : Number(values['retention-days'])
+  if (days !== undefined && !(days > 0)) throw new Error('--retention-days needs a positive number')
+  return {
+    port,
+    host: values.host ?? '127.0.0.1',
+    dataDir: values.data ?? './data',
+    tokens,
+    ...(days !== undefined ? { retentionDays: days } : {}),
+  }
+}
+
+/** An `authenticate` over a fixed token table. */
+export const tokenAuthenticate =
+  (tokens: ReadonlyMap<string, TokenGrant>): Authenticate =>
+  (token, conversation): AuthResult | null => {
+    const grant = tokens.get(token)
+    if (!grant) return null
+    if (conversation !== null && grant.conversations && !grant.conversations.includes(conversation))
+      return null
+    return { userId: grant.userId, canWrite: grant.canWrite }
+  }

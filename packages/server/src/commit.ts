@@ -1,0 +1,283 @@
+import type { DocRef, StorageAdapter, UpdateWrite } from '@tidings/core'
+import * as Y from 'yjs'
+import { type CheckContext, checkDecoded, clientsOf } from './checks.js'
+import type { ConversationState, Conversations } from './conversations.js'
+import { mapValue, periodMsOf, retainedFromOf } from './conversations.js'
+import { type DecodedUpdate, decodeUpdateV1, Refusal } from './decode.js'
+import type { DocStore } from './docs.js'
+import { bucketOf, PriorityQueue } from './lanes-queue.js'
+import type { ManifestStep } from './manifest.js'
+import type { Sender } from './rules.js'
+import { WaitingRoom } from './waiting.js'
+
+/** The connection an update came from. */
+export interface Writer {
+  /** The update was refused: nothing changed. */
+  refused(job: UpdateJob, refusal: Refusal): void
+  /** These refs are committed. */
+  acked(refs: readonly number[]): void
+  /** Storage failed: the connection closes so the client resends later (a refusal would lose it). */
+  failed(error: unknown): void
+  /** The job left the queue: its bytes no longer count against the connection. */
+  released(bytes: number): void
+}
+
+/** One incoming update, queued in its doc's lane until the next group commit. */
+export interface UpdateJob {
+  readonly writer: Writer
+  readonly sender: Sender
+  /** The Tidings doc it targets; undefined for an app's own doc (y-websocket path). */
+  readonly ref: DocRef | undefined
+  readonly doc: string
+  readonly update: Uint8Array
+  /** Nonzero: ack it after the commit. */
+  readonly frameRef: number
+}
+
+export interface CommitterOptions {
+  readonly storage: StorageAdapter
+  readonly docs: DocStore
+  readonly conversations: Conversations
+  readonly maxStructs: number
+  /** How long an update whose dependencies are missing waits for them before it is refused. */
+  readonly waitMs: number
+  /** Waiting updates per connection; past it they are refused at once. */
+  readonly maxWaiting: number
+  readonly now: () => number
+  readonly report: (error: unknown) => void
+  /** Relays a committed update to everyone else holding the doc. */
+  readonly forward: (job: UpdateJob, state: ConversationState | undefined) => void
+  /** Pushes a committed manifest step to a conversation's subscribers. */
+  readonly pushManifest: (state: ConversationState, step: ManifestStep) => void
+  /** A commit raised a conversation's retention: drop what it no longer keeps. */
+  readonly retentionRose: (state: ConversationState) => void
+}
+
+/** Jobs per group commit: big enough to amortise a transaction, small enough to keep acks quick. */
+const MAX_ROUND = 512
+
+/** Marks the server's own application of a checked update, so nothing echoes it back. */
+export const COMMIT_ORIGIN = Symbol('tidings-commit')
+
+interface Prepared {
+  readonly job: UpdateJob
+  readonly decoded: DecodedUpdate
+  readonly state: ConversationState | undefined
+}
+
+/**
+ * Checks queued updates against the server's docs, commits the accepted ones in one storage
+ * write, then acks and forwards them. Higher lanes are taken first; everything (server tasks
+ * included) runs one round at a time, so every check sees every earlier commit.
+ */
+export class Committer {
+  readonly #queue = new PriorityQueue<UpdateJob>()
+  readonly #tasks: (() => Promise<void>)[] = []
+  #running: Promise<void> | undefined
+  readonly #waiting: WaitingRoom
+
+  constructor(private readonly options: CommitterOptions) {
+    this.#waiting = new WaitingRoom(options.waitMs, options.maxWaiting, options.now)
+  }
+
+  push(job: UpdateJob): void {
+    this.#queue.push(bucketOf(job.doc), job)
+    this.#kick()
+  }
+
+  /** Runs a task between rounds, so it never interleaves with a commit. */
+  run<T>(task: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#tasks.push(() => task().then(resolve, reject))
+      this.#kick()
+    })
+  }
+
+  /** Resolves when every queued job and task is done. */
+  async idle(): Promise<void> {
+    while (this.#running) await this.#running
+  }
+
+  /** Refuses every update still waiting for dependencies (server shutdown). */
+  close(): void {
+    this.#waiting.close()
+  }
+
+  #kick(): void {
+    if (this.#running) return
+    this.#running = this.#loop().finally(() => {
+      this.#running = undefined
+    })
+  }
+
+  async #loop(): Promise<void> {
+    while (this.#tasks.length > 0 || this.#queue.size > 0) {
+      const task = this.#tasks.shift()
+      try {
+        if (task) await task()
+        else await this.#round(this.#queue.drain(MAX_ROUND))
+      } catch (error) {
+        this.options.report(error)
+      }
+    }
+  }
+
+  async #round(jobs: UpdateJob[]): Promise<void> {
+    const { docs, conversations } = this.options
+    const held = new Set<string>()
+    let requeued = new Set<UpdateJob>()
+    const hold = async (name: string) => {
+      if (held.has(name)) return docs.get(name)
+      held.add(name)
+      return docs.hold(name)
+    }
+    try {
+      const prepared: Prepared[] = []
+      for (const job of jobs) {
+        try {
+          const decoded = decodeUpdateV1(job.update, this.options.maxStructs)
+          const state = job.ref ? await conversations.open(job.ref.conversation) : undefined
+          const doc = await hold(job.doc)
+          if (state) {
+            await hold(state.metaDoc)
+            await state.bindings.prefetch(clientsOf(decoded, doc))
+          }
+          prepared.push({ job, decoded, state })
+        } catch (error) {
+          this.#fail(job, error)
+        }
+      }
+      requeued = await this.#commit(prepared)
+    } finally {
+      for (const name of held) docs.release(name)
+      for (const job of jobs) if (!requeued.has(job)) job.writer.released(job.update.length)
+    }
+  }
+
+  #fail(job: UpdateJob, error: unknown): void {
+    if (error instanceof Refusal) job.writer.refused(job, error)
+    else {
+      this.options.report(error)
+      job.writer.failed(error)
+    }
+  }
+
+  /** Checks, applies and commits; returns the jobs kept for later (requeued or waiting). */
+  async #commit(prepared: Prepared[]): Promise<Set<UpdateJob>> {
+    const { docs, storage, now } = this.options
+    const staged = new Map<ConversationState, Map<number, string>>()
+    const created = new Map<ConversationState, Set<string>>()
+    const writes: UpdateWrite[] = []
+    const accepted: Prepared[] = []
+    const noops: Prepared[] = []
+    const poisoned = new Set<string>()
+    const requeued = new Set<UpdateJob>()
+    const metaTouched = new Set<ConversationState>()
+    for (const item of prepared) {
+      const { job, decoded, state } = item
+      if (poisoned.has(job.doc)) {
+        // A doc whose in-memory state we distrust: the job waits for it to reload from storage.
+        requeued.add(job)
+        this.push(job)
+        continue
+      }
+      const doc = docs.peek(job.doc)!
+      const meta = state ? docs.peek(state.metaDoc) : undefined
+      const stage = state ? (staged.get(state) ?? new Map<number, string>()) : new Map<number, string>()
+      const ctx: CheckContext = {
+        doc,
+        ref: job.ref,
+        sender: job.sender,
+        owner: (client) => stage.get(client) ?? state?.bindings.owner(client),
+        deviceOwner: (device) => {
+          const user = meta ? mapValue(meta, 'devices', device) : undefined
+          return typeof user === 'string' ? user : undefined
+        },
+        retainedFrom: meta ? Math.max(state!.retainedFrom, retainedFromOf(meta)) : 0,
+        periodMs: meta ? periodMsOf(meta) : 1,
+        now: now(),
+        maxStructs: this.options.maxStructs,
+      }
+      let result: ReturnType<typeof checkDecoded>
+      try {
+        result = checkDecoded(decoded, ctx)
+      } catch (error) {
+        const refusal = error instanceof Refusal ? error : new Refusal('protocol/malformed', String(error))
+        if (refusal.waits && this.#waiting.wait(job, refusal)) requeued.add(job)
+        else this.#fail(job, refusal)
+        continue
+      }
+      if (!result.effective) {
+        noops.push(item)
+        continue
+      }
+      try {
+        Y.applyUpdate(doc, job.update, COMMIT_ORIGIN)
+        if (doc.store.pendingStructs || doc.store.pendingDs)
+          throw new Error('the update left pending structs')
+      } catch (error) {
+        // Checks should make this unreachable; if not, storage stays clean and the doc reloads.
+        poisoned.add(job.doc)
+        this.#fail(
+          job,
+          new Refusal('protocol/malformed', `the update could not be applied: ${String(error)}`),
+        )
+        continue
+      }
+      if (state) {
+        for (const [client, user] of result.bindings) stage.set(client, user)
+        staged.set(state, stage)
+        if (!state.docs.has(job.doc)) {
+          const set = created.get(state) ?? new Set<string>()
+          set.add(job.doc)
+          created.set(state, set)
+        }
+        if (job.doc === state.metaDoc) metaTouched.add(state)
+      }
+      writes.push({ doc: job.doc, update: job.update, messages: result.messages, newest: result.newest })
+      accepted.push(item)
+    }
+    const steps = new Map<ConversationState, ManifestStep>()
+    for (const [state, set] of created) {
+      steps.set(state, state.manifest.stage([...set].map((doc) => ({ doc, dropped: false }))))
+    }
+    if (writes.length > 0) {
+      const meta: Record<string, string> = {}
+      for (const [state, stage] of staged) Object.assign(meta, state.bindings.meta(stage))
+      for (const step of steps.values()) Object.assign(meta, step.meta)
+      try {
+        await storage.write({ updates: writes, meta })
+      } catch (error) {
+        // Memory holds what storage refused: forget those docs, and let the clients resend.
+        for (const { job } of accepted) docs.discard(job.doc)
+        for (const name of poisoned) docs.discard(name)
+        for (const item of [...accepted, ...noops]) this.#fail(item.job, error)
+        return requeued
+      }
+    }
+    for (const name of poisoned) docs.discard(name)
+    for (const [state, stage] of staged) state.bindings.commit(stage)
+    for (const [state, set] of created) for (const doc of set) state.docs.add(doc)
+    for (const write of writes) docs.wrote(write.doc, 1)
+    for (const doc of new Set(writes.map((w) => w.doc)))
+      for (const job of this.#waiting.wake(doc)) this.push(job)
+    const refs = new Map<Writer, number[]>()
+    for (const { job } of [...accepted, ...noops]) {
+      if (job.frameRef === 0) continue
+      const list = refs.get(job.writer) ?? []
+      list.push(job.frameRef)
+      refs.set(job.writer, list)
+    }
+    for (const [writer, list] of refs) writer.acked(list)
+    for (const [state, step] of steps) {
+      state.manifest.apply(step)
+      this.options.pushManifest(state, step)
+    }
+    for (const { job, state } of accepted) this.options.forward(job, state)
+    for (const state of metaTouched) {
+      const meta = docs.peek(state.metaDoc)
+      if (meta && retainedFromOf(meta) > state.retainedFrom) this.options.retentionRose(state)
+    }
+    return requeued
+  }
+}

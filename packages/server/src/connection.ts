@@ -1,0 +1,349 @@
+import { parseDocName } from '@tidings/core'
+import { decodeFrame, encodeFrame, type Frame, type FrameOf } from '@tidings/protocol'
+import type { WebSocket } from 'ws'
+import * as Y from 'yjs'
+import type { AwarenessPeer } from './awareness.js'
+import type { UpdateJob, Writer } from './commit.js'
+import { type ConversationState, periodMsOf, type Subscriber } from './conversations.js'
+import { Refusal, type RefusalCode } from './decode.js'
+import { authenticateSafely, type Hub } from './hub.js'
+import { type Bucket, bucketOf, Outgoing } from './lanes-queue.js'
+import { TokenBucket } from './limits.js'
+import type { Sender } from './rules.js'
+import { toBytes } from './socket.js'
+
+interface Subscription {
+  readonly state: ConversationState
+  readonly sender: Sender
+  readonly peer: AwarenessPeer
+}
+
+const devicePattern = /^[a-z0-9]{4,32}$/
+const EMPTY_UPDATE = new Uint8Array([0, 0])
+
+/** One client on the Tidings protocol: auth, subscriptions, sync, updates, presence, heartbeat. */
+export class TidingsConnection implements Writer, Subscriber {
+  #phase: 'auth' | 'authenticating' | 'open' | 'closed' = 'auth'
+  #token = ''
+  #device = ''
+  readonly #subs = new Map<string, Subscription>()
+  readonly #openDocs = new Set<string>()
+  readonly #out: Outgoing
+  readonly #rate: TokenBucket
+  readonly #abuse: TokenBucket
+  #malformed = 0
+  #authFrames = 0
+  #authBytes = 0
+  #pending = 0
+  #paused = false
+  #chain: Promise<void> = Promise.resolve()
+  readonly #authTimer: ReturnType<typeof setTimeout>
+
+  constructor(
+    private readonly hub: Hub,
+    private readonly ws: WebSocket,
+  ) {
+    const { limits } = hub
+    this.#out = new Outgoing(
+      { send: (data, done) => ws.send(data, { binary: true }, done) },
+      limits.sendHighWater,
+      limits.maxQueuedBytes,
+      () => this.close(1013, 'too far behind: reconnect and resync'),
+    )
+    this.#rate = new TokenBucket(limits.framesPerSecond, limits.burst)
+    this.#abuse = new TokenBucket(limits.framesPerSecond / 2, limits.abuseBudget)
+    this.#authTimer = setTimeout(() => {
+      if (this.#phase === 'auth' || this.#phase === 'authenticating') this.close(4408, 'auth timeout')
+    }, limits.authTimeoutMs)
+    hub.connections.add(this)
+    ws.on('message', (data, isBinary) => {
+      try {
+        this.#receive(toBytes(data), isBinary)
+      } catch (error) {
+        hub.report(error)
+      }
+    })
+    ws.on('close', () => this.#closed())
+    ws.on('error', () => this.close(1011, 'socket error'))
+  }
+
+  /** Queues a frame in its bucket. */
+  send(bucket: Bucket, frame: Frame): void {
+    if (this.#phase === 'closed') return
+    this.#out.push(bucket, encodeFrame(frame))
+  }
+
+  close(code: number, reason: string): void {
+    if (this.#phase === 'closed') return
+    this.#phase = 'closed'
+    this.#out.close()
+    try {
+      this.ws.close(code, reason)
+    } catch {
+      this.ws.terminate()
+    }
+    this.#closed()
+  }
+
+  refused(job: UpdateJob, refusal: Refusal): void {
+    this.#error(job.doc, refusal.code, refusal.message, job.frameRef)
+    if (refusal.code === 'protocol/malformed') this.#countMalformed()
+  }
+
+  acked(refs: readonly number[]): void {
+    this.send('session', { type: 'ack', refs })
+  }
+
+  failed(): void {
+    this.close(1011, 'storage failed: reconnect and resend')
+  }
+
+  released(bytes: number): void {
+    this.#pending -= bytes
+    if (this.#paused && this.#pending < this.hub.limits.maxPendingBytes / 2) {
+      this.#paused = false
+      this.ws.resume()
+    }
+  }
+
+  #receive(bytes: Uint8Array, isBinary: boolean): void {
+    if (this.#phase === 'closed' || this.hub.closing) return
+    if (this.#phase !== 'open') {
+      this.#receiveAuth(bytes)
+      return
+    }
+    if (!this.#rate.take()) {
+      if (!this.#abuse.take()) this.close(4429, 'rate limit')
+      else this.#error('', 'quota/exceeded', 'too many frames per second', refOf(bytes))
+      return
+    }
+    let frame: Frame
+    try {
+      if (!isBinary) throw new Error('text frames are not part of the protocol')
+      frame = decodeFrame(bytes)
+    } catch (error) {
+      this.#malformedFrame((error as Error).message)
+      return
+    }
+    this.#pending += bytes.length
+    if (this.#pending > this.hub.limits.maxPendingBytes && !this.#paused) {
+      // Stop reading the socket until the committer catches up: TCP pushes back on the client.
+      this.#paused = true
+      this.ws.pause()
+    }
+    // Frames are handled one at a time, in order; a failure never stops the chain.
+    this.#chain = this.#chain.then(() => this.#handle(frame, bytes.length)).catch(this.hub.report)
+  }
+
+  #receiveAuth(bytes: Uint8Array): void {
+    const { limits } = this.hub
+    this.#authFrames++
+    this.#authBytes += bytes.length
+    if (this.#authFrames > limits.authMaxFrames || this.#authBytes > limits.authMaxBytes) {
+      this.close(4408, 'unauthenticated budget exceeded')
+      return
+    }
+    let frame: Frame
+    try {
+      frame = decodeFrame(bytes)
+    } catch (error) {
+      this.#error('', 'protocol/malformed', (error as Error).message, 0)
+      this.close(4400, 'malformed auth frame')
+      return
+    }
+    if (frame.type !== 'auth') {
+      this.#error('', 'auth/denied', 'the first frame must be auth', 0)
+      this.close(4401, 'auth required')
+      return
+    }
+    this.#phase = 'authenticating'
+    this.#authenticate(frame).catch((error) => {
+      this.hub.report(error)
+      this.close(1011, 'auth failed')
+    })
+  }
+
+  async #authenticate(frame: FrameOf<'auth'>): Promise<void> {
+    const result = devicePattern.test(frame.device)
+      ? await authenticateSafely(this.hub, frame.token, null, { device: frame.device })
+      : undefined
+    if (this.#phase !== 'authenticating') return
+    if (!result) {
+      this.#error('', 'auth/denied', 'the token or device id was refused', 0)
+      return this.close(4401, 'auth refused')
+    }
+    clearTimeout(this.#authTimer)
+    this.#token = frame.token
+    this.#device = frame.device
+    this.#phase = 'open'
+    this.send('session', { type: 'welcome', user: result.userId, serverTime: this.hub.now() })
+  }
+
+  async #handle(frame: Frame, size: number): Promise<void> {
+    let queued = 0
+    try {
+      if (this.#phase !== 'open') return
+      queued = await this.#dispatch(frame)
+    } catch (error) {
+      if (error instanceof Refusal) {
+        const doc = 'doc' in frame ? frame.doc : 'conversation' in frame ? frame.conversation : ''
+        this.#error(doc, error.code, error.message, frame.type === 'update' ? frame.ref : 0)
+        if (error.code === 'protocol/malformed') this.#countMalformed()
+      } else {
+        // Storage trouble or a bug: this client reconnects and resyncs; nobody else notices.
+        this.hub.report(error)
+        this.close(1011, 'internal error')
+      }
+    } finally {
+      // Queued update bytes are given back when the committer is done with them.
+      this.released(size - queued)
+    }
+  }
+
+  /** Handles one frame; returns the update bytes it queued for the committer. */
+  async #dispatch(frame: Frame): Promise<number> {
+    switch (frame.type) {
+      case 'subscribe':
+        await this.#subscribe(frame.conversation, frame.version)
+        return 0
+      case 'unsubscribe':
+        this.#unsubscribe(frame.conversation)
+        return 0
+      case 'sync-step1':
+        await this.#syncStep1(frame.doc, frame.stateVector)
+        return 0
+      case 'sync-step2':
+      case 'update': {
+        const { ref, sub } = this.#docOf(frame.doc)
+        this.hub.committer.push({
+          writer: this,
+          sender: sub.sender,
+          ref,
+          doc: frame.doc,
+          update: frame.update,
+          frameRef: frame.type === 'update' ? frame.ref : 0,
+        })
+        return frame.update.length
+      }
+      case 'awareness': {
+        const sub = this.#subs.get(frame.conversation)
+        if (!sub) throw new Refusal('permission/denied', `subscribe to ${frame.conversation} first`)
+        sub.state.awareness.apply(sub.peer, frame.update)
+        return 0
+      }
+      case 'ping':
+        this.send('session', { type: 'pong', time: frame.time, serverTime: this.hub.now() })
+        return 0
+      default:
+        throw new Refusal('protocol/malformed', `a client does not send ${frame.type} frames`)
+    }
+  }
+
+  async #subscribe(conversation: string, version: number): Promise<void> {
+    if (!parseDocName(`${conversation}/meta`)) {
+      throw new Refusal('protocol/malformed', `${JSON.stringify(conversation)} is not a conversation id`)
+    }
+    const result = await authenticateSafely(this.hub, this.#token, conversation, { device: this.#device })
+    if (!result) throw new Refusal('auth/denied', `no access to ${conversation}`)
+    const state = await this.hub.conversations.open(conversation)
+    if (this.#phase !== 'open') return
+    this.#unsubscribe(conversation)
+    const peer: AwarenessPeer = {
+      echo: false,
+      sendAwareness: (update) => this.send('awareness', { type: 'awareness', conversation, update }),
+    }
+    this.#subs.set(conversation, {
+      state,
+      sender: { userId: result.userId, device: this.#device, canWrite: result.canWrite },
+      peer,
+    })
+    state.subscribers.add(this)
+    this.send('session', state.manifest.frameFor(version, state.docs, state.retainedFrom))
+    state.awareness.join(peer)
+  }
+
+  #unsubscribe(conversation: string): void {
+    const sub = this.#subs.get(conversation)
+    if (!sub) return
+    this.#subs.delete(conversation)
+    sub.state.subscribers.delete(this)
+    sub.state.awareness.leave(sub.peer)
+    sub.state.lastUsed = this.hub.now()
+    for (const doc of this.#openDocs)
+      if (parseDocName(doc)?.conversation === conversation) this.#openDocs.delete(doc)
+  }
+
+  async #syncStep1(name: string, stateVector: Uint8Array): Promise<void> {
+    const { ref, sub } = this.#docOf(name)
+    const bucket = bucketOf(name)
+    const { retainedFrom } = sub.state
+    if (
+      ref.kind !== 'meta' &&
+      retainedFrom > 0 &&
+      (ref.period + 1) * (await this.#periodMs(sub.state)) <= retainedFrom
+    ) {
+      // Dropped by retention: nothing to send, and nothing to ask for.
+      this.send(bucket, { type: 'sync-step2', doc: name, update: EMPTY_UPDATE })
+      return
+    }
+    const doc = await this.hub.docs.get(name)
+    let update: Uint8Array
+    try {
+      update = Y.encodeStateAsUpdate(doc, stateVector)
+    } catch {
+      throw new Refusal('protocol/malformed', 'unreadable state vector')
+    }
+    this.send(bucket, { type: 'sync-step2', doc: name, update })
+    this.send(bucket, { type: 'sync-step1', doc: name, stateVector: Y.encodeStateVector(doc) })
+  }
+
+  async #periodMs(state: ConversationState): Promise<number> {
+    return periodMsOf(await this.hub.docs.get(state.metaDoc))
+  }
+
+  /** The subscription a doc belongs to, counting it against the open-docs limit. */
+  #docOf(name: string) {
+    const ref = parseDocName(name)
+    if (!ref) throw new Refusal('protocol/malformed', `${JSON.stringify(name)} is not a Tidings doc name`)
+    const sub = this.#subs.get(ref.conversation)
+    if (!sub) throw new Refusal('permission/denied', `subscribe to ${ref.conversation} first`)
+    if (!this.#openDocs.has(name)) {
+      if (this.#openDocs.size >= this.hub.limits.maxOpenDocs) {
+        throw new Refusal('quota/exceeded', `more than ${this.hub.limits.maxOpenDocs} open docs`)
+      }
+      this.#openDocs.add(name)
+    }
+    return { ref, sub }
+  }
+
+  #malformedFrame(reason: string): void {
+    this.#error('', 'protocol/malformed', reason, 0)
+    this.#countMalformed()
+  }
+
+  #countMalformed(): void {
+    if (++this.#malformed >= this.hub.limits.maxMalformed) this.close(4400, 'too many malformed frames')
+  }
+
+  #error(doc: string, code: RefusalCode, reason: string, ref: number): void {
+    this.send('session', { type: 'error', doc, code, reason: reason.slice(0, 1000), ref })
+  }
+
+  #closed(): void {
+    this.#phase = 'closed'
+    clearTimeout(this.#authTimer)
+    this.#out.close()
+    this.hub.connections.delete(this)
+    for (const conversation of [...this.#subs.keys()]) this.#unsubscribe(conversation)
+  }
+}
+
+/** The ref of an update frame, best effort, so a refusal for rate can name it. */
+const refOf = (bytes: Uint8Array): number => {
+  try {
+    const frame = decodeFrame(bytes)
+    return frame.type === 'update' ? frame.ref : 0
+  } catch {
+    return 0
+  }
+}

@@ -1,0 +1,157 @@
+import { DEFAULT_PERIOD_MS, parseDocName, type StorageAdapter } from '@tidings/core'
+import type { Frame } from '@tidings/protocol'
+import type * as Y from 'yjs'
+import { AwarenessRoom } from './awareness.js'
+import { Bindings } from './bindings.js'
+import type { DocStore } from './docs.js'
+import type { Bucket } from './lanes-queue.js'
+import { Manifest, manifestKey } from './manifest.js'
+
+/** A Tidings connection subscribed to a conversation: what forwarding needs of it. */
+export interface Subscriber {
+  send(bucket: Bucket, frame: Frame): void
+}
+
+/** The live value of a root map key in a doc, read without instantiating the map. */
+export const mapValue = (doc: Y.Doc, map: string, key: string): unknown => {
+  const item = doc.share.get(map)?._map.get(key)
+  if (!item || item.deleted) return undefined
+  const content = item.content.getContent()
+  return content[content.length - 1]
+}
+
+/** Every live value of a root map in a doc. */
+export const mapValues = (doc: Y.Doc, map: string): unknown[] => {
+  const values: unknown[] = []
+  const type = doc.share.get(map)
+  if (!type) return values
+  for (const item of type._map.values()) {
+    if (item.deleted) continue
+    const content = item.content.getContent()
+    values.push(content[content.length - 1])
+  }
+  return values
+}
+
+/** The retention a meta doc states: the highest `retention` value, as core's view reads it. */
+export const retainedFromOf = (meta: Y.Doc): number => {
+  let max = 0
+  for (const value of mapValues(meta, 'retention')) {
+    if (Number.isSafeInteger(value) && (value as number) > max) max = value as number
+  }
+  return max
+}
+
+/** The period length a meta doc states, or the default. */
+export const periodMsOf = (meta: Y.Doc): number => {
+  const value = mapValue(meta, 'settings', 'periodMs')
+  return Number.isSafeInteger(value) && (value as number) > 0 ? (value as number) : DEFAULT_PERIOD_MS
+}
+
+/** What the server keeps in memory about one conversation while it is in use. */
+export class ConversationState {
+  /** Docs that exist in storage. */
+  readonly docs = new Set<string>()
+  readonly subscribers = new Set<Subscriber>()
+  readonly awareness: AwarenessRoom
+  readonly bindings: Bindings
+  readonly metaDoc: string
+  /** Retention as of the last committed meta state. */
+  retainedFrom = 0
+  lastUsed: number
+
+  constructor(
+    readonly id: string,
+    storage: StorageAdapter,
+    readonly manifest: Manifest,
+    maxAwarenessClients: number,
+    now: number,
+  ) {
+    this.awareness = new AwarenessRoom(maxAwarenessClients)
+    this.bindings = new Bindings(storage, id)
+    this.metaDoc = `${id}/meta`
+    this.lastUsed = now
+  }
+
+  /** Sends a frame to every subscriber except `except`. */
+  broadcast(bucket: Bucket, frame: Frame, except?: unknown): void {
+    for (const subscriber of this.subscribers) if (subscriber !== except) subscriber.send(bucket, frame)
+  }
+}
+
+export interface ConversationsOptions {
+  readonly storage: StorageAdapter
+  readonly docs: DocStore
+  readonly maxAwarenessClients: number
+  readonly now: () => number
+  /** Called once per opening, after the state is ready (retention defaults hook in here). */
+  readonly opened: (state: ConversationState) => void
+}
+
+/** Conversation states, opened on first use from storage and dropped when unused. */
+export class Conversations {
+  readonly #states = new Map<string, ConversationState>()
+  readonly #opening = new Map<string, Promise<ConversationState>>()
+
+  constructor(private readonly options: ConversationsOptions) {}
+
+  get(id: string): ConversationState | undefined {
+    return this.#states.get(id)
+  }
+
+  all(): IterableIterator<ConversationState> {
+    return this.#states.values()
+  }
+
+  async open(id: string): Promise<ConversationState> {
+    const open = this.#states.get(id)
+    if (open) {
+      open.lastUsed = this.options.now()
+      return open
+    }
+    let pending = this.#opening.get(id)
+    if (!pending) {
+      pending = this.#load(id).finally(() => this.#opening.delete(id))
+      this.#opening.set(id, pending)
+    }
+    return pending
+  }
+
+  /** Forgets conversations nobody subscribed to for `idleMs`; `inUse` vetoes (open y-websocket rooms). */
+  sweep(idleMs: number, inUse: (state: ConversationState) => boolean): void {
+    const cutoff = this.options.now() - idleMs
+    for (const [id, state] of this.#states) {
+      if (state.subscribers.size > 0 || state.awareness.size > 0 || state.lastUsed > cutoff) continue
+      if (inUse(state)) continue
+      state.awareness.destroy()
+      this.#states.delete(id)
+    }
+  }
+
+  close(): void {
+    for (const state of this.#states.values()) state.awareness.destroy()
+    this.#states.clear()
+  }
+
+  async #load(id: string): Promise<ConversationState> {
+    const { storage, docs } = this.options
+    const [list, manifestJson, meta] = await Promise.all([
+      storage.listDocs(id),
+      storage.getMeta(manifestKey(id)),
+      docs.get(`${id}/meta`),
+    ])
+    const state = new ConversationState(
+      id,
+      storage,
+      Manifest.parse(id, manifestJson),
+      this.options.maxAwarenessClients,
+      this.options.now(),
+    )
+    // listDocs matches by prefix: an app's own doc named like `<id>/notes` is not part of it.
+    for (const info of list) if (parseDocName(info.doc)?.conversation === id) state.docs.add(info.doc)
+    state.retainedFrom = retainedFromOf(meta)
+    this.#states.set(id, state)
+    this.options.opened(state)
+    return state
+  }
+}

@@ -1,0 +1,129 @@
+import type { StorageAdapter } from '@tidings/core'
+import * as Y from 'yjs'
+
+interface Entry {
+  readonly doc: Y.Doc
+  lastUsed: number
+  /** Rooms and commit rounds using the doc: it stays loaded while any holds it. */
+  holds: number
+  /** Stored rows: loaded plus written since, to decide on compaction at unload. */
+  rows: number
+}
+
+export interface DocStoreOptions {
+  readonly storage: StorageAdapter
+  /** A doc nobody held or touched for this long is unloaded. */
+  readonly idleMs: number
+  /** Compact a doc at unload when it has at least this many stored rows. */
+  readonly compactAfter: number
+  readonly now: () => number
+  readonly report: (error: unknown) => void
+}
+
+/**
+ * The server's Y.Docs, loaded lazily from storage and unloaded when idle. A loaded doc is the
+ * reference every incoming update is checked against; it only ever holds committed or
+ * being-committed state.
+ */
+export class DocStore {
+  readonly #docs = new Map<string, Entry>()
+  readonly #loading = new Map<string, Promise<Entry>>()
+  #closed = false
+
+  constructor(private readonly options: DocStoreOptions) {}
+
+  /** The doc, loaded from storage on first use. */
+  async get(name: string): Promise<Y.Doc> {
+    return (await this.#entry(name)).doc
+  }
+
+  /** The doc if it is loaded. */
+  peek(name: string): Y.Doc | undefined {
+    const entry = this.#docs.get(name)
+    if (entry) entry.lastUsed = this.options.now()
+    return entry?.doc
+  }
+
+  /** Loads the doc and keeps it loaded until `release`. */
+  async hold(name: string): Promise<Y.Doc> {
+    const entry = await this.#entry(name)
+    entry.holds++
+    return entry.doc
+  }
+
+  release(name: string): void {
+    const entry = this.#docs.get(name)
+    if (!entry) return
+    entry.holds = Math.max(0, entry.holds - 1)
+    entry.lastUsed = this.options.now()
+  }
+
+  /** Counts rows written to a loaded doc, for compaction. */
+  wrote(name: string, rows: number): void {
+    const entry = this.#docs.get(name)
+    if (entry) entry.rows += rows
+  }
+
+  /** Forgets a doc without compacting: after a failed write or a drop, storage is the truth. */
+  discard(name: string): void {
+    const entry = this.#docs.get(name)
+    this.#docs.delete(name)
+    entry?.doc.destroy()
+  }
+
+  /** Unloads docs idle for longer than `idleMs`, compacting the ones with many rows. */
+  sweep(): void {
+    const cutoff = this.options.now() - this.options.idleMs
+    for (const [name, entry] of this.#docs) {
+      if (entry.holds > 0 || entry.lastUsed > cutoff) continue
+      this.#docs.delete(name)
+      entry.doc.destroy()
+      if (entry.rows >= this.options.compactAfter && !this.#closed) {
+        this.options.storage.compact(name).catch(this.options.report)
+      }
+    }
+  }
+
+  /** Loaded doc names, for diagnostics and tests. */
+  loaded(): string[] {
+    return [...this.#docs.keys()]
+  }
+
+  close(): void {
+    this.#closed = true
+    for (const entry of this.#docs.values()) entry.doc.destroy()
+    this.#docs.clear()
+  }
+
+  async #entry(name: string): Promise<Entry> {
+    const loaded = this.#docs.get(name)
+    if (loaded) {
+      loaded.lastUsed = this.options.now()
+      return loaded
+    }
+    let pending = this.#loading.get(name)
+    if (!pending) {
+      pending = this.#load(name).finally(() => this.#loading.delete(name))
+      this.#loading.set(name, pending)
+    }
+    return pending
+  }
+
+  async #load(name: string): Promise<Entry> {
+    const rows = await this.options.storage.load(name)
+    const doc = new Y.Doc()
+    doc.transact(() => {
+      for (const row of rows) {
+        try {
+          Y.applyUpdate(doc, row.update)
+        } catch (error) {
+          // A corrupt row is reported and skipped: the rest of the doc still serves.
+          this.options.report(error)
+        }
+      }
+    })
+    const entry: Entry = { doc, lastUsed: this.options.now(), holds: 0, rows: rows.length }
+    this.#docs.set(name, entry)
+    return entry
+  }
+}

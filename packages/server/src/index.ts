@@ -1,0 +1,6 @@
+export { SERVER_USER } from './bindings.js'
+export type { RefusalCode } from './decode.js'
+export type { AuthContext, Authenticate, AuthResult } from './hub.js'
+export { DEFAULT_LIMITS, type Limits } from './limits.js'
+export type { RetentionDays } from './retention.js'
+export { createServer, type ServerOptions, type TidingsServer } from './server.js'

@@ -1,0 +1,140 @@
+import { parseDocName } from '@tidings/core'
+
+/**
+ * Outgoing priority buckets, highest first. Session frames (welcome, acks, errors, manifests,
+ * pongs) are tiny and unblock the client, so they lead; then the doc kinds in sync order, with
+ * presence after urgent so typing indicators never wait behind a backlog of normal messages.
+ */
+export const BUCKETS = [
+  'session',
+  'meta',
+  'urgent',
+  'awareness',
+  'control',
+  'high',
+  'normal',
+  'receipts',
+  'low',
+] as const
+export type Bucket = (typeof BUCKETS)[number]
+
+const rank = new Map<string, number>(BUCKETS.map((bucket, i) => [bucket, i]))
+
+/** The bucket a doc's frames travel in; docs that are not Tidings docs go with `normal`. */
+export const bucketOf = (doc: string): Bucket => parseDocName(doc)?.kind ?? 'normal'
+
+/** Rank of a bucket: lower goes first. */
+export const bucketRank = (bucket: Bucket): number => rank.get(bucket)!
+
+/** FIFO queues, one per bucket; `shift` takes from the highest non-empty bucket. */
+export class PriorityQueue<T> {
+  readonly #items: T[][] = BUCKETS.map(() => [])
+  readonly #heads: number[] = BUCKETS.map(() => 0)
+  #size = 0
+
+  get size(): number {
+    return this.#size
+  }
+
+  push(bucket: Bucket, item: T): void {
+    this.#items[bucketRank(bucket)]!.push(item)
+    this.#size++
+  }
+
+  shift(): T | undefined {
+    for (let i = 0; i < this.#items.length; i++) {
+      const items = this.#items[i]!
+      const head = this.#heads[i]!
+      if (head >= items.length) continue
+      const item = items[head]!
+      // Advance a head index instead of Array.shift, which is linear; compact now and then.
+      if (head + 1 === items.length) {
+        items.length = 0
+        this.#heads[i] = 0
+      } else if (head > 1024 && head * 2 > items.length) {
+        items.splice(0, head + 1)
+        this.#heads[i] = 0
+      } else this.#heads[i] = head + 1
+      this.#size--
+      return item
+    }
+    return undefined
+  }
+
+  /** Removes and returns everything, highest bucket first. */
+  drain(max = Number.POSITIVE_INFINITY): T[] {
+    const out: T[] = []
+    while (out.length < max) {
+      const item = this.shift()
+      if (item === undefined) break
+      out.push(item)
+    }
+    return out
+  }
+}
+
+/** Where an `Outgoing` writes: a ws socket's `send` with its completion callback. */
+export interface FrameSink {
+  send(data: Uint8Array, done: (error?: Error) => void): void
+}
+
+/**
+ * A connection's outgoing frames. At most `highWater` bytes sit in the socket's own buffers at a
+ * time; the rest wait here by bucket, so a frame queued later in a higher bucket still goes before
+ * lower frames that are not yet written: a backlog of low frames never delays an urgent one.
+ */
+export class Outgoing {
+  readonly #queue = new PriorityQueue<Uint8Array>()
+  #inFlight = 0
+  #queued = 0
+  #closed = false
+
+  constructor(
+    private readonly sink: FrameSink,
+    private readonly highWater: number,
+    private readonly maxQueued: number,
+    private readonly overflow: () => void,
+  ) {}
+
+  /** Bytes waiting in the queues. */
+  get queued(): number {
+    return this.#queued
+  }
+
+  push(bucket: Bucket, frame: Uint8Array): void {
+    if (this.#closed) return
+    this.#queue.push(bucket, frame)
+    this.#queued += frame.length
+    if (this.#queued > this.maxQueued) {
+      this.close()
+      this.overflow()
+      return
+    }
+    this.#flush()
+  }
+
+  /** Drops everything still queued. */
+  close(): void {
+    this.#closed = true
+    this.#queue.drain()
+    this.#queued = 0
+  }
+
+  #flush(): void {
+    while (!this.#closed && this.#inFlight < this.highWater) {
+      const frame = this.#queue.shift()
+      if (!frame) return
+      this.#queued -= frame.length
+      this.#inFlight += frame.length
+      try {
+        this.sink.send(frame, () => {
+          this.#inFlight -= frame.length
+          this.#flush()
+        })
+      } catch {
+        // The socket closed under us: nothing more will be written.
+        this.close()
+      }
+    }
+  }
+}

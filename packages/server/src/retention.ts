@@ -1,0 +1,106 @@
+import { parseDocName } from '@tidings/core'
+import * as Y from 'yjs'
+import { SERVER_USER } from './bindings.js'
+import { COMMIT_ORIGIN, type Writer } from './commit.js'
+import { type ConversationState, mapValue, periodMsOf, retainedFromOf } from './conversations.js'
+import { forward, type Hub, pushManifest } from './hub.js'
+
+const DAY_MS = 24 * 60 * 60 * 1000
+
+/** The server's own writes: nobody to ack or refuse. */
+const serverWriter: Writer = {
+  refused: () => undefined,
+  acked: () => undefined,
+  failed: () => undefined,
+  released: () => undefined,
+}
+
+/**
+ * Drops the period docs wholly before the conversation's retention, and pushes a manifest when
+ * docs were dropped or retention moved. Run it inside the committer, never beside a commit.
+ */
+export const applyRetention = async (hub: Hub, state: ConversationState): Promise<void> => {
+  const meta = await hub.docs.get(state.metaDoc)
+  const retainedFrom = retainedFromOf(meta)
+  const periodMs = periodMsOf(meta)
+  const dropped = [...state.docs].filter((doc) => {
+    const ref = parseDocName(doc)
+    return ref !== undefined && ref.kind !== 'meta' && (ref.period + 1) * periodMs <= retainedFrom
+  })
+  if (retainedFrom <= state.retainedFrom && dropped.length === 0) return
+  // The manifest goes first: if a drop fails, the next run drops again and clients already know.
+  const step = state.manifest.stage(dropped.map((doc) => ({ doc, dropped: true })))
+  await hub.storage.write({ meta: step.meta })
+  state.manifest.apply(step)
+  state.retainedFrom = Math.max(state.retainedFrom, retainedFrom)
+  for (const doc of dropped) {
+    await hub.storage.drop(doc)
+    hub.docs.discard(doc)
+    state.docs.delete(doc)
+  }
+  pushManifest(state, step)
+}
+
+/**
+ * Moves a conversation's `retainedFrom` forward: writes it into meta's `retention` map under the
+ * key `server` (core reads the highest value of that map), then drops what it no longer keeps.
+ */
+export const setRetainedFrom = (hub: Hub, conversation: string, wall: number): Promise<void> =>
+  hub.committer.run(async () => {
+    const state = await hub.conversations.open(conversation)
+    const meta = await hub.docs.hold(state.metaDoc)
+    try {
+      if (wall > retainedFromOf(meta) && mapValue(meta, 'retention', 'server') !== wall) {
+        await state.bindings.prefetch([meta.clientID])
+        // A clientID some client already uses cannot carry the server's write.
+        while (![undefined, SERVER_USER].includes(state.bindings.owner(meta.clientID))) {
+          meta.clientID = Math.floor(Math.random() * 0xffffffff) >>> 0
+          await state.bindings.prefetch([meta.clientID])
+        }
+        const before = Y.encodeStateVector(meta)
+        meta.transact(() => meta.getMap('retention').set('server', wall), COMMIT_ORIGIN)
+        const update = Y.encodeStateAsUpdate(meta, before)
+        const binding = new Map([[meta.clientID, SERVER_USER]])
+        try {
+          await hub.storage.write({
+            updates: [{ doc: state.metaDoc, update }],
+            meta: state.bindings.meta(binding),
+          })
+        } catch (error) {
+          hub.docs.discard(state.metaDoc)
+          throw error
+        }
+        state.bindings.commit(binding)
+        hub.docs.wrote(state.metaDoc, 1)
+        forward(
+          hub,
+          {
+            writer: serverWriter,
+            sender: { userId: SERVER_USER, device: null, canWrite: true },
+            ref: parseDocName(state.metaDoc),
+            doc: state.metaDoc,
+            update,
+            frameRef: 0,
+          },
+          state,
+        )
+      }
+      await applyRetention(hub, state)
+    } finally {
+      hub.docs.release(state.metaDoc)
+    }
+  })
+
+/** A conversation's retention policy in days: a number for all, or per conversation. */
+export type RetentionDays = number | ((conversation: string) => number | undefined)
+
+/** Applies a retention policy to a conversation, if it names one. */
+export const applyPolicy = (hub: Hub, policy: RetentionDays | undefined, state: ConversationState): void => {
+  const days = typeof policy === 'function' ? policy(state.id) : policy
+  if (days === undefined || !Number.isFinite(days) || days <= 0) {
+    // Still finish a drop a crash may have interrupted.
+    if (state.retainedFrom > 0) hub.committer.run(() => applyRetention(hub, state)).catch(hub.report)
+    return
+  }
+  setRetainedFrom(hub, state.id, Math.floor(hub.now() - days * DAY_MS)).catch(hub.report)
+}

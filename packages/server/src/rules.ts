@@ -1,0 +1,151 @@
+import { type DocRef, MAX_DRIFT, PRIORITIES, parseMessageId } from '@tidings/core'
+import { isJson, Refusal } from './decode.js'
+
+/** Who sends an update. `device` is null on the y-websocket path when the client named none. */
+export interface Sender {
+  readonly userId: string
+  readonly device: string | null
+  readonly canWrite: boolean
+}
+
+/** What the content rules need to know besides the entry itself. */
+export interface RuleContext {
+  readonly sender: Sender
+  /** The user a device belongs to, from the server's meta doc (`devices` map). */
+  readonly deviceOwner: (device: string) => string | undefined
+  readonly now: number
+}
+
+/** A new root-map entry: its value is undefined when the update carries it already deleted. */
+export interface Entry {
+  readonly map: string
+  readonly key: string
+  readonly value?: unknown
+  readonly deleted: boolean
+}
+
+const devicePattern = /^[a-z0-9]{4,32}$/
+
+const deny = (reason: string): never => {
+  throw new Refusal('permission/denied', reason)
+}
+
+/**
+ * Is `device` the sender's? It must be the connection's device, and not one meta gives to another
+ * user (a device id is visible in message ids: claiming someone else's must not work). Without a
+ * device of its own (y-websocket), any device meta binds to the sender's user is.
+ */
+const isSendersDevice = (device: string, ctx: RuleContext): boolean => {
+  const owner = ctx.deviceOwner(device)
+  if (ctx.sender.device === null) return devicePattern.test(device) && owner === ctx.sender.userId
+  return device === ctx.sender.device && (owner === undefined || owner === ctx.sender.userId)
+}
+
+/** Does the message's device belong to the sender's user? */
+const ownsMessage = (messageDevice: string, ctx: RuleContext): boolean =>
+  messageDevice === ctx.sender.device || ctx.deviceOwner(messageDevice) === ctx.sender.userId
+
+const isStamp = (value: unknown): value is { wall: number; counter: number } => {
+  const s = value as { wall: unknown; counter: unknown }
+  return (
+    typeof s === 'object' &&
+    s !== null &&
+    Number.isSafeInteger(s.wall) &&
+    (s.wall as number) >= 0 &&
+    Number.isSafeInteger(s.counter) &&
+    (s.counter as number) >= 0
+  )
+}
+
+const checkSkew = (stamp: { wall: number }, ctx: RuleContext): void => {
+  if (stamp.wall > ctx.now + MAX_DRIFT) {
+    throw new Refusal('clock/skew', `a stamp ${stamp.wall - ctx.now} ms ahead of the server's clock`)
+  }
+}
+
+/** `<messageId>/<device>` keys of control records and pin edits: one writer per key. */
+const checkRecordKey = (entry: Entry, ctx: RuleContext): void => {
+  const slash = entry.key.lastIndexOf('/')
+  const message = parseMessageId(entry.key.slice(0, slash))
+  const device = entry.key.slice(slash + 1)
+  if (slash < 0 || !message) deny(`key ${JSON.stringify(entry.key)} is not <messageId>/<deviceId>`)
+  if (!isSendersDevice(device, ctx)) deny(`key ${JSON.stringify(entry.key)} names another device`)
+  if (!ownsMessage(message!.device, ctx)) deny(`message ${message!.device} is another user's`)
+  if (entry.deleted) return
+  const record = entry.value as { stamp?: unknown }
+  if (typeof record !== 'object' || record === null || !isStamp(record.stamp))
+    deny('a control record needs a stamp')
+  checkSkew(record.stamp as { wall: number }, ctx)
+}
+
+const checkMessage = (entry: Entry, ctx: RuleContext): void => {
+  if (entry.map !== 'm') deny(`lane docs hold messages in the map "m", not "${entry.map}"`)
+  const id = parseMessageId(entry.key)
+  if (!id) deny(`key ${JSON.stringify(entry.key)} is not a message id`)
+  if (!isSendersDevice(id!.device, ctx)) deny(`message ${entry.key} names another device`)
+  if (entry.deleted) return
+  const v = entry.value as Record<string, unknown>
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) deny('a message is a JSON object')
+  if (v.author !== ctx.sender.userId) deny(`message ${entry.key} claims another author`)
+  if (v.device !== id!.device) deny(`message ${entry.key} names device ${JSON.stringify(v.device)}`)
+  if (!isStamp(v.stamp)) deny(`message ${entry.key} has no valid stamp`)
+  if (!PRIORITIES.includes(v.priority as never)) deny(`message ${entry.key} has no valid priority`)
+  if (!('body' in v)) deny(`message ${entry.key} has no body`)
+  if (v.replyTo !== undefined && (typeof v.replyTo !== 'string' || !parseMessageId(v.replyTo)))
+    deny(`message ${entry.key} replies to an invalid id`)
+  checkSkew(v.stamp as { wall: number }, ctx)
+}
+
+const checkMeta = (entry: Entry, ctx: RuleContext): void => {
+  switch (entry.map) {
+    case 'devices':
+      if (!devicePattern.test(entry.key)) deny(`${JSON.stringify(entry.key)} is not a device id`)
+      if (ctx.sender.device !== null && entry.key !== ctx.sender.device)
+        deny(`devices entry ${entry.key} is not the sender's device`)
+      if (!entry.deleted && entry.value !== ctx.sender.userId)
+        deny(`devices entry ${entry.key} must map to the sender's user`)
+      return
+    case 'retention':
+      // One writer per key, as everywhere else; 'server' belongs to the server.
+      if (!isSendersDevice(entry.key, ctx)) deny(`retention entry ${entry.key} is not the sender's`)
+      if (!entry.deleted && !(Number.isSafeInteger(entry.value) && (entry.value as number) >= 0))
+        deny('retention values are times in ms')
+      return
+    case 'pinEdits':
+      checkRecordKey(entry, ctx)
+      return
+    case 'pins':
+      // Shared by design: anyone may pin or unpin, but only messages.
+      if (!parseMessageId(entry.key)) deny(`pin ${JSON.stringify(entry.key)} is not a message id`)
+      return
+    case 'settings':
+      return
+    default:
+      deny(`meta has no map "${entry.map}"`)
+  }
+}
+
+/**
+ * Checks a new root-map entry of a Tidings doc against the rules of its doc kind.
+ * @throws Refusal
+ */
+export const checkEntry = (ref: DocRef, entry: Entry, ctx: RuleContext): void => {
+  if (!entry.deleted && !isJson(entry.value)) deny('values must be JSON')
+  switch (ref.kind) {
+    case 'meta':
+      checkMeta(entry, ctx)
+      return
+    case 'control':
+      if (entry.map !== 'c') deny(`control docs hold records in the map "c", not "${entry.map}"`)
+      checkRecordKey(entry, ctx)
+      return
+    case 'receipts':
+      if (entry.map !== 'r') deny(`receipts docs hold records in the map "r", not "${entry.map}"`)
+      if (!isSendersDevice(entry.key, ctx)) deny(`receipt ${entry.key} is not the sender's device`)
+      if (!entry.deleted && (typeof entry.value !== 'object' || entry.value === null))
+        deny('a receipt is a JSON object')
+      return
+    default:
+      checkMessage(entry, ctx)
+  }
+}

@@ -1,0 +1,220 @@
+import { createServer as createHttpServer, type IncomingMessage } from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
+import type { StorageAdapter } from '@tidings/core'
+import { type WebSocket, WebSocketServer } from 'ws'
+import { Committer } from './commit.js'
+import { TidingsConnection } from './connection.js'
+import { Conversations } from './conversations.js'
+import { DocStore } from './docs.js'
+import { type Authenticate, forward, type Hub, pushManifest } from './hub.js'
+import { type Limits, resolveLimits } from './limits.js'
+import { applyPolicy, applyRetention, type RetentionDays, setRetainedFrom } from './retention.js'
+import { YConnection } from './y-websocket.js'
+
+export interface ServerOptions {
+  /** Port to listen on; 0 picks a free one (`server.port` tells which). */
+  readonly port: number
+  /** Interface to listen on (default 127.0.0.1; use 0.0.0.0 to accept remote clients). */
+  readonly host?: string
+  /** Where docs, bindings and manifests live (default: SQLite in `${dataDir}/tidings.db`). */
+  readonly storage?: StorageAdapter
+  /** Folder of the default SQLite storage (default ./data). */
+  readonly dataDir?: string
+  /** Who a token is, and whether it may write a conversation. */
+  readonly authenticate: Authenticate
+  readonly limits?: Partial<Limits>
+  /** A doc nobody used for this long is unloaded from memory (default 30 s). */
+  readonly docIdleMs?: number
+  /** Compact a doc's stored rows at unload when it has at least this many (default 100). */
+  readonly compactAfter?: number
+  /** Keep this many days of messages: for every conversation, or per conversation. */
+  readonly retentionDays?: RetentionDays
+  /** How often the retention policy is applied to open conversations (default 1 h). */
+  readonly retentionCheckMs?: number
+  /** The server's clock, injectable for tests. */
+  readonly now?: () => number
+  /** Where internal errors go (never refusals, which go to the client); default console.error. */
+  readonly onError?: (error: unknown) => void
+}
+
+export interface TidingsServer {
+  /** The port the server listens on. */
+  readonly port: number
+  /** `ws://host:port`: the Tidings protocol at `/`, y-websocket at `/y/<docName>`. */
+  readonly url: string
+  /** Moves a conversation's `retainedFrom` forward and drops the period docs wholly before it. */
+  setRetainedFrom(conversation: string, wall: number): Promise<void>
+  /** Resolves when every queued update is committed, acked and forwarded. */
+  idle(): Promise<void>
+  /** Closes every connection (1001), finishes pending commits, and stops listening. */
+  close(): Promise<void>
+}
+
+const defaultStorage = async (dataDir: string): Promise<StorageAdapter> => {
+  // Loaded lazily: a server on another storage never needs better-sqlite3.
+  const { sqliteStorage } = await import('@tidings/storage-sqlite')
+  return sqliteStorage({ path: `${dataDir}/tidings.db` })
+}
+
+const refuseUpgrade = (socket: Socket, status: string): void => {
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
+}
+
+/** Starts a Tidings sync server. */
+export const createServer = async (options: ServerOptions): Promise<TidingsServer> => {
+  const ownStorage = options.storage === undefined
+  const storage = options.storage ?? (await defaultStorage(options.dataDir ?? './data'))
+  const limits = resolveLimits(options.limits)
+  const now = options.now ?? Date.now
+  const report = options.onError ?? ((error: unknown) => console.error('[tidings-server]', error))
+  const docIdleMs = options.docIdleMs ?? 30_000
+  const docs = new DocStore({
+    storage,
+    idleMs: docIdleMs,
+    compactAfter: options.compactAfter ?? 100,
+    now,
+    report,
+  })
+  // The callbacks below reach the hub lazily: they only run once the server is up.
+  const conversations = new Conversations({
+    storage,
+    docs,
+    maxAwarenessClients: limits.maxAwarenessClients,
+    now,
+    opened: (state) => applyPolicy(hub, options.retentionDays, state),
+  })
+  const committer = new Committer({
+    storage,
+    docs,
+    conversations,
+    maxStructs: limits.maxStructs,
+    waitMs: limits.dependencyWaitMs,
+    maxWaiting: limits.maxWaiting,
+    now,
+    report,
+    forward: (job, state) => forward(hub, job, state),
+    pushManifest,
+    retentionRose: (state) => void committer.run(() => applyRetention(hub, state)).catch(report),
+  })
+  const hub: Hub = {
+    storage,
+    docs,
+    conversations,
+    committer,
+    limits,
+    authenticate: options.authenticate,
+    now,
+    report,
+    rooms: new Map(),
+    roomAwareness: new Map(),
+    connections: new Set(),
+    closing: false,
+  }
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayload, perMessageDeflate: false })
+  /** Sets up a connection; a failure closes that socket and nothing else. */
+  const accept = (ws: WebSocket, open: () => void) => {
+    try {
+      open()
+    } catch (error) {
+      report(error)
+      ws.terminate()
+    }
+  }
+  const http = createHttpServer((_request, response) => {
+    response.writeHead(200, { 'content-type': 'text/plain' }).end('tidings-server\n')
+  })
+  http.on('upgrade', (request: IncomingMessage, socket: Socket, head: Buffer) => {
+    try {
+      if (hub.closing) return refuseUpgrade(socket, '503 Service Unavailable')
+      const url = new URL(request.url ?? '/', 'http://localhost')
+      if (url.pathname === '/') {
+        wss.handleUpgrade(request, socket, head, (ws) => accept(ws, () => new TidingsConnection(hub, ws)))
+        return
+      }
+      if (!url.pathname.startsWith('/y/')) return refuseUpgrade(socket, '404 Not Found')
+      let name: string
+      try {
+        name = decodeURIComponent(url.pathname.slice(3))
+      } catch {
+        return refuseUpgrade(socket, '400 Bad Request')
+      }
+      const token = url.searchParams.get('token')
+      if (!name || name.length > 512) return refuseUpgrade(socket, '400 Bad Request')
+      if (!token) return refuseUpgrade(socket, '401 Unauthorized')
+      const device = url.searchParams.get('device') || null
+      if (device !== null && !/^[a-z0-9]{4,32}$/.test(device)) return refuseUpgrade(socket, '400 Bad Request')
+      wss.handleUpgrade(request, socket, head, (ws) =>
+        accept(ws, () => new YConnection(hub, ws, name, token, device)),
+      )
+    } catch (error) {
+      report(error)
+      socket.destroy()
+    }
+  })
+  http.on('clientError', (_error, socket) => socket.destroy())
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject)
+    http.listen(options.port, options.host ?? '127.0.0.1', () => {
+      http.off('error', reject)
+      resolve()
+    })
+  })
+  const { port, address } = http.address() as AddressInfo
+  const shown = address === '0.0.0.0' || address === '::' ? '127.0.0.1' : address
+  const url = `ws://${shown.includes(':') ? `[${shown}]` : shown}:${port}`
+
+  const sweep = setInterval(
+    () => {
+      try {
+        docs.sweep()
+        // Between commits: a round in flight still holds its conversation's state.
+        committer
+          .run(async () =>
+            hub.conversations.sweep(docIdleMs, (state) =>
+              [...hub.rooms.keys()].some((doc) => doc.startsWith(`${state.id}/`)),
+            ),
+          )
+          .catch(report)
+      } catch (error) {
+        report(error)
+      }
+    },
+    Math.max(50, Math.min(docIdleMs, 30_000) / 2),
+  )
+  sweep.unref()
+  const retention = setInterval(
+    () => {
+      for (const state of hub.conversations.all()) applyPolicy(hub, options.retentionDays, state)
+    },
+    options.retentionCheckMs ?? 60 * 60 * 1000,
+  )
+  retention.unref()
+
+  let closed: Promise<void> | undefined
+  return {
+    port,
+    url,
+    setRetainedFrom: (conversation, wall) => setRetainedFrom(hub, conversation, wall),
+    idle: () => hub.committer.idle(),
+    close: () => {
+      closed ??= (async () => {
+        hub.closing = true
+        clearInterval(sweep)
+        clearInterval(retention)
+        for (const connection of [...hub.connections]) connection.close(1001, 'server shutdown')
+        await hub.committer.idle()
+        hub.committer.close()
+        await new Promise<void>((resolve) => wss.close(() => resolve()))
+        http.closeAllConnections()
+        await new Promise<void>((resolve) => http.close(() => resolve()))
+        hub.conversations.close()
+        for (const room of hub.roomAwareness.values()) room.destroy()
+        docs.close()
+        if (ownStorage) await storage.close()
+      })()
+      return closed
+    },
+  }
+}
