@@ -6,6 +6,7 @@ export {
   createClient,
 } from './client.js'
 export type { Timers } from './context.js'
+export { Emitter } from './emitter.js'
 export { Conversation, type Pin, type SendOptions } from './conversation.js'
 export { type ErrorCode, isTidingsError, TidingsError } from './errors.js'
 export type { ExportDoc, ExportHeader, ImportSource } from './export.js'
