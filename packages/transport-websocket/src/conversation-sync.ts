@@ -1,0 +1,82 @@
+import { compareSyncOrder, type DocVector } from '@tidings/core'
+import type { ManifestChange } from '@tidings/protocol'
+
+/** The state vector of an empty doc: asks for everything. */
+export const EMPTY_STATE_VECTOR = new Uint8Array([0])
+
+/** The conversation a doc name belongs to: the part before the first slash ('' without one). */
+export const conversationOf = (doc: string): string => {
+  const slash = doc.indexOf('/')
+  return slash === -1 ? '' : doc.slice(0, slash)
+}
+
+/**
+ * One subscription on one connection: `subscribing` until the server's first manifest (the server
+ * has authorised it), `syncing` until every step 1 of the initial exchange has its step 2,
+ * then `synced`; `refused` when the server denied it.
+ */
+export class ConversationSync {
+  phase: 'subscribing' | 'syncing' | 'synced' | 'refused' = 'subscribing'
+  /** Docs the manifests of this connection list as present. */
+  readonly #listed = new Set<string>()
+  /** Docs the manifests list as dropped: not asked for even when held, as no answer may come. */
+  readonly #dropped = new Set<string>()
+  /** Docs a step 1 went out for on this connection. */
+  readonly #requested = new Set<string>()
+  /** Step 1s of the initial exchange still waiting for their step 2. */
+  readonly #awaiting = new Set<string>()
+  /** `have()` calls in flight: the exchange is not over while one may still add step 1s. */
+  listing = 0
+
+  constructor(readonly conversation: string) {}
+
+  /** Takes in a manifest; true when it is the first one (the subscription is now authorised). */
+  manifest(full: boolean, changes: readonly ManifestChange[]): boolean {
+    if (full) this.#listed.clear()
+    const prefix = `${this.conversation}/`
+    for (const { doc, dropped } of changes) {
+      if (!doc.startsWith(prefix)) continue
+      if (dropped) {
+        this.#listed.delete(doc)
+        this.#dropped.add(doc)
+      } else {
+        this.#listed.add(doc)
+        this.#dropped.delete(doc)
+      }
+    }
+    const first = this.phase === 'subscribing'
+    if (first) this.phase = 'syncing'
+    return first
+  }
+
+  /**
+   * The step 1s still to send, in sync order: every held doc and every listed doc, minus those
+   * already asked for on this connection. Marks them requested.
+   */
+  toRequest(held: readonly DocVector[]): DocVector[] {
+    const prefix = `${this.conversation}/`
+    const vectors = new Map<string, Uint8Array>()
+    for (const { doc, stateVector } of held) if (doc.startsWith(prefix)) vectors.set(doc, stateVector)
+    const names = new Set([...vectors.keys(), ...this.#listed])
+    const docs = [...names]
+      .filter((doc) => !this.#requested.has(doc) && !this.#dropped.has(doc))
+      .sort(compareSyncOrder)
+    for (const doc of docs) {
+      this.#requested.add(doc)
+      if (this.phase === 'syncing') this.#awaiting.add(doc)
+    }
+    return docs.map((doc) => ({ doc, stateVector: vectors.get(doc) ?? EMPTY_STATE_VECTOR }))
+  }
+
+  /** A step 2 (or an error) answered the step 1 for `doc`. */
+  answered(doc: string): void {
+    this.#awaiting.delete(doc)
+  }
+
+  /** True once, when the initial exchange just finished. */
+  finish(): boolean {
+    if (this.phase !== 'syncing' || this.listing > 0 || this.#awaiting.size > 0) return false
+    this.phase = 'synced'
+    return true
+  }
+}

@@ -1,0 +1,26 @@
+import type { ErrorCode } from '@tidings/core'
+
+// A record, not a list, so the compiler tells us when core adds or renames a code.
+const CODES: Record<ErrorCode, true> = {
+  'input/invalid': true,
+  'input/too-large': true,
+  'message/unknown': true,
+  'permission/denied': true,
+  'conversation/closed': true,
+  'client/closed': true,
+  'client/unexpected': true,
+  'storage/corrupt': true,
+  'storage/full': true,
+  'storage/locked': true,
+  'storage/closed': true,
+  'quota/exceeded': true,
+  'protocol/malformed': true,
+  'auth/denied': true,
+  'clock/skew': true,
+  'retention/expired': true,
+  'import/invalid': true,
+}
+
+/** The core error code a server sent; a code this client does not know reads as `protocol/malformed`. */
+export const toErrorCode = (code: string): ErrorCode =>
+  Object.hasOwn(CODES, code) ? (code as ErrorCode) : 'protocol/malformed'

@@ -1,0 +1,361 @@
+import {
+  type ConversationId,
+  type DocVector,
+  type Emitter,
+  isEmptyUpdate,
+  type OutgoingUpdate,
+  TidingsError,
+  type Timers,
+  type TransportEvents,
+  type TransportSession,
+} from '@tidings/core'
+import { decodeFrame, encodeFrame, type Frame, type FrameOf } from '@tidings/protocol'
+import { ConversationSync, conversationOf } from './conversation-sync.js'
+import { toErrorCode } from './error-codes.js'
+import { Heartbeat } from './heartbeat.js'
+import { OPEN, type WebSocketConstructor, type WebSocketLike } from './platform.js'
+import { Sender } from './sender.js'
+
+export type Have = () => Promise<DocVector[]>
+
+/** Everything a link needs from the transport that owns it. */
+export interface LinkHost {
+  readonly url: string
+  readonly token: () => string | Promise<string>
+  readonly WebSocket: WebSocketConstructor
+  readonly session: TransportSession
+  readonly pingInterval: number
+  readonly pingTimeout: number
+  readonly maxBufferedBytes: number
+  /** Largest frame the server reads; a bigger one would make it close the connection. */
+  readonly maxPayload: number
+  /** Frames per second this link may send. */
+  readonly framesPerSecond: number
+  readonly timers: Timers
+  readonly now: () => number
+  readonly subscriptions: ReadonlyMap<ConversationId, Have>
+  /** Last manifest version seen per conversation, kept across connections. */
+  readonly versions: Map<string, number>
+  readonly events: Emitter<TransportEvents>
+  report(error: TidingsError): void
+  /** The server welcomed this link. */
+  welcomed(link: Link): void
+  /** A subscription started or finished syncing. */
+  progress(link: Link): void
+  /** The server refused frames for rate: the next links should send fewer. */
+  slowDown(): void
+  /** The socket is gone (closed, failed or declared dead). */
+  lost(link: Link): void
+}
+
+/**
+ * One socket, from open to loss: auth, subscriptions, the initial sync, lane-ordered sending under
+ * credit, acks and the heartbeat. Everything here is forgotten with the socket; the transport
+ * starts a new link to reconnect.
+ */
+export class Link {
+  readonly #host: LinkHost
+  readonly #socket: WebSocketLike
+  readonly #heartbeat: Heartbeat
+  readonly #syncs = new Map<string, ConversationSync>()
+  readonly #sender: Sender
+  #welcomed = false
+  #offsetMeasured = false
+  #ended = false
+
+  constructor(host: LinkHost) {
+    this.#host = host
+    this.#socket = new host.WebSocket(host.url)
+    this.#socket.binaryType = 'arraybuffer'
+    this.#sender = new Sender({
+      timers: host.timers,
+      now: host.now,
+      maxBufferedBytes: host.maxBufferedBytes,
+      framesPerSecond: host.framesPerSecond,
+      open: () => !this.#ended && this.#socket.readyState === OPEN,
+      buffered: () => this.#socket.bufferedAmount,
+      write: (frame) => this.#writeNow(frame),
+      gate: (conversation) => {
+        const phase = this.#syncs.get(conversation)?.phase
+        return phase === 'refused' ? 'drop' : phase === 'subscribing' ? 'park' : 'go'
+      },
+    })
+    this.#heartbeat = new Heartbeat({
+      interval: host.pingInterval,
+      timeout: host.pingTimeout,
+      timers: host.timers,
+      now: host.now,
+      ping: () => this.#write({ type: 'ping', time: host.now() }),
+      dead: () => this.#end(true),
+    })
+    this.#socket.onopen = () => void this.#authenticate()
+    this.#socket.onmessage = (event) => this.#receive(event.data)
+    this.#socket.onclose = (event) => {
+      if (event.code === 4401) host.report(new TidingsError('auth/denied', 'The server refused the token.'))
+      this.#end(false)
+    }
+    // A failed socket also closes; the close handler does the work.
+    this.#socket.onerror = () => {}
+  }
+
+  /** True once the server welcomed this link. */
+  get welcomed(): boolean {
+    return this.#welcomed
+  }
+
+  /** Frames waiting in the lane queues or parked. */
+  get queued(): number {
+    return this.#sender.queued
+  }
+
+  /** True when every subscription finished its initial sync (or was refused). */
+  get synced(): boolean {
+    for (const sync of this.#syncs.values())
+      if (sync.phase === 'subscribing' || sync.phase === 'syncing') return false
+    return true
+  }
+
+  /** Closes the socket without waiting for the other side. */
+  close(): void {
+    this.#end(false, true)
+  }
+
+  /** Subscribes on this connection (no-op when already subscribed here). */
+  subscribe(conversation: ConversationId): void {
+    if (!this.#welcomed || this.#syncs.has(conversation)) return
+    this.#syncs.set(conversation, new ConversationSync(conversation))
+    this.#write({ type: 'subscribe', conversation, version: this.#host.versions.get(conversation) ?? 0 })
+  }
+
+  /** Unsubscribes and drops the conversation's frames that have not left yet. */
+  unsubscribe(conversation: ConversationId): void {
+    if (!this.#syncs.delete(conversation)) return
+    this.#write({ type: 'unsubscribe', conversation })
+    this.#sender.drop(conversation)
+    this.#host.progress(this)
+  }
+
+  /** Queues an update in its lane (see Sender for credit and order). */
+  send(update: OutgoingUpdate): void {
+    if (!this.#welcomed || this.#ended) return
+    // The server closes the connection on a frame past its limit (1009), and would again after every
+    // reconnect: an update that can never go is refused here instead.
+    if (update.update.length + 3 * update.doc.length + 24 <= this.#host.maxPayload) {
+      this.#sender.send(update)
+      return
+    }
+    const reason = `${update.update.length} bytes exceed the server's frame limit of ${this.#host.maxPayload}`
+    const key = update.key
+    if (key === undefined) this.#host.report(new TidingsError('input/too-large', `Not sent: ${reason}`))
+    // Deferred: core may be iterating its outbox when it calls send.
+    else queueMicrotask(() => this.#host.events.emit('refused', { key, code: 'input/too-large', reason }))
+  }
+
+  /** Queues a frame that is not an update: it goes before them, at the sender's pace. */
+  #write(frame: Frame) {
+    this.#sender.control(frame)
+  }
+
+  #writeNow(frame: Frame) {
+    if (this.#ended || this.#socket.readyState !== OPEN) return
+    this.#socket.send(encodeFrame(frame))
+  }
+
+  async #authenticate() {
+    let token: string
+    try {
+      token = await this.#host.token()
+    } catch (error) {
+      this.#host.report(new TidingsError('auth/denied', 'Getting the token failed.', { cause: error }))
+      this.#end(false)
+      return
+    }
+    this.#writeNow({ type: 'auth', token, device: this.#host.session.device })
+  }
+
+  #receive(data: unknown) {
+    if (this.#ended) return
+    this.#heartbeat.heard()
+    let frame: Frame
+    try {
+      if (!(data instanceof ArrayBuffer)) throw new Error('a text frame')
+      frame = decodeFrame(new Uint8Array(data))
+    } catch (error) {
+      this.#host.report(
+        new TidingsError(
+          'protocol/malformed',
+          `Unreadable frame from the server: ${(error as Error).message}`,
+        ),
+      )
+      return
+    }
+    switch (frame.type) {
+      case 'welcome':
+        return this.#welcome()
+      case 'manifest':
+        return this.#manifest(frame)
+      case 'sync-step1':
+        return this.#step1(frame)
+      case 'sync-step2':
+        return this.#step2(frame)
+      case 'update':
+        return this.#update(frame.doc, frame.update)
+      case 'ack':
+        return this.#ack(frame.refs)
+      case 'error':
+        return this.#error(frame)
+      case 'pong':
+        return this.#pong(frame)
+      default:
+        // Awareness has no core event yet; the other types never travel to a client.
+        return
+    }
+  }
+
+  #welcome() {
+    if (this.#welcomed) return
+    this.#welcomed = true
+    this.#heartbeat.startPinging()
+    // Subscriptions go out before the client's outbox, so the server knows them before any update.
+    for (const conversation of this.#host.subscriptions.keys()) this.subscribe(conversation)
+    this.#host.welcomed(this)
+  }
+
+  #manifest(frame: FrameOf<'manifest'>) {
+    const sync = this.#syncs.get(frame.conversation)
+    if (!sync || sync.phase === 'refused') return
+    const known = this.#host.versions.get(frame.conversation) ?? 0
+    this.#host.versions.set(frame.conversation, Math.max(known, frame.version))
+    if (sync.manifest(frame.full, frame.changes)) this.#sender.release(frame.conversation)
+    void this.#requestDocs(sync)
+  }
+
+  async #requestDocs(sync: ConversationSync) {
+    const have = this.#host.subscriptions.get(sync.conversation as ConversationId)
+    if (!have) return
+    sync.listing++
+    let held: DocVector[]
+    try {
+      held = await have()
+    } catch (error) {
+      this.#host.report(
+        new TidingsError('client/unexpected', `Listing the docs of ${sync.conversation} failed.`, {
+          cause: error,
+        }),
+      )
+      this.#end(false)
+      return
+    } finally {
+      sync.listing--
+    }
+    if (this.#ended || this.#syncs.get(sync.conversation) !== sync) return
+    for (const { doc, stateVector } of sync.toRequest(held))
+      this.#write({ type: 'sync-step1', doc, stateVector })
+    this.#finish(sync)
+  }
+
+  #finish(sync: ConversationSync) {
+    if (!sync.finish()) return
+    this.#host.events.emit('synced', { conversation: sync.conversation as ConversationId })
+    this.#host.progress(this)
+  }
+
+  /** The subscription a frame about `doc` belongs to, if it is live on this connection. */
+  #syncOf(doc: string): ConversationSync | undefined {
+    const sync = this.#syncs.get(conversationOf(doc))
+    return sync && sync.phase !== 'refused' ? sync : undefined
+  }
+
+  #step1(frame: FrameOf<'sync-step1'>) {
+    const sync = this.#syncOf(frame.doc)
+    if (!sync) return
+    this.#sender.owe(frame.doc)
+    this.#host.events.emit('sync-request', {
+      conversation: sync.conversation as ConversationId,
+      doc: frame.doc,
+      stateVector: frame.stateVector,
+    })
+  }
+
+  #step2(frame: FrameOf<'sync-step2'>) {
+    const sync = this.#syncOf(frame.doc)
+    if (!sync) return
+    this.#update(frame.doc, frame.update)
+    sync.answered(frame.doc)
+    this.#finish(sync)
+  }
+
+  #update(doc: string, update: Uint8Array) {
+    const sync = this.#syncOf(doc)
+    if (!sync || isEmptyUpdate(update)) return
+    this.#host.events.emit('update', { conversation: sync.conversation as ConversationId, doc, update })
+  }
+
+  #ack(refs: readonly number[]) {
+    const keys = this.#sender.ack(refs)
+    if (keys.length > 0) this.#host.events.emit('ack', { keys })
+  }
+
+  #error(frame: FrameOf<'error'>) {
+    const code = toErrorCode(frame.code)
+    if (code === 'quota/exceeded') {
+      // About timing, not content: telling core would drop the entry for good. The updates sent after
+      // it would be refused too (they start past the server's state), so start over, slower.
+      this.#host.report(new TidingsError(code, `The server refused frames for rate: ${frame.reason}`))
+      this.#host.slowDown()
+      this.#end(false)
+      return
+    }
+    const key = frame.ref === 0 ? undefined : this.#sender.refuse(frame.ref)
+    if (key !== undefined) {
+      this.#host.events.emit('refused', { key, code, reason: frame.reason })
+      return
+    }
+    this.#host.report(
+      new TidingsError(code, `The server reported ${frame.code}: ${frame.reason}`, { subject: frame.doc }),
+    )
+    const sync = this.#syncs.get(frame.doc)
+    if (sync && code === 'auth/denied') {
+      // A refused subscription never syncs; it must not hold the link in `syncing` forever.
+      sync.phase = 'refused'
+      this.#sender.drop(frame.doc)
+      this.#host.progress(this)
+      return
+    }
+    // An error about a doc answers its step 1: no step 2 will come.
+    const docSync = this.#syncOf(frame.doc)
+    if (docSync) {
+      docSync.answered(frame.doc)
+      this.#finish(docSync)
+    }
+  }
+
+  #pong(frame: FrameOf<'pong'>) {
+    if (this.#offsetMeasured) return
+    const now = this.#host.now()
+    const rtt = now - frame.time
+    if (rtt < 0) return
+    this.#offsetMeasured = true
+    this.#host.events.emit('clock-offset', { offset: frame.serverTime + rtt / 2 - now })
+  }
+
+  #end(dead: boolean, byUs = false) {
+    if (this.#ended) return
+    this.#ended = true
+    this.#heartbeat.stop()
+    this.#sender.stop()
+    const socket = this.#socket
+    socket.onopen = null
+    socket.onmessage = null
+    socket.onclose = null
+    try {
+      // A dead link may never finish a closing handshake: `ws` can drop it at once.
+      const terminate = (socket as { terminate?: () => void }).terminate
+      if (dead && typeof terminate === 'function') terminate.call(socket)
+      else socket.close(1000)
+    } catch {
+      // Closing a socket that never opened throws in some implementations; it is gone either way.
+    }
+    if (!byUs) this.#host.lost(this)
+  }
+}

@@ -1,0 +1,261 @@
+import {
+  type ConnectionState,
+  type ConversationId,
+  type DocVector,
+  Emitter,
+  type OutgoingUpdate,
+  TidingsError,
+  type Timers,
+  type Transport,
+  type TransportEvents,
+  type TransportSession,
+} from '@tidings/core'
+import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from './backoff.js'
+import { type Have, Link, type LinkHost } from './link.js'
+import {
+  defaultOnline,
+  defaultTimers,
+  globalWebSocket,
+  type OnlineSource,
+  type WebSocketConstructor,
+} from './platform.js'
+
+export interface WebsocketTransportOptions {
+  /** The server, e.g. `wss://chat.example.com/`. Never put the token here: it goes in the first frame. */
+  url: string
+  /** The token the server's `authenticate` checks; a function is called at every connect (for refresh). */
+  token: string | (() => string | Promise<string>)
+  /** Defaults to `globalThis.WebSocket`; in Node 20 pass `WebSocket` from 'ws'. */
+  WebSocket?: WebSocketConstructor
+  /** Time between pings, ms (default 5000). */
+  pingInterval?: number
+  /** Silence after which the link counts as dead and is replaced, ms (default 12 000). */
+  pingTimeout?: number
+  /** Reconnect delays: full jitter on min(cap, base · 2^attempt) (default base 250 ms, cap 30 s). */
+  backoff?: Partial<BackoffOptions>
+  /** Uniform on [0, 1), for the jitter (default Math.random). */
+  random?: () => number
+  timers?: Timers
+  /** The local clock, ms since epoch (default Date.now). */
+  now?: () => number
+  /** When the platform is back online the transport reconnects at once (default: window 'online'). */
+  online?: OnlineSource
+  /** Socket buffer level above which frames wait in the lane queues (default 16 KiB). */
+  maxBufferedBytes?: number
+  /**
+   * Largest frame the server accepts, in bytes (default 1 MiB, the Tidings server's `maxPayload`).
+   * An outbox entry past it is refused with `input/too-large`; a sync answer past it is not sent.
+   */
+  maxPayload?: number
+  /**
+   * Frames per second the transport sends at most (default 400, under the Tidings server's 500).
+   * Halved, down to 10, whenever the server still refuses frames for rate.
+   */
+  maxFramesPerSecond?: number
+  /** Errors nobody waits for: unreadable frames, refused subscriptions, a refused token. */
+  onError?: (error: TidingsError) => void
+}
+
+/** The Tidings WebSocket transport: a core `Transport` with a view of its send queue. */
+export interface WebsocketTransport extends Transport {
+  /** Frames of the current connection waiting to be written (0 when offline). */
+  readonly queued: number
+}
+
+/** Creates the multiplexed, priority-ordered transport to a Tidings server (docs/protocol.md). */
+export const websocketTransport = (options: WebsocketTransportOptions): WebsocketTransport =>
+  new TidingsWebsocketTransport(options)
+
+class TidingsWebsocketTransport implements WebsocketTransport {
+  readonly #events = new Emitter<TransportEvents>()
+  readonly #subscriptions = new Map<ConversationId, Have>()
+  readonly #versions = new Map<string, number>()
+  readonly #options: WebsocketTransportOptions
+  readonly #WebSocket: WebSocketConstructor
+  readonly #timers: Timers
+  readonly #backoff: BackoffOptions
+  readonly #online: OnlineSource
+  #state: ConnectionState = 'offline'
+  #session: TransportSession | undefined
+  #link: Link | undefined
+  #retryTimer: unknown
+  #attempt = 0
+  #framesPerSecond: number
+  #wanted = false
+  #closed = false
+  #stopListening: (() => void) | undefined
+
+  constructor(options: WebsocketTransportOptions) {
+    if (typeof options.url !== 'string' || options.url.length === 0)
+      throw new TidingsError('input/invalid', 'websocketTransport needs a url, e.g. wss://chat.example.com/.')
+    if (typeof options.token !== 'string' && typeof options.token !== 'function')
+      throw new TidingsError('input/invalid', 'websocketTransport needs a token: a string or a function.')
+    const WebSocket = options.WebSocket ?? globalWebSocket()
+    if (!WebSocket)
+      throw new TidingsError(
+        'input/invalid',
+        "This platform has no global WebSocket: pass one, e.g. websocketTransport({ WebSocket }) with WebSocket from 'ws'.",
+      )
+    this.#options = options
+    this.#WebSocket = WebSocket
+    this.#timers = options.timers ?? defaultTimers
+    this.#backoff = { ...DEFAULT_BACKOFF, ...options.backoff }
+    this.#online = options.online ?? defaultOnline()
+    this.#framesPerSecond = options.maxFramesPerSecond ?? 400
+  }
+
+  get state(): ConnectionState {
+    return this.#state
+  }
+
+  get queued(): number {
+    return this.#link?.queued ?? 0
+  }
+
+  on<E extends keyof TransportEvents>(event: E, listener: TransportEvents[E]) {
+    return this.#events.on(event, listener)
+  }
+
+  /** Starts connecting, and reconnecting after every loss, until `disconnect` or `close`. */
+  connect(session: TransportSession): void {
+    if (this.#closed) return
+    this.#session = session
+    this.#wanted = true
+    this.#stopListening ??= this.#online.subscribe(() => this.#onlineAgain())
+    if (!this.#link) this.#open()
+  }
+
+  /** Drops the link and stays offline until `connect` is called again. */
+  disconnect(): void {
+    this.#wanted = false
+    this.#stopListening?.()
+    this.#stopListening = undefined
+    this.#cancelRetry()
+    this.#link?.close()
+    this.#link = undefined
+    this.#setState('offline')
+  }
+
+  /** Follows a conversation, now and after every reconnect. */
+  subscribe(conversation: ConversationId, have: () => Promise<DocVector[]>): void {
+    if (this.#closed) return
+    this.#subscriptions.set(conversation, have)
+    const link = this.#link
+    if (link?.welcomed) {
+      link.subscribe(conversation)
+      this.#progress(link)
+    }
+  }
+
+  /** Stops following a conversation; its frames not yet sent are dropped. */
+  unsubscribe(conversation: ConversationId): void {
+    this.#subscriptions.delete(conversation)
+    this.#link?.unsubscribe(conversation)
+  }
+
+  /** Queues an update by lane; dropped unless the server has welcomed the current link. */
+  send(update: OutgoingUpdate): void {
+    if (this.#state === 'syncing' || this.#state === 'online') this.#link?.send(update)
+  }
+
+  /** Stops for good. */
+  async close(): Promise<void> {
+    this.disconnect()
+    this.#closed = true
+    this.#subscriptions.clear()
+  }
+
+  #open() {
+    this.#cancelRetry()
+    const session = this.#session!
+    const options = this.#options
+    const token = options.token
+    const host: LinkHost = {
+      url: options.url,
+      token: typeof token === 'function' ? token : () => token,
+      WebSocket: this.#WebSocket,
+      session,
+      pingInterval: options.pingInterval ?? 5000,
+      pingTimeout: options.pingTimeout ?? 12_000,
+      maxBufferedBytes: options.maxBufferedBytes ?? 16 * 1024,
+      framesPerSecond: this.#framesPerSecond,
+      maxPayload: options.maxPayload ?? 1024 * 1024,
+      timers: this.#timers,
+      now: options.now ?? Date.now,
+      subscriptions: this.#subscriptions,
+      versions: this.#versions,
+      events: this.#events,
+      report: (error) => options.onError?.(error),
+      welcomed: (link) => {
+        if (link !== this.#link) return
+        this.#attempt = 0
+        // The client resends its whole outbox on `syncing`: the link queues it behind the subscriptions.
+        this.#setState('syncing')
+        this.#progress(link)
+      },
+      progress: (link) => this.#progress(link),
+      slowDown: () => {
+        this.#framesPerSecond = Math.max(10, this.#framesPerSecond / 2)
+      },
+      lost: (link) => this.#lost(link),
+    }
+    this.#setState('connecting')
+    try {
+      this.#link = new Link(host)
+    } catch (error) {
+      // A constructor that throws (a bad url) is a failed attempt like any other.
+      options.onError?.(new TidingsError('input/invalid', `Opening ${options.url} failed.`, { cause: error }))
+      this.#link = undefined
+      this.#setState('offline')
+      this.#scheduleRetry()
+    }
+  }
+
+  #progress(link: Link) {
+    if (link !== this.#link || !link.welcomed) return
+    this.#setState(link.synced ? 'online' : 'syncing')
+  }
+
+  #lost(link: Link) {
+    if (link !== this.#link) return
+    this.#link = undefined
+    this.#setState('offline')
+    if (this.#wanted) this.#scheduleRetry()
+  }
+
+  #scheduleRetry() {
+    if (this.#retryTimer !== undefined) return
+    const delay = backoffDelay(this.#attempt++, this.#backoff, this.#options.random ?? Math.random)
+    this.#retryTimer = this.#timers.setTimeout(() => {
+      this.#retryTimer = undefined
+      if (!this.#wanted || this.#link) return
+      // An attempt the platform knows must fail only costs battery: wait more, or for 'online'.
+      if (this.#online.isOnline()) this.#open()
+      else this.#scheduleRetry()
+    }, delay)
+  }
+
+  #cancelRetry() {
+    if (this.#retryTimer === undefined) return
+    this.#timers.clearTimeout(this.#retryTimer)
+    this.#retryTimer = undefined
+  }
+
+  /** The platform says the network is back: waiting out a backoff would only delay the user. */
+  #onlineAgain() {
+    if (!this.#wanted || this.#closed) return
+    if (this.#retryTimer !== undefined) this.#open()
+    else if (this.#link && !this.#link.welcomed) {
+      // An attempt begun on the old network may hang until its timeout: start over on the new one.
+      this.#link.close()
+      this.#link = undefined
+      this.#open()
+    }
+  }
+
+  #setState(state: ConnectionState) {
+    if (this.#state === state) return
+    this.#state = state
+    this.#events.emit('connection', state)
+  }
+}

@@ -1,0 +1,14 @@
+import { runTransportConformance } from '@tidings/core/conformance'
+import { websocketTransport } from '@tidings/transport-websocket'
+import { describe } from 'vitest'
+import { startStub } from './stub-server.js'
+import { Traffic } from './traffic.js'
+
+describe('websocketTransport against the stub server', () => {
+  runTransportConformance(async () => {
+    const traffic = new Traffic()
+    const stub = await startStub({ traffic })
+    const link = () => websocketTransport({ url: stub.url, token: 't', WebSocket: traffic.WebSocket })
+    return { transports: [link(), link()], flush: () => traffic.flush(), teardown: () => stub.close() }
+  })
+})

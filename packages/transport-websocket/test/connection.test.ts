@@ -1,0 +1,246 @@
+import { type ConnectionState, conversationId, type DeviceId, type TidingsError } from '@tidings/core'
+import { websocketTransport } from '@tidings/transport-websocket'
+import { afterEach, describe, expect, it } from 'vitest'
+import WS from 'ws'
+import { fakeSockets } from './fake-socket.js'
+import { fakeOnline, manualTimers, waitFor, yUpdate } from './helpers.js'
+import { type Stub, startStub } from './stub-server.js'
+
+const session = { user: 'alice', device: 'alice0001' as DeviceId }
+const room = conversationId('room')
+const cleanup: (() => Promise<void>)[] = []
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn()
+})
+
+const stubbed = async (options: Parameters<typeof startStub>[0] = {}): Promise<Stub> => {
+  const stub = await startStub(options)
+  cleanup.push(() => stub.close())
+  return stub
+}
+const transport = (options: Partial<Parameters<typeof websocketTransport>[0]> & { url: string }) => {
+  const t = websocketTransport({ token: 'secret', WebSocket: WS, ...options })
+  cleanup.push(() => t.close())
+  const states: ConnectionState[] = []
+  t.on('connection', (state) => void states.push(state))
+  return Object.assign(t, { states })
+}
+
+describe('connecting', () => {
+  it('sends the token in the first frame, never in the url, and comes online', async () => {
+    const stub = await stubbed({ token: 'secret' })
+    const t = transport({ url: stub.url })
+    t.subscribe(room, async () => [])
+    t.connect(session)
+    await waitFor(() => t.state === 'online', 'online')
+    const [conn] = stub.connections
+    expect(conn!.url).not.toContain('secret')
+    expect(conn!.frames[0]).toEqual({ type: 'auth', token: 'secret', device: 'alice0001' })
+    expect(conn!.frames.find((f) => f.type === 'subscribe')).toEqual({
+      type: 'subscribe',
+      conversation: 'room',
+      version: 0,
+    })
+    expect(t.states).toEqual(['connecting', 'syncing', 'online'])
+  })
+
+  it('reports a refused token and keeps retrying', async () => {
+    const stub = await stubbed({ token: 'secret' })
+    const errors: TidingsError[] = []
+    const t = transport({ url: stub.url, token: 'wrong', onError: (e) => void errors.push(e) })
+    t.connect(session)
+    await waitFor(() => t.states.filter((s) => s === 'connecting').length >= 2, 'a second attempt')
+    expect(errors.map((e) => e.code)).toContain('auth/denied')
+    expect(t.states.slice(0, 3)).toEqual(['connecting', 'offline', 'connecting'])
+  })
+
+  it('asks for every held and listed doc in sync order, newest period first', async () => {
+    const stub = await stubbed()
+    const writer = transport({ url: stub.url })
+    const keys: string[] = []
+    writer.on('ack', (e) => void keys.push(...e.keys))
+    writer.subscribe(room, async () => [])
+    writer.connect(session)
+    await waitFor(() => writer.state === 'online', 'writer online')
+    // A doc only the server has: the manifest names it.
+    writer.send({ conversation: room, doc: 'room/urgent/8', lane: 'urgent', update: yUpdate(10), key: 'k' })
+    await waitFor(() => keys.length === 1, 'ack')
+    const held = ['low/5', 'normal/3', 'meta', 'normal/7', 'urgent/1', 'receipts/9', 'control/2', 'high/4']
+    const reader = transport({ url: stub.url })
+    reader.subscribe(room, async () =>
+      held.map((s) => ({ doc: `room/${s}`, stateVector: new Uint8Array([0]) })),
+    )
+    reader.connect({ user: 'bob', device: 'bob00002' as DeviceId })
+    await waitFor(() => reader.state === 'online', 'reader online')
+    const conn = stub.connections.find((c) =>
+      c.frames.some((f) => f.type === 'auth' && f.device === 'bob00002'),
+    )
+    const asked = conn!.frames.filter((f) => f.type === 'sync-step1').map((f) => f.doc.slice(5))
+    expect(asked).toEqual([
+      'meta',
+      'urgent/8',
+      'urgent/1',
+      'control/2',
+      'high/4',
+      'normal/7',
+      'normal/3',
+      'receipts/9',
+      'low/5',
+    ])
+  })
+
+  it('subscribes again with the last manifest version it saw', async () => {
+    const stub = await stubbed()
+    const t = transport({ url: stub.url })
+    const keys: string[] = []
+    t.on('ack', (e) => void keys.push(...e.keys))
+    t.subscribe(room, async () => [])
+    t.connect(session)
+    await waitFor(() => t.state === 'online', 'online')
+    t.send({ conversation: room, doc: 'room/normal/1', lane: 'normal', update: yUpdate(10), key: 'a' })
+    t.send({ conversation: room, doc: 'room/high/1', lane: 'high', update: yUpdate(10), key: 'b' })
+    await waitFor(() => keys.length === 2, 'acks')
+    await waitFor(() => stub.log.filter((e) => e.frame.type === 'sync-step1').length === 2, 'manifest pushes')
+    t.disconnect()
+    t.connect(session)
+    await waitFor(() => t.state === 'online' && stub.connections.length === 1, 'back online')
+    const subscribes = stub.log.map((e) => e.frame).filter((f) => f.type === 'subscribe')
+    expect(subscribes.map((f) => f.version)).toEqual([0, 2])
+  })
+
+  it('measures the server clock offset from the first pong', async () => {
+    const stub = await stubbed({ clockSkew: 60_000 })
+    const t = transport({ url: stub.url, now: () => Date.now() - 5_000 })
+    const offsets: number[] = []
+    t.on('clock-offset', ({ offset }) => void offsets.push(offset))
+    t.connect(session)
+    await waitFor(() => offsets.length === 1, 'clock-offset')
+    expect(Math.abs(offsets[0]! - 65_000)).toBeLessThan(1_000)
+  })
+})
+
+describe('heartbeat', () => {
+  it('declares a silent link dead within pingTimeout and reconnects', async () => {
+    const stub = await stubbed()
+    const t = transport({ url: stub.url, pingInterval: 100, pingTimeout: 300 })
+    t.subscribe(room, async () => [])
+    t.connect(session)
+    await waitFor(() => t.state === 'online', 'online')
+    const silenced = performance.now()
+    stub.silence() // the half-open case: the socket stays open, nothing comes back
+    await waitFor(() => t.state !== 'online', 'leaving online')
+    const detected = performance.now() - silenced
+    expect(detected).toBeLessThan(300 + 150)
+    await waitFor(() => t.state === 'online' && stub.connections.some((c) => !c.silent), 'online again')
+  })
+
+  it('counts any received frame as liveness, so a link busy downloading stays up without pongs', async () => {
+    const stub = await stubbed()
+    const t = transport({ url: stub.url, pingInterval: 50, pingTimeout: 200 })
+    let received = 0
+    t.on('update', () => void received++)
+    t.subscribe(room, async () => [])
+    t.connect(session)
+    await waitFor(() => t.state === 'online', 'online')
+    const [conn] = stub.connections
+    conn!.noPong = true
+    const timer = setInterval(
+      () => stub.push(conn!, { type: 'update', doc: 'room/normal/1', ref: 0, update: yUpdate(5) }),
+      40,
+    )
+    await waitFor(() => received >= 15, '15 updates over three timeouts')
+    clearInterval(timer)
+    expect(t.states).toEqual(['connecting', 'syncing', 'online'])
+    await waitFor(() => t.state !== 'online', 'dead once the updates stop too')
+  })
+})
+
+describe('reconnecting', () => {
+  it('backs off exponentially with full jitter, capped', () => {
+    const { sockets, WebSocket, last } = fakeSockets()
+    const clock = manualTimers()
+    const draws = [0.5, 0.25, 1 - 2 ** -20, 0.5, 0.5, 0.5, 0.5]
+    const t = websocketTransport({
+      url: 'ws://example.invalid/',
+      token: 't',
+      WebSocket,
+      timers: clock.timers,
+      random: () => draws.shift()!,
+      backoff: { base: 100, cap: 1000 },
+      pingInterval: 1e9,
+      pingTimeout: 1e9,
+    })
+    const retries = () => clock.pending((ms) => ms < 1e9)
+    t.connect(session)
+    const delays: number[] = []
+    for (let i = 0; i < 6; i++) {
+      last().fail()
+      expect(t.state).toBe('offline')
+      const [retry] = retries()
+      delays.push(retry!.ms)
+      clock.fire(retry!)
+      expect(t.state).toBe('connecting')
+    }
+    expect(sockets).toHaveLength(7)
+    expect(delays).toEqual([50, 50, 400 * (1 - 2 ** -20), 400, 500, 500])
+  })
+
+  it('resets the backoff after a welcome', async () => {
+    const { WebSocket, last } = fakeSockets()
+    const clock = manualTimers()
+    const t = websocketTransport({
+      url: 'ws://example.invalid/',
+      token: 't',
+      WebSocket,
+      timers: clock.timers,
+      random: () => 1 - 2 ** -20,
+      backoff: { base: 100, cap: 10_000 },
+      pingInterval: 1e9,
+      pingTimeout: 1e9,
+    })
+    const retry = () => clock.pending((ms) => ms < 1e9)[0]!
+    t.connect(session)
+    for (let i = 0; i < 3; i++) {
+      last().fail()
+      clock.fire(retry())
+    }
+    last().open()
+    await Promise.resolve() // the token is awaited
+    expect(last().sent[0]).toMatchObject({ type: 'auth', token: 't' })
+    last().deliver({ type: 'welcome', user: 'alice', serverTime: 0 })
+    expect(t.state).toBe('online')
+    last().fail()
+    expect(retry().ms).toBeCloseTo(100, 3)
+  })
+
+  it('reconnects at once when the platform reports it is online again', async () => {
+    const stub = await stubbed()
+    const online = fakeOnline()
+    const t = transport({ url: stub.url, online: online.source, random: () => 0.99, backoff: { base: 1e6 } })
+    t.connect(session)
+    await waitFor(() => t.state === 'online', 'online')
+    stub.connections[0]!.socket.terminate()
+    await waitFor(() => t.state === 'offline', 'offline')
+    online.comeBack()
+    await waitFor(() => t.state === 'online', 'online again without waiting out the backoff', 2_000)
+    t.disconnect()
+    expect(online.listeners.size).toBe(0)
+  })
+
+  it('stays offline after disconnect and for good after close', async () => {
+    const stub = await stubbed()
+    const online = fakeOnline()
+    const t = transport({ url: stub.url, online: online.source })
+    t.connect(session)
+    await waitFor(() => t.state === 'online', 'online')
+    t.disconnect()
+    online.comeBack()
+    expect(t.state).toBe('offline')
+    t.connect(session)
+    await waitFor(() => t.state === 'online', 'online')
+    await t.close()
+    t.connect(session)
+    expect(t.state).toBe('offline')
+    await waitFor(() => stub.connections.length === 0, 'server saw the close')
+  })
+})

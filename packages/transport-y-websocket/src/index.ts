@@ -1,0 +1,1 @@
+export { defaultRoomName, type YWebsocketTransportOptions, yWebsocketTransport } from './transport.js'
