@@ -6,8 +6,8 @@ export {
   createClient,
 } from './client.js'
 export type { Timers } from './context.js'
-export { Emitter } from './emitter.js'
 export { Conversation, type Pin, type SendOptions } from './conversation.js'
+export { Emitter } from './emitter.js'
 export { type ErrorCode, isTidingsError, TidingsError } from './errors.js'
 export type { ExportDoc, ExportHeader, ImportSource } from './export.js'
 export { compareStamps, HybridClock, MAX_DRIFT, type Stamp } from './hlc.js'

@@ -9,7 +9,7 @@ import { readMessageRecord } from './message.js'
 import { RangeSet } from './range-set.js'
 import type { OutboxEntry, UpdateWrite } from './storage.js'
 import type { DocVector } from './transport.js'
-import { isEmptyUpdate, readKeySets } from './updates.js'
+import { extendStateVector, isEmptyUpdate, readKeySets } from './updates.js'
 import { ConversationView } from './view.js'
 
 /** One local change to one doc, committed with others in a single storage batch. */
@@ -276,6 +276,13 @@ export class Replica {
   /** What this replica holds of a doc beyond `stateVector`, or undefined when nothing. */
   async answer(doc: string, stateVector: Uint8Array): Promise<Uint8Array | undefined> {
     if (!this.history.has(doc)) return undefined
+    // The outbox goes up as its own per-send updates: never send the same structs twice.
+    const pending = this.ctx.outbox.entries(this.id).filter((e) => e.doc === doc)
+    if (pending.length > 0)
+      stateVector = extendStateVector(
+        stateVector,
+        pending.map((e) => e.update),
+      )
     const loaded = this.docs.get(doc)
     const update = loaded
       ? Y.encodeStateAsUpdate(loaded, stateVector)

@@ -1,4 +1,4 @@
-import { decodeUpdate, Item, isDeleted } from 'yjs'
+import { decodeStateVector, decodeUpdate, encodeStateVector, Item, isDeleted } from 'yjs'
 
 /** True for an update that carries no structs and no deletions (`[0, 0]` in encoding V1). */
 export const isEmptyUpdate = (update: Uint8Array): boolean =>
@@ -27,4 +27,26 @@ export const readKeySets = (update: Uint8Array): KeySet[] => {
     sets.push({ map: struct.parent, key: struct.parentSub, value: values[values.length - 1] })
   }
   return sets
+}
+
+/**
+ * The state vector `stateVector` will have once `updates` are applied: each update's structs
+ * extend a client's clock where they start at or before it. Used to leave out of a sync answer
+ * what the outbox delivers anyway.
+ */
+export const extendStateVector = (stateVector: Uint8Array, updates: readonly Uint8Array[]): Uint8Array => {
+  const clocks = decodeStateVector(stateVector)
+  const ranges = updates
+    .flatMap((update) => decodeUpdate(update).structs)
+    .map((struct) => ({
+      client: struct.id.client,
+      from: struct.id.clock,
+      to: struct.id.clock + struct.length,
+    }))
+    .sort((a, b) => a.from - b.from)
+  for (const { client, from, to } of ranges) {
+    const known = clocks.get(client) ?? 0
+    if (from <= known && to > known) clocks.set(client, to)
+  }
+  return encodeStateVector(clocks)
 }

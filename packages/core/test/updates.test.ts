@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { isEmptyUpdate } from '../src/index.js'
-import { readKeySets } from '../src/updates.js'
+import { extendStateVector, readKeySets } from '../src/updates.js'
 
 /** Replays a failing run: FC_SEED=<seed> FC_PATH=<path> npx vitest run <this file>. */
 const replay = {
@@ -245,5 +245,20 @@ describe('readKeySets', () => {
       } catch {}
     }
     expect(survivors).toEqual([])
+  })
+})
+
+describe('extendStateVector', () => {
+  it('adds the outbox updates that continue the known state, and only those', () => {
+    const doc = new Y.Doc()
+    const updates: Uint8Array[] = []
+    doc.on('update', (u: Uint8Array) => updates.push(u))
+    for (let i = 0; i < 4; i++) doc.getMap('m').set(`k${i}`, i)
+    const known = Y.encodeStateVector(new Y.Doc())
+    // Updates 1-3 are in the outbox, update 0 is not: nothing continues the empty state.
+    expect(Y.decodeStateVector(extendStateVector(known, updates.slice(1)))).toEqual(new Map())
+    const extended = extendStateVector(known, updates)
+    expect(Y.decodeStateVector(extended)).toEqual(Y.decodeStateVector(Y.encodeStateVector(doc)))
+    expect(isEmptyUpdate(Y.encodeStateAsUpdate(doc, extended))).toBe(true)
   })
 })
