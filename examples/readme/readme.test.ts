@@ -10,7 +10,7 @@ const root = fileURLToPath(new URL('../..', import.meta.url))
 
 it('runs the README usage example as written', async () => {
   const readme = await readFile(join(root, 'README.md'), 'utf8')
-  const usage = readme.slice(readme.indexOf('## Usage'))
+  const usage = readme.slice(readme.indexOf('Everything below runs as written'))
   const code = /```ts\n([\s\S]*?)```/.exec(usage)?.[1]
   expect(code).toBeDefined()
   const dir = await mkdtemp(join(tmpdir(), 'tidings-readme-'))
