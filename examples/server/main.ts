@@ -41,7 +41,11 @@ const device = (user: string) => {
 const until = (convo: Conversation, test: () => boolean) =>
   new Promise<void>((resolve) => {
     if (test()) return resolve()
-    const stop = convo.subscribe(() => test() && (stop(), resolve()))
+    const stop = convo.subscribe(() => {
+      if (!test()) return
+      stop()
+      resolve()
+    })
   })
 const text = (convo: Conversation) =>
   convo
