@@ -11,6 +11,7 @@ import { createServer } from '@tidings/server'
 import { sqliteStorage } from '@tidings/storage-sqlite'
 import { websocketTransport } from '@tidings/transport-websocket'
 import WebSocket from 'ws'
+import { until } from '../shared/until.js'
 
 const port = Number(process.env.PORT ?? 8787)
 mkdirSync('data', { recursive: true })
@@ -38,15 +39,6 @@ const device = (user: string) => {
   })
   return { client, transport }
 }
-const until = (convo: Conversation, test: () => boolean) =>
-  new Promise<void>((resolve) => {
-    if (test()) return resolve()
-    const stop = convo.subscribe(() => {
-      if (!test()) return
-      stop()
-      resolve()
-    })
-  })
 const text = (convo: Conversation) =>
   convo
     .messages()

@@ -4,6 +4,7 @@
  * Run with `npm start`.
  */
 import { type Conversation, createClient, loopbackHub, type Message } from '@tidings/core'
+import { until } from '../shared/until.js'
 
 const hub = loopbackHub()
 const alice = createClient({ user: 'alice', transport: hub.transport(), receiptDelay: 0 })
@@ -12,17 +13,6 @@ const bob = createClient({ user: 'bob', transport: bobLink, receiptDelay: 0 })
 
 const line = (m: Message) =>
   `  ${m.priority === 'urgent' ? '!' : ' '} ${m.author.padEnd(5)} ${JSON.stringify(m.body).padEnd(44)} ${m.status}`
-/** Resolves once `test` holds for the conversation, checking after every change. */
-const until = (convo: Conversation, test: () => boolean) =>
-  new Promise<void>((resolve) => {
-    if (test()) return resolve()
-    const stop = convo.subscribe(() => {
-      if (test()) {
-        stop()
-        resolve()
-      }
-    })
-  })
 const show = (title: string, convo: Conversation) => {
   console.log(`\n${title}`)
   for (const m of convo.messages()) console.log(line(m))
