@@ -2,7 +2,7 @@ import { runTransportConformance } from '@tidings/core/conformance'
 import { websocketTransport } from '@tidings/transport-websocket'
 import { describe } from 'vitest'
 import { startStub } from './stub-server.js'
-import { Traffic } from './traffic.js'
+import { Traffic } from '../../../test/support/traffic.js'
 
 describe('websocketTransport against the stub server', () => {
   runTransportConformance(async () => {

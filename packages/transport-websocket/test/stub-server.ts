@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net'
 import { decodeFrame, encodeFrame, type Frame, type FrameOf } from '@tidings/protocol'
 import { type WebSocket, WebSocketServer } from 'ws'
 import { applyUpdate, Doc, encodeStateAsUpdate, encodeStateVector } from 'yjs'
-import type { Traffic } from './traffic.js'
+import type { Traffic } from '../../../test/support/traffic.js'
 
 /**
  * Just enough of the Tidings server for transport tests (docs/protocol.md): auth/welcome,

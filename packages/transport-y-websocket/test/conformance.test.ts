@@ -2,7 +2,7 @@ import type { ConversationId } from '@tidings/core'
 import { runTransportConformance } from '@tidings/core/conformance'
 import { yWebsocketTransport } from '@tidings/transport-y-websocket'
 import { describe } from 'vitest'
-import { Traffic } from './traffic.js'
+import { Traffic } from '../../../test/support/traffic.js'
 import { startYServer } from './y-server.js'
 
 // y-websocket adds a process 'exit' listener per provider; dozens of rooms are expected here.

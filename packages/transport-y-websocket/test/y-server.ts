@@ -4,7 +4,7 @@ import * as encoding from 'lib0/encoding'
 import { type WebSocket, WebSocketServer } from 'ws'
 import * as syncProtocol from 'y-protocols/sync'
 import { Doc } from 'yjs'
-import type { Traffic } from './traffic.js'
+import type { Traffic } from '../../../test/support/traffic.js'
 
 const messageSync = 0
 const messageAwareness = 1
