@@ -10,11 +10,13 @@ export { Conversation, type Pin, type SendOptions } from './conversation.js'
 export { Emitter } from './emitter.js'
 export { type ErrorCode, isTidingsError, TidingsError } from './errors.js'
 export type { ExportDoc, ExportHeader, ImportSource } from './export.js'
-export { compareStamps, HybridClock, MAX_DRIFT, type Stamp } from './hlc.js'
+export { compareStamps, HybridClock, isStamp, MAX_DRIFT, type Stamp } from './hlc.js'
 export {
   type ConversationId,
   conversationId,
   type DeviceId,
+  deviceId,
+  isDeviceId,
   type MessageId,
   messageId,
   parseMessageId,

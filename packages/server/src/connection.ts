@@ -1,4 +1,4 @@
-import { parseDocName } from '@tidings/core'
+import { isDeviceId, parseDocName } from '@tidings/core'
 import { decodeFrame, encodeFrame, type Frame, type FrameOf } from '@tidings/protocol'
 import type { WebSocket } from 'ws'
 import * as Y from 'yjs'
@@ -18,7 +18,6 @@ interface Subscription {
   readonly peer: AwarenessPeer
 }
 
-const devicePattern = /^[a-z0-9]{4,32}$/
 const EMPTY_UPDATE = new Uint8Array([0, 0])
 
 /** One client on the Tidings protocol: auth, subscriptions, sync, updates, presence, heartbeat. */
@@ -164,7 +163,7 @@ export class TidingsConnection implements Writer, Subscriber {
   }
 
   async #authenticate(frame: FrameOf<'auth'>): Promise<void> {
-    const result = devicePattern.test(frame.device)
+    const result = isDeviceId(frame.device)
       ? await authenticateSafely(this.hub, frame.token, null, { device: frame.device })
       : undefined
     if (this.#phase !== 'authenticating') return

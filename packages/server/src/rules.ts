@@ -1,4 +1,4 @@
-import { type DocRef, MAX_DRIFT, PRIORITIES, parseMessageId } from '@tidings/core'
+import { type DocRef, isDeviceId, isStamp, MAX_DRIFT, PRIORITIES, parseMessageId } from '@tidings/core'
 import { isJson, Refusal } from './decode.js'
 
 /** Who sends an update. `device` is null on the y-websocket path when the client named none. */
@@ -24,8 +24,6 @@ export interface Entry {
   readonly deleted: boolean
 }
 
-const devicePattern = /^[a-z0-9]{4,32}$/
-
 const deny = (reason: string): never => {
   throw new Refusal('permission/denied', reason)
 }
@@ -37,25 +35,13 @@ const deny = (reason: string): never => {
  */
 const isSendersDevice = (device: string, ctx: RuleContext): boolean => {
   const owner = ctx.deviceOwner(device)
-  if (ctx.sender.device === null) return devicePattern.test(device) && owner === ctx.sender.userId
+  if (ctx.sender.device === null) return isDeviceId(device) && owner === ctx.sender.userId
   return device === ctx.sender.device && (owner === undefined || owner === ctx.sender.userId)
 }
 
 /** Does the message's device belong to the sender's user? */
 const ownsMessage = (messageDevice: string, ctx: RuleContext): boolean =>
   messageDevice === ctx.sender.device || ctx.deviceOwner(messageDevice) === ctx.sender.userId
-
-const isStamp = (value: unknown): value is { wall: number; counter: number } => {
-  const s = value as { wall: unknown; counter: unknown }
-  return (
-    typeof s === 'object' &&
-    s !== null &&
-    Number.isSafeInteger(s.wall) &&
-    (s.wall as number) >= 0 &&
-    Number.isSafeInteger(s.counter) &&
-    (s.counter as number) >= 0
-  )
-}
 
 const checkSkew = (stamp: { wall: number }, ctx: RuleContext): void => {
   if (stamp.wall > ctx.now + MAX_DRIFT) {
@@ -99,7 +85,7 @@ const checkMessage = (entry: Entry, ctx: RuleContext): void => {
 const checkMeta = (entry: Entry, ctx: RuleContext): void => {
   switch (entry.map) {
     case 'devices':
-      if (!devicePattern.test(entry.key)) deny(`${JSON.stringify(entry.key)} is not a device id`)
+      if (!isDeviceId(entry.key)) deny(`${JSON.stringify(entry.key)} is not a device id`)
       if (ctx.sender.device !== null && entry.key !== ctx.sender.device)
         deny(`devices entry ${entry.key} is not the sender's device`)
       if (!entry.deleted && entry.value !== ctx.sender.userId)
