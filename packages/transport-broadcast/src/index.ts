@@ -1,0 +1,18 @@
+export {
+  type BroadcastTransport,
+  type BroadcastTransportEvents,
+  type BroadcastTransportOptions,
+  broadcastTransport,
+} from './broadcast-transport.js'
+export { type BroadcastChannelConstructor, type BroadcastChannelLike, channelName } from './channel.js'
+export {
+  defaultLocks,
+  type LockManagerLike,
+  type LockRequestOptions,
+  type MemoryLocks,
+  memoryLocks,
+} from './locks.js'
+export type { RemoteConversation } from './remote-conversation.js'
+export { LOG_KEY } from './request-log.js'
+export { type ServeTabsOptions, serveTabs, type TabServer } from './serve-tabs.js'
+export { type TabLeader, type TabLeaderOptions, tabLeader } from './tab-leader.js'
