@@ -103,9 +103,7 @@ export const createClient = (options: ClientOptions): Client => {
     for (const resolve of [...settled]) resolve()
     settled.clear()
   }
-  const isSynced = () =>
-    !transport ||
-    (transport.state === 'online' && [...opened.keys()].every((id) => ctx?.outbox.sendable(id).length === 0))
+  const isSynced = () => !transport || (transport.state === 'online' && !ctx?.outbox.awaitsAck(opened.keys()))
 
   const wire = (transport: Transport, ctx: ClientContext) => {
     const replica = (id: ConversationId) => opened.get(id)?.replica

@@ -49,9 +49,14 @@ export class Outbox {
     this.#heldBack.clear()
   }
 
-  /** Entries to offer the server now: all but those it refused in this session. */
-  sendable(conversation: ConversationId): OutboxEntry[] {
-    return this.entries(conversation).filter((entry) => !this.#heldBack.has(entry.key))
+  /** Whether some entry of these conversations waits for an ack (refused ones wait no more). */
+  awaitsAck(conversations: Iterable<ConversationId>): boolean {
+    if (this.#entries.size === this.#heldBack.size) return false
+    const prefixes = [...conversations].map((id) => `${id}/`)
+    for (const [key, entry] of this.#entries) {
+      if (!this.#heldBack.has(key) && prefixes.some((prefix) => entry.doc.startsWith(prefix))) return true
+    }
+    return false
   }
 
   isPending(messageId: string): boolean {

@@ -180,8 +180,10 @@ export class Replica {
       this.history.note(u.doc, u.messages, u.newest)
       this.#stored(u.doc)
     }
+    for (const entry of outbox) this.ctx.outbox.add(entry)
+    // Snapshots taken while the docs changed predate the outbox entries: their statuses are stale.
+    this.view.touch()
     for (const entry of outbox) {
-      this.ctx.outbox.add(entry)
       this.ctx.send({
         conversation: this.id,
         doc: entry.doc,

@@ -195,6 +195,11 @@ export class ConversationView {
     return kept
   }
 
+  /** Marks the view changed from outside the docs (an outbox entry added changes a status). */
+  touch(): void {
+    this.#changed(false)
+  }
+
   #changed(membersChanged: boolean) {
     if (membersChanged)
       for (const id of new Set([...this.#records.keys(), ...this.#controls.keys()])) this.#refresh(id)

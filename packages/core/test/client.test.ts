@@ -139,3 +139,15 @@ describe('storage upkeep', () => {
     await client.close()
   })
 })
+
+describe('snapshots', () => {
+  it('never show a message as sent before the server has it, even to a listener reading during send', async () => {
+    const client = createClient({ user: 'alice' })
+    const c = await client.open('room')
+    c.subscribe(() => c.messages())
+    const m = await c.send('hi')
+    expect(c.status(m.id)).toBe('pending')
+    expect(c.messages().find((x) => x.id === m.id)?.status).toBe('pending')
+    await client.close()
+  })
+})
