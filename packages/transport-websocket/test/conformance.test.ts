@@ -1,8 +1,8 @@
 import { runTransportConformance } from '@tidings/core/conformance'
 import { websocketTransport } from '@tidings/transport-websocket'
 import { describe } from 'vitest'
-import { startStub } from './stub-server.js'
 import { Traffic } from '../../../test/support/traffic.js'
+import { startStub } from './stub-server.js'
 
 describe('websocketTransport against the stub server', () => {
   runTransportConformance(async () => {
