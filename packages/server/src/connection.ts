@@ -37,6 +37,8 @@ export class TidingsConnection implements Writer, Subscriber {
   #paused = false
   #chain: Promise<void> = Promise.resolve()
   readonly #authTimer: ReturnType<typeof setTimeout>
+  /** Restarted by every received frame: a half-open link (a 4G handover) sends nothing. */
+  readonly #idleTimer: ReturnType<typeof setTimeout>
 
   constructor(
     private readonly hub: Hub,
@@ -54,8 +56,10 @@ export class TidingsConnection implements Writer, Subscriber {
     this.#authTimer = setTimeout(() => {
       if (this.#phase === 'auth' || this.#phase === 'authenticating') this.close(4408, 'auth timeout')
     }, limits.authTimeoutMs)
+    this.#idleTimer = setTimeout(() => this.close(4000, 'idle: no frame received'), limits.idleTimeoutMs)
     hub.connections.add(this)
     ws.on('message', (data, isBinary) => {
+      this.#idleTimer.refresh()
       try {
         this.#receive(toBytes(data), isBinary)
       } catch (error) {
@@ -75,6 +79,8 @@ export class TidingsConnection implements Writer, Subscriber {
   close(code: number, reason: string): void {
     if (this.#phase === 'closed') return
     this.#phase = 'closed'
+    clearTimeout(this.#idleTimer)
+    clearTimeout(this.#authTimer)
     this.#out.close()
     try {
       this.ws.close(code, reason)
@@ -331,6 +337,7 @@ export class TidingsConnection implements Writer, Subscriber {
   #closed(): void {
     this.#phase = 'closed'
     clearTimeout(this.#authTimer)
+    clearTimeout(this.#idleTimer)
     this.#out.close()
     this.hub.connections.delete(this)
     for (const conversation of [...this.#subs.keys()]) this.#unsubscribe(conversation)

@@ -14,6 +14,11 @@ export interface Limits {
   readonly maxStructs: number
   /** Malformed frames after which the connection is closed with 4400 (default 10). */
   readonly maxMalformed: number
+  /**
+   * Time without any received frame after which a connection is closed (4000): clients ping every
+   * few seconds, so silence means a half-open link whose forwarded updates would pile up (default 30 s).
+   */
+  readonly idleTimeoutMs: number
   /** Time a connection has to send its `auth` frame (default 10 s). */
   readonly authTimeoutMs: number
   /** Bytes a connection may send before `auth` succeeds (default 64 KiB). */
@@ -45,6 +50,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxOpenDocs: 10_000,
   maxStructs: 10_000,
   maxMalformed: 10,
+  idleTimeoutMs: 30_000,
   authTimeoutMs: 10_000,
   authMaxBytes: 64 * 1024,
   authMaxFrames: 1,

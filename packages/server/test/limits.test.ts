@@ -26,6 +26,22 @@ describe('limits', () => {
     expect(await client.closed).toMatchObject({ code: 4429 })
   })
 
+  it('closes a silent connection (a half-open link) after idleTimeoutMs, and keeps a pinging one', async () => {
+    const server = await startServer({ limits: { idleTimeoutMs: 300 } })
+    const silent = await TestClient.connect(server.url, 't-alice', 'alicedev1')
+    const alive = await TestClient.connect(server.url, 't-bob', 'bobdev1')
+    const started = Date.now()
+    const pinger = setInterval(() => alive.send({ type: 'ping', time: Date.now() }), 100)
+    try {
+      expect(await silent.closed).toMatchObject({ code: 4000 })
+      expect(Date.now() - started).toBeLessThan(2_000)
+      await alive.ping()
+      expect(alive.ws.readyState).toBe(alive.ws.OPEN)
+    } finally {
+      clearInterval(pinger)
+    }
+  })
+
   it('closes a connection whose frame exceeds maxPayload (ws 1009)', async () => {
     const server = await startServer({ limits: { maxPayload: 1024 } })
     const client = await TestClient.connect(server.url, 't-alice', 'alicedev1')
