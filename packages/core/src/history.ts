@@ -30,12 +30,15 @@ export class History {
     return ref
   }
 
-  /** Counts a stored row of a doc; returns how many the doc has since its last compaction. */
-  addRow(doc: string): number {
+  /**
+   * Counts a stored row of a doc; true when its rows should be merged: past `minRows`, and past
+   * its message count, so merging (which costs in proportion to the doc) stays amortised O(1) a row.
+   */
+  addRow(doc: string, minRows: number): boolean {
     const known = this.#docs.get(doc)
-    if (!known) return 0
+    if (!known) return false
     known.rows++
-    return known.rows
+    return known.rows >= Math.max(minRows, known.messages)
   }
 
   /** Records that a doc's rows were merged into one. */

@@ -20,7 +20,7 @@ export interface LocalChange {
   readonly messages?: readonly { id: MessageId; device: string; seq: number; wall: number }[]
 }
 
-/** Rows a doc may gather before its rows are merged into one. */
+/** Rows a doc gathers at least before its rows are merged into one. */
 const COMPACT_ROWS = 256
 
 const isMessageDoc = (ref: DocRef): ref is DocRef & { period: number } =>
@@ -298,11 +298,12 @@ export class Replica {
   }
 
   /**
-   * Counts a stored row and, every COMPACT_ROWS rows, merges the doc's rows in storage (after
-   * the writes already queued), so unloaded docs stay cheap to load and to answer sync requests.
+   * Counts a stored row and, once a doc has more rows than messages (and at least COMPACT_ROWS),
+   * merges its rows in storage after the writes already queued, so unloaded docs stay cheap to
+   * load and to answer sync requests without a merge of every row on each send.
    */
   #stored(doc: string): void {
-    if (this.history.addRow(doc) < COMPACT_ROWS) return
+    if (!this.history.addRow(doc, COMPACT_ROWS)) return
     this.history.compacted(doc)
     void this.ctx.serial(() => this.ctx.storage.compact(doc)).catch((error) => this.ctx.report(error))
   }
