@@ -4,7 +4,7 @@ import type { ClientContext } from './context.js'
 import { TidingsError } from './errors.js'
 import { compareSyncOrder, parseDocName } from './lanes.js'
 import type { Replica } from './replica.js'
-import { readKeySets } from './updates.js'
+import { mergeUpdatesTree, readKeySets } from './updates.js'
 
 /** The first record of an export. */
 export interface ExportHeader {
@@ -38,7 +38,7 @@ export async function* exportConversation(ctx: ClientContext, replica: Replica):
   for (const name of names) {
     const loaded = replica.docs.get(name)
     const rows = loaded ? [] : await ctx.storage.load(name)
-    const update = loaded ? Y.encodeStateAsUpdate(loaded) : Y.mergeUpdates(rows.map((r) => r.update))
+    const update = loaded ? Y.encodeStateAsUpdate(loaded) : mergeUpdatesTree(rows.map((r) => r.update))
     const record: ExportDoc = { type: 'doc', doc: name.slice(prefix.length), update: toBase64(update) }
     yield `${JSON.stringify(record)}\n`
   }

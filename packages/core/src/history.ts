@@ -6,7 +6,10 @@ import type { DocInfo } from './storage.js'
  * `loadedFrom` is the oldest period loaded, or -Infinity once everything older is loaded too.
  */
 export class History {
-  readonly #docs = new Map<string, { ref: DocRef; messages: number; newest: number; rows: number }>()
+  readonly #docs = new Map<
+    string,
+    { ref: DocRef; messages: number; newest: number; rows: number; merged: number }
+  >()
   readonly #loaded = new Set<number>()
   loadedFrom = Number.POSITIVE_INFINITY
 
@@ -26,25 +29,28 @@ export class History {
       return known.ref
     }
     const ref = parseDocName(doc)
-    if (ref) this.#docs.set(doc, { ref, messages, newest, rows: 0 })
+    if (ref) this.#docs.set(doc, { ref, messages, newest, rows: 0, merged: 0 })
     return ref
   }
 
   /**
-   * Counts a stored row of a doc; true when its rows should be merged: past `minRows`, and past
-   * its message count, so merging (which costs in proportion to the doc) stays amortised O(1) a row.
+   * Counts a stored row of a doc; true when its rows should be merged: once it gathered `minRows`
+   * and as many rows as it had messages at its last merge. The doc doubles between merges, so
+   * merging (which costs in proportion to the doc) stays amortised O(1) a row.
    */
   addRow(doc: string, minRows: number): boolean {
     const known = this.#docs.get(doc)
     if (!known) return false
     known.rows++
-    return known.rows >= Math.max(minRows, known.messages)
+    return known.rows >= Math.max(minRows, known.merged)
   }
 
   /** Records that a doc's rows were merged into one. */
   compacted(doc: string): void {
     const known = this.#docs.get(doc)
-    if (known) known.rows = 1
+    if (!known) return
+    known.rows = 1
+    known.merged = known.messages
   }
 
   forget(doc: string): void {

@@ -55,4 +55,4 @@ export type {
   TransportSession,
   Unsubscribe,
 } from './transport.js'
-export { isEmptyUpdate, type KeySet, readKeySets } from './updates.js'
+export { isEmptyUpdate, type KeySet, mergeUpdatesTree, readKeySets } from './updates.js'

@@ -1,6 +1,6 @@
-import { mergeUpdates } from 'yjs'
 import { TidingsError } from './errors.js'
 import type { DocInfo, OutboxEntry, StorageAdapter, StoredUpdate, WriteBatch } from './storage.js'
+import { mergeUpdatesTree } from './updates.js'
 
 interface DocRows {
   rows: StoredUpdate[]
@@ -86,7 +86,7 @@ export const memoryStorage = (): StorageAdapter => {
       if (!entry || entry.rows.length < 2) return
       let merged: Uint8Array
       try {
-        merged = mergeUpdates(entry.rows.map((r) => r.update))
+        merged = mergeUpdatesTree(entry.rows.map((r) => r.update))
       } catch (cause) {
         throw new TidingsError('storage/corrupt', `Stored updates of ${doc} could not be merged.`, {
           subject: doc,

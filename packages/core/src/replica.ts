@@ -9,7 +9,7 @@ import { readMessageRecord } from './message.js'
 import { RangeSet } from './range-set.js'
 import type { OutboxEntry, UpdateWrite } from './storage.js'
 import type { DocVector } from './transport.js'
-import { extendStateVector, isEmptyUpdate, readKeySets } from './updates.js'
+import { extendStateVector, isEmptyUpdate, mergeUpdatesTree, readKeySets } from './updates.js'
 import { ConversationView } from './view.js'
 
 /** One local change to one doc, committed with others in a single storage batch. */
@@ -294,7 +294,7 @@ export class Replica {
 
   async #storedState(doc: string): Promise<Uint8Array> {
     const rows = await this.ctx.storage.load(doc)
-    return rows.length === 0 ? new Uint8Array([0, 0]) : Y.mergeUpdates(rows.map((r) => r.update))
+    return mergeUpdatesTree(rows.map((r) => r.update))
   }
 
   /**

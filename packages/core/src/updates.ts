@@ -1,4 +1,4 @@
-import { decodeStateVector, decodeUpdate, encodeStateVector, Item, isDeleted } from 'yjs'
+import { decodeStateVector, decodeUpdate, encodeStateVector, Item, isDeleted, mergeUpdates } from 'yjs'
 
 /** True for an update that carries no structs and no deletions (`[0, 0]` in encoding V1). */
 export const isEmptyUpdate = (update: Uint8Array): boolean =>
@@ -49,4 +49,20 @@ export const extendStateVector = (stateVector: Uint8Array, updates: readonly Uin
     if (from <= known && to > known) clocks.set(client, to)
   }
   return encodeStateVector(clocks)
+}
+
+/**
+ * Merges many updates into one. Yjs `mergeUpdates` slows down far worse than linearly with the
+ * number of updates in one call, so they are merged in groups of 32, then the results likewise:
+ * every byte is merged once per level, O(n log n) in all.
+ */
+export const mergeUpdatesTree = (updates: readonly Uint8Array[]): Uint8Array => {
+  let level = [...updates]
+  if (level.length === 0) return new Uint8Array([0, 0])
+  while (level.length > 1) {
+    const next: Uint8Array[] = []
+    for (let i = 0; i < level.length; i += 32) next.push(mergeUpdates(level.slice(i, i + 32)))
+    level = next
+  }
+  return level[0]!
 }

@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { isEmptyUpdate } from '../src/index.js'
-import { extendStateVector, readKeySets } from '../src/updates.js'
+import { extendStateVector, mergeUpdatesTree, readKeySets } from '../src/updates.js'
 
 /** Replays a failing run: FC_SEED=<seed> FC_PATH=<path> npx vitest run <this file>. */
 const replay = {
@@ -260,5 +260,19 @@ describe('extendStateVector', () => {
     const extended = extendStateVector(known, updates)
     expect(Y.decodeStateVector(extended)).toEqual(Y.decodeStateVector(Y.encodeStateVector(doc)))
     expect(isEmptyUpdate(Y.encodeStateAsUpdate(doc, extended))).toBe(true)
+  })
+})
+
+describe('mergeUpdatesTree', () => {
+  it('gives the same doc as applying every update, for any number of them', () => {
+    for (const n of [0, 1, 31, 33, 1100]) {
+      const doc = new Y.Doc()
+      const updates: Uint8Array[] = []
+      doc.on('update', (u: Uint8Array) => updates.push(u))
+      for (let i = 0; i < n; i++) doc.getMap('m').set(`k${i}`, i)
+      const copy = new Y.Doc()
+      Y.applyUpdate(copy, mergeUpdatesTree(updates))
+      expect(copy.getMap('m').toJSON()).toEqual(doc.getMap('m').toJSON())
+    }
   })
 })

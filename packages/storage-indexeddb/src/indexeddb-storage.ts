@@ -1,6 +1,11 @@
-import { type DocInfo, type OutboxEntry, type StorageAdapter, TidingsError } from '@tidings/core'
+import {
+  type DocInfo,
+  mergeUpdatesTree,
+  type OutboxEntry,
+  type StorageAdapter,
+  TidingsError,
+} from '@tidings/core'
 import * as idb from 'lib0/indexeddb'
-import { mergeUpdates } from 'yjs'
 import { connect } from './connection.js'
 import { closedError, corruptError } from './errors.js'
 import { isDocRecord, readOutboxRecord } from './records.js'
@@ -169,7 +174,7 @@ export const indexeddbStorage = (options: IndexeddbStorageOptions = {}): Indexed
             if (good.length < 2) return false
             let merged: Uint8Array
             try {
-              merged = mergeUpdates(good.map((r) => r.update))
+              merged = mergeUpdatesTree(good.map((r) => r.update))
             } catch (cause) {
               throw new TidingsError('storage/corrupt', `The stored updates of ${doc} cannot be merged.`, {
                 subject: doc,

@@ -1,5 +1,4 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib'
-import { mergeUpdates } from 'yjs'
 import { crc32 } from './checksum.js'
 
 /** How a row's blob is stored: the update as is, or deflated (raw, no zlib header). */
@@ -57,18 +56,4 @@ export const decodeRow = (row: RowRecord): { update: Uint8Array } | { reason: st
     }
   }
   return { reason: `unknown codec ${row.codec}` }
-}
-
-/**
- * `Y.mergeUpdates` of many rows, merged 32 at a time and then the results: same bytes, but Yjs 13.6
- * grows worse than linearly with the count of inputs (10,000 rows: 3.6 s at once, 0.25 s this way).
- */
-export const mergeRows = (updates: readonly Uint8Array[]): Uint8Array => {
-  let level = [...updates]
-  while (level.length > 1) {
-    const next: Uint8Array[] = []
-    for (let i = 0; i < level.length; i += 32) next.push(mergeUpdates(level.slice(i, i + 32)))
-    level = next
-  }
-  return level[0] ?? mergeUpdates([])
 }

@@ -3,6 +3,7 @@ import { dirname } from 'node:path'
 import {
   type DocInfo,
   type Lane,
+  mergeUpdatesTree,
   type OutboxEntry,
   type StorageAdapter,
   type StoredUpdate,
@@ -13,7 +14,7 @@ import Database from 'better-sqlite3'
 import { crc32 } from './checksum.js'
 import { closedError, toTidingsError } from './errors.js'
 import { GroupCommit } from './group-commit.js'
-import { decodeRow, encodeRow, mergeRows, ownBytes } from './rows.js'
+import { decodeRow, encodeRow, ownBytes } from './rows.js'
 import { prepareDatabase } from './schema.js'
 import { prepareStatements } from './statements.js'
 import { checkBatch } from './validate.js'
@@ -160,7 +161,7 @@ export const sqliteStorage = (options: SqliteStorageOptions): SqliteStorage => {
     if (good.length < 2) return []
     let merged: Uint8Array
     try {
-      merged = mergeRows(good.map((r) => r.update))
+      merged = mergeUpdatesTree(good.map((r) => r.update))
     } catch (cause) {
       throw new TidingsError('storage/corrupt', `The stored updates of ${doc} cannot be merged.`, {
         subject: doc,
