@@ -1,0 +1,64 @@
+import type { EngineSpec } from './engines.js'
+import { markdownTable } from './table.js'
+
+export const METHOD_APPEND = `How: every engine writes the same record per message (\`{ author, device, stamp: { wall, counter },
+body: { text }, priority }\`, keyed \`<device>.<seq>\` where keyed, with the id inside for lists), one message
+per transaction / change / commit / INSERT. Every repetition runs in a fresh Node process (the wasm engines
+never return memory, and one run's heap would slow the next one's GC), after a warm-up log of 5,000
+messages in that process; \`--expose-gc\` lets a full GC run between phases, never inside a timed window,
+so GC work caused by the appends is counted. "µs/msg @10k" is the mean over the timed messages just
+before the 10,000th (all of messages 9,001–10,000 for most engines), "@100k" likewise before the 100,000th,
+in the same run; the table shows the median over reps, and the cost ratio is µs/msg @100k ÷ µs/msg @10k
+(min–max over reps in brackets). The same ratio from the process's CPU time (user + system) is shown
+beside it: when other processes share the cores, wall time counts the time this process waited for a
+core, CPU time does not. The raw CRDT engines keep every update they emit (as a store would).
+
+Tidings' figure is its whole send path: validation, clock, Yjs transaction, view and timeline, outbox,
+the memoryStorage write, and the storage compactions the client queues now and then (they run in the
+client's write queue, so the send after one waits for it). Compactions are rare and may fall outside
+both timed windows: the 10k-block table and the slowest-append column show what they cost. For the rows
+that have it, every append is also timed on its own (about 0.1 µs each) and the slowest one is shown
+with its message number and rep. The diagnostic row is the same client on a memoryStorage whose
+\`compact()\` does nothing, to show what compaction costs. To see where the time goes:
+\`npm run profile -w @tidings/bench -- send\` (a CPU profile of sends 99,001–100,000, summarised by
+function), or \`-- send 100000 1000 no-compact\`.
+
+Automerge is too slow to append 100,000 messages one change at a time within the time budget (at 100k one
+change of the map costs a large fraction of a second), so its log is first built in bulk with
+\`Automerge.from\` to 9,980 / 99,980 messages and only the last 20 changes before each point are timed
+one change at a time. Its per-change cost depends on the document's size, not on how it was built (in
+a side run at 6,000 messages: 21.0 ms per change after one-change-at-a-time building, 19.8 ms after
+bulk building). Strings are \`ImmutableString\`: plain JS strings would become collaborative text.`
+
+export const methodOpen = (
+  reps: number,
+): string => `How: a conversation is written straight into a \`memoryStorage\` in Tidings' layout (\`<id>/meta\` with
+settings.periodMs = 7 days and the device, \`<id>/normal/<period>\` docs each a Y.Map \`m\` of message
+records keyed \`<device>.<seq>\`), with the period counts and newest stamps \`listDocs\` reports. "A row
+per message" is one stored update per send with no compaction (the worst case: the client merges a
+doc's rows from time to time); "compacted" is one merged update per period doc. Each layout is
+generated and opened in its own process. Per repetition a fresh client
+(\`createClient({ user, storage })\` on the same storage, wrapped so \`close()\` keeps it open) times
+\`await client.open(id)\`: two warm-up opens, then the median of ${reps} (wall and process CPU time).
+The check reads \`convo.messages()\` after open: it must be the newest messages, contiguous and in
+order, ending with the newest one. \`open()\` loads whole periods, newest first, until the first screen
+(50) is filled, so the messages it loads, and its time, follow the newest period's size, not the
+conversation's.`
+
+export const METHOD_SIZES = `How: 10,000 messages appended one per transaction as in measurement 1. "One update per message" sums
+the bytes of the updates / changes / commits emitted (what a store keeps before compaction; for JSON, an
+NDJSON line per message; for SQLite, the database file after a WAL checkpoint, in both columns).
+"Compacted" is \`Y.encodeStateAsUpdate\` (Yjs), \`Y.mergeUpdates\` of the stored rows (Tidings),
+\`Automerge.save\`, Loro's snapshot export, \`JSON.stringify\` of the whole array. For Tidings the first
+column is the lane doc's rows as memoryStorage holds them after 10,000 sends: after the client's
+compactions, one merged row plus the rows since the last one; the diagnostic row (no compaction) keeps
+one row per send. memoryStorage also keeps a copy of each update in the outbox until a server
+acknowledges it (not counted), and a few small meta rows. Automerge's per-change figure (≈) is the mean of 200 single changes
+after a bulk build of 9,800, times 10,000.`
+
+export const whatEachAppendDoes = (specs: readonly EngineSpec[]): string =>
+  markdownTable(
+    ['engine', 'one append'],
+    specs.map((s) => [s.name, s.does]),
+    2,
+  )
