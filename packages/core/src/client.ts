@@ -177,11 +177,19 @@ export const createClient = (options: ClientOptions): Client => {
       storage.outbox(),
       storage.getMeta('expired'),
     ])
+    // A device id belongs to one user: conversations' meta binds it, and servers refuse it to others.
+    const owner = await storage.getMeta('user')
+    if (owner !== undefined && owner !== options.user) {
+      throw new TidingsError(
+        'permission/denied',
+        `This storage holds the device of user ${JSON.stringify(owner)}; give ${JSON.stringify(options.user)} a storage of their own.`,
+      )
+    }
     let device = storedDevice
     if (!isDeviceId(device)) {
       device = randomDeviceId(random)
-      await storage.write({ meta: { device } })
-    }
+      await storage.write({ meta: { device, user: options.user } })
+    } else if (owner === undefined) await storage.write({ meta: { user: options.user } })
     const last = clock === undefined ? undefined : (JSON.parse(clock) as unknown)
     ctx = {
       user: options.user,

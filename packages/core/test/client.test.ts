@@ -152,3 +152,17 @@ describe('snapshots', () => {
     await client.close()
   })
 })
+
+describe('one storage, one user', () => {
+  it('refuses to open another user on a storage whose device belongs to someone else', async () => {
+    const storage = memoryStorage()
+    const ann = createClient({ user: 'ann', storage: reusable(storage) })
+    await (await ann.open('log')).send('mine')
+    await ann.close()
+    const bob = createClient({ user: 'bob', storage: reusable(storage) })
+    await expect(bob.open('log')).rejects.toMatchObject({ code: 'permission/denied' })
+    const annAgain = createClient({ user: 'ann', storage: reusable(storage) })
+    expect((await annAgain.open('log')).messages().map((m) => m.body)).toEqual(['mine'])
+    await annAgain.close()
+  })
+})
