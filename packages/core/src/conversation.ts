@@ -164,6 +164,7 @@ export class Conversation {
 
   /** Pins a message: its snapshot goes to meta and survives retention. */
   async pin(id: string): Promise<void> {
+    this.#open()
     const entry = this.#entry(id)
     if (entry.revision?.deleted)
       throw new TidingsError('input/invalid', `Message ${id} is deleted.`, { subject: id })
@@ -184,6 +185,7 @@ export class Conversation {
   }
 
   async unpin(id: string): Promise<void> {
+    this.#open()
     if (!this.#replica.view.pins.has(id)) return
     await this.#ctx.serial(() =>
       this.#replica.commit([{ doc: metaDocName(this.id), change: (d) => d.getMap('pins').delete(id) }]),
@@ -209,6 +211,7 @@ export class Conversation {
 
   /** Marks every loaded message ordered at or before `id` as read by this device. */
   async markRead(id: string): Promise<void> {
+    this.#open()
     const entry = this.#entry(id)
     const { receipts } = this.#replica.view
     let changed = false
@@ -314,6 +317,7 @@ export class Conversation {
 
   /** Moves `retainedFrom` forward (never back). Servers normally do this; offline, the highest wins. */
   async setRetainedFrom(wall: number): Promise<void> {
+    this.#open()
     if (!Number.isSafeInteger(wall) || wall < 0)
       throw new TidingsError('input/invalid', `retainedFrom must be a time in ms, not ${wall}.`)
     if (wall <= this.retainedFrom) return
