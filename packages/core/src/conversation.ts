@@ -95,7 +95,7 @@ export class Conversation {
     return ctx.serial(async () => {
       if (parent) ctx.clock.witness(parent.header.stamp)
       const stamp = ctx.clock.tick()
-      const seq = ctx.seq + 1
+      const seq = this.#replica.nextSeq()
       const id = messageId(ctx.device, seq)
       const record: MessageRecord = {
         author: ctx.user,
@@ -235,8 +235,8 @@ export class Conversation {
     const parsed = parseMessageId(id)
     if (!parsed)
       throw new TidingsError('message/unknown', `${JSON.stringify(id)} is not a message id.`, { subject: id })
-    if (this.#ctx.outbox.isExpired(id)) return 'expired'
-    if (this.#ctx.outbox.isPending(id)) return 'pending'
+    if (this.#ctx.outbox.isExpired(this.id, id)) return 'expired'
+    if (this.#ctx.outbox.isPending(this.id, id)) return 'pending'
     const entry = this.#entry(id)
     const { receipts, members } = this.#replica.view
     return receipts.status(entry.header.author, parsed.device, parsed.seq, members)
