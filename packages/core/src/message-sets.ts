@@ -19,19 +19,22 @@ export const addMessagesNamed = (updates: readonly Uint8Array[], into: RangeSet)
   }
 }
 
+const isTombstone = (value: unknown) => (value as { deleted?: unknown } | null)?.deleted === true
+
 /**
- * The entries of the `c` map a control update sets.
- * @remarks A record that overwrites one of the same key (a tombstone after an edit from the same
- * device) carries no key in the update, as Yjs encodes only its left neighbour: then the whole map
- * is read from the doc's `state` with the update applied.
+ * The entries of the `c` map a control update sets, enough to find its tombstones.
+ * @remarks A tombstone that overwrites a record of the same key (an edit from the same device)
+ * carries no key in the update, as Yjs encodes only its left neighbour: then the whole map is read
+ * from the doc's `state` with the update applied. Overwriting edits need no such read.
  */
 export const controlEntries = async (
   update: Uint8Array,
   sets: readonly KeySet[],
   state: () => Promise<Uint8Array>,
 ): Promise<KeySet[]> => {
-  if (!Y.decodeUpdate(update).structs.some((s) => s instanceof Y.Item && s.parent === null))
-    return sets.filter((set) => set.map === 'c')
+  const keyless = (s: unknown) =>
+    s instanceof Y.Item && s.parent === null && s.content.getContent().some(isTombstone)
+  if (!Y.decodeUpdate(update).structs.some(keyless)) return sets.filter((set) => set.map === 'c')
   const doc = new Y.Doc()
   try {
     Y.applyUpdate(doc, Y.mergeUpdates([await state(), update]))
@@ -48,7 +51,7 @@ export const controlEntries = async (
 export const addTombstones = (entries: readonly KeySet[], members: Members, into: RangeSet): boolean => {
   let changed = false
   for (const { key, value } of entries) {
-    if ((value as { deleted?: unknown } | undefined)?.deleted !== true) continue
+    if (!isTombstone(value)) continue
     const slash = key.lastIndexOf('/')
     const id = parseMessageId(key.slice(0, slash))
     const writer = members.get(key.slice(slash + 1))
