@@ -158,7 +158,7 @@ export const createClient = (options: ClientOptions): Client => {
         return
       }
       ctx.outbox.remove([key])
-      ctx.outbox.markExpired(entry.messages)
+      ctx.outbox.markExpired([entry])
       const meta = { expired: JSON.stringify(ctx.outbox.expired()) }
       void ctx.serial(() => storage.write({ acked: [key], meta })).catch(report)
       for (const conversation of opened.values()) conversation.statusesChanged()

@@ -32,8 +32,11 @@ export interface ClientContext {
   readonly clock: HybridClock
   readonly outbox: Outbox
   readonly options: ConversationOptions
-  /** Seq of the last message this device wrote; advanced only after its batch committed. */
-  seq: number
+  /**
+   * The per-device seq stored before seqs were per device and conversation: a conversation without
+   * a counter of its own continues above it, so no id it held can be minted again.
+   */
+  readonly seq: number
   /** Counter of outbox keys, advanced like `seq`. */
   outboxSeq: number
   newClientId(): number

@@ -95,7 +95,7 @@ export class Conversation {
     return ctx.serial(async () => {
       if (parent) ctx.clock.witness(parent.header.stamp)
       const stamp = ctx.clock.tick()
-      const seq = ctx.seq + 1
+      const seq = this.#replica.nextSeq()
       const id = messageId(ctx.device, seq)
       const record: MessageRecord = {
         author: ctx.user,
@@ -164,6 +164,7 @@ export class Conversation {
 
   /** Pins a message: its snapshot goes to meta and survives retention. */
   async pin(id: string): Promise<void> {
+    this.#open()
     const entry = this.#entry(id)
     if (entry.revision?.deleted)
       throw new TidingsError('input/invalid', `Message ${id} is deleted.`, { subject: id })
@@ -184,6 +185,7 @@ export class Conversation {
   }
 
   async unpin(id: string): Promise<void> {
+    this.#open()
     if (!this.#replica.view.pins.has(id)) return
     await this.#ctx.serial(() =>
       this.#replica.commit([{ doc: metaDocName(this.id), change: (d) => d.getMap('pins').delete(id) }]),
@@ -209,6 +211,7 @@ export class Conversation {
 
   /** Marks every loaded message ordered at or before `id` as read by this device. */
   async markRead(id: string): Promise<void> {
+    this.#open()
     const entry = this.#entry(id)
     const { receipts } = this.#replica.view
     let changed = false
@@ -232,8 +235,8 @@ export class Conversation {
     const parsed = parseMessageId(id)
     if (!parsed)
       throw new TidingsError('message/unknown', `${JSON.stringify(id)} is not a message id.`, { subject: id })
-    if (this.#ctx.outbox.isExpired(id)) return 'expired'
-    if (this.#ctx.outbox.isPending(id)) return 'pending'
+    if (this.#ctx.outbox.isExpired(this.id, id)) return 'expired'
+    if (this.#ctx.outbox.isPending(this.id, id)) return 'pending'
     const entry = this.#entry(id)
     const { receipts, members } = this.#replica.view
     return receipts.status(entry.header.author, parsed.device, parsed.seq, members)
@@ -314,6 +317,7 @@ export class Conversation {
 
   /** Moves `retainedFrom` forward (never back). Servers normally do this; offline, the highest wins. */
   async setRetainedFrom(wall: number): Promise<void> {
+    this.#open()
     if (!Number.isSafeInteger(wall) || wall < 0)
       throw new TidingsError('input/invalid', `retainedFrom must be a time in ms, not ${wall}.`)
     if (wall <= this.retainedFrom) return

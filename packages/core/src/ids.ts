@@ -7,7 +7,10 @@ type Brand<T, B extends string> = T & { readonly [brand]: B }
 export type ConversationId = Brand<string, 'ConversationId'>
 /** A device id: lowercase letters and digits, random, kept in the device's storage. */
 export type DeviceId = Brand<string, 'DeviceId'>
-/** A message id, `<deviceId>.<seq>`, with seq a dense per-device counter. */
+/**
+ * A message id, `<deviceId>.<seq>`, with seq a dense counter per device and conversation: unique
+ * within its conversation (the same id may name another message in another conversation).
+ */
 export type MessageId = Brand<string, 'MessageId'>
 
 /** Quotes a value for an error message; unlike JSON.stringify and String, never throws. */

@@ -35,7 +35,7 @@ export {
   SYNC_ORDER,
 } from './lanes.js'
 export { type LoopbackFrame, type LoopbackHub, type LoopbackOptions, loopbackHub } from './loopback.js'
-export { memoryStorage } from './memory-storage.js'
+export { type MemoryStorage, memoryStorage } from './memory-storage.js'
 export type { Json, Message, MessageStatus } from './message.js'
 export { RangeSet, type RangeSetJSON } from './range-set.js'
 export type {

@@ -15,14 +15,38 @@ const copyEntry = (entry: OutboxEntry): OutboxEntry => ({
   messages: [...entry.messages],
 })
 
+/** A `StorageAdapter` in memory that can be opened again on the same contents. */
+export interface MemoryStorage extends StorageAdapter {
+  /**
+   * A new handle on the same contents, as a process restarting on the same durable store gets:
+   * pass it to a new client to simulate a restart after `client.close()`.
+   * @remarks Closes this handle if it is still open, so calling it while a client still runs
+   * simulates a crash: that client's later calls fail with `storage/closed`, and the new handle
+   * holds every batch committed before.
+   */
+  reopen(): MemoryStorage
+}
+
 /**
  * Storage in memory: for tests, demos and throwaway sessions. Nothing survives the process, but
- * the semantics (atomic batches, copies of every byte array) match the durable adapters.
+ * the semantics (atomic batches, copies of every byte array) match the durable adapters, and
+ * `reopen()` gives a restarted client the same contents.
  */
-export const memoryStorage = (): StorageAdapter => {
+export const memoryStorage = (): MemoryStorage => {
   const docs = new Map<string, DocRows>()
   const meta = new Map<string, string>()
   const outbox = new Map<string, OutboxEntry>()
+  return handle({ docs, meta, outbox })
+}
+
+interface Contents {
+  readonly docs: Map<string, DocRows>
+  readonly meta: Map<string, string>
+  readonly outbox: Map<string, OutboxEntry>
+}
+
+const handle = (contents: Contents): MemoryStorage => {
+  const { docs, meta, outbox } = contents
   let closed = false
 
   const open = () => {
@@ -102,6 +126,10 @@ export const memoryStorage = (): StorageAdapter => {
     },
     async close() {
       closed = true
+    },
+    reopen() {
+      closed = true
+      return handle(contents)
     },
   }
 }

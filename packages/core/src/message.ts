@@ -48,7 +48,28 @@ export const DEFAULT_MAX_BODY_BYTES = 64 * 1024
 
 const utf8 = new TextEncoder()
 
-/** Checks that a body is plain JSON within the size limit and returns a deep, frozen copy. */
+const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g
+
+/** Replaces each lone surrogate by U+FFFD, as UTF-8 encoding (and `String#toWellFormed`) does. */
+const wellFormed = (text: string): string => text.replace(loneSurrogate, '\ufffd')
+
+/** A JSON value with every string and key well-formed; a key made equal by this keeps the last value. */
+const wellFormedJson = (value: Json): Json => {
+  if (typeof value === 'string') return wellFormed(value)
+  if (Array.isArray(value)) return value.map(wellFormedJson)
+  if (typeof value !== 'object' || value === null) return value
+  const copy: { [key: string]: Json } = {}
+  for (const [key, child] of Object.entries(value)) copy[wellFormed(key)] = wellFormedJson(child)
+  return copy
+}
+
+/**
+ * Checks that a body is plain JSON within the size limit and returns a deep, frozen copy.
+ * @remarks Lone surrogates in strings and keys become U+FFFD: Yjs stores strings as UTF-8, so every
+ * other replica, and this one after a restart, would read U+FFFD anyway. Normalising here (rather
+ * than refusing) keeps a UI that cut a string inside an emoji working, and makes the body `send`
+ * returns the one everybody sees. The size limit applies to the normalised body.
+ */
 export const validateBody = (body: unknown, maxBytes: number): Json => {
   let text: string | undefined
   try {
@@ -81,6 +102,8 @@ export const validateBody = (body: unknown, maxBytes: number): Json => {
   }
   if (text === undefined)
     throw new TidingsError('input/invalid', 'The message body is not JSON-serialisable.')
+  // JSON.stringify escapes a lone surrogate as \udXXX and leaves pairs as they are.
+  if (/\\ud[89a-f]/i.test(text)) text = JSON.stringify(wellFormedJson(JSON.parse(text) as Json))
   const size = utf8.encode(text).length
   if (size > maxBytes) {
     throw new TidingsError(

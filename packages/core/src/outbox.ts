@@ -3,12 +3,21 @@ import { parseDocName, type SYNC_ORDER, syncRank } from './lanes.js'
 import type { OutboxEntry } from './storage.js'
 
 /**
+ * A message id qualified by its conversation: seqs are per device and conversation, so one id
+ * names a message in each conversation the device wrote to.
+ */
+const qualified = (conversation: string, id: string) => `${conversation}/${id}`
+const conversationOf = (entry: OutboxEntry) => entry.doc.slice(0, entry.doc.indexOf('/'))
+
+/**
  * The client's view of its unacknowledged updates, mirrored from storage: which messages are still
  * pending, and in what order entries go out on reconnect (sync order of their docs, then age).
  */
 export class Outbox {
   readonly #entries = new Map<string, OutboxEntry>()
+  /** Qualified message id → outbox key. */
   readonly #byMessage = new Map<string, string>()
+  /** Qualified message ids; bare ids stored before seqs were per conversation stay valid. */
   readonly #expired = new Set<string>()
   /** Entries the server refused in this session: not offered again until the next connection. */
   readonly #heldBack = new Set<string>()
@@ -20,7 +29,7 @@ export class Outbox {
 
   add(entry: OutboxEntry): void {
     this.#entries.set(entry.key, entry)
-    for (const id of entry.messages) this.#byMessage.set(id, entry.key)
+    for (const id of entry.messages) this.#byMessage.set(qualified(conversationOf(entry), id), entry.key)
   }
 
   /** Removes acknowledged entries; returns those that were known. */
@@ -31,7 +40,10 @@ export class Outbox {
       if (!entry) continue
       this.#entries.delete(key)
       this.#heldBack.delete(key)
-      for (const id of entry.messages) if (this.#byMessage.get(id) === key) this.#byMessage.delete(id)
+      for (const id of entry.messages) {
+        const message = qualified(conversationOf(entry), id)
+        if (this.#byMessage.get(message) === key) this.#byMessage.delete(message)
+      }
       removed.push(entry)
     }
     return removed
@@ -59,16 +71,19 @@ export class Outbox {
     return false
   }
 
-  isPending(messageId: string): boolean {
-    return this.#byMessage.has(messageId)
+  isPending(conversation: ConversationId, messageId: string): boolean {
+    return this.#byMessage.has(qualified(conversation, messageId))
   }
 
-  markExpired(ids: Iterable<string>): void {
-    for (const id of ids) this.#expired.add(id)
+  /** Marks the messages of these entries expired (refused or dropped before they were sent). */
+  markExpired(entries: readonly OutboxEntry[]): void {
+    for (const entry of entries)
+      for (const id of entry.messages) this.#expired.add(qualified(conversationOf(entry), id))
   }
 
-  isExpired(messageId: string): boolean {
-    return this.#expired.has(messageId)
+  isExpired(conversation: ConversationId, messageId: string): boolean {
+    // A bare id was stored before seqs were per conversation; later seqs all start above it.
+    return this.#expired.has(qualified(conversation, messageId)) || this.#expired.has(messageId)
   }
 
   expired(): string[] {

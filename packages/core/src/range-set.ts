@@ -85,6 +85,21 @@ export class RangeSet {
     return changed
   }
 
+  /** Removes every pair of `other`; returns whether this set changed. */
+  removeAll(other: RangeSet): boolean {
+    const rest = this.difference(other)
+    if (rest.equals(this)) return false
+    this.#ranges.clear()
+    for (const [device, flat] of rest.#ranges) this.#ranges.set(device, flat)
+    return true
+  }
+
+  /** The highest seq of `device` in the set, or 0. */
+  last(device: string): number {
+    const flat = this.#ranges.get(device)
+    return flat && flat.length > 0 ? flat[flat.length - 1]! : 0
+  }
+
   /** Number of pairs in the set. */
   get size(): number {
     let n = 0

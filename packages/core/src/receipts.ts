@@ -33,6 +33,11 @@ export type Members = ReadonlyMap<string, string>
 export class Receipts {
   readonly held = new RangeSet()
   readonly read = new RangeSet()
+  /**
+   * Messages their author deleted, learnt also from tombstones of periods not loaded: never
+   * unread. Kept apart from `held`, because a message may arrive after its tombstone.
+   */
+  readonly deleted = new RangeSet()
   readonly #records = new Map<string, ReceiptRecord>()
 
   /** Takes a published record if it is newer than the one known for that device. */
@@ -76,8 +81,8 @@ export class Receipts {
   }
 
   /**
-   * Messages this device holds that no device of `user` has read and that `user` did not write:
-   * |held − read − own|, straight from the ranges.
+   * Messages this device holds that no device of `user` has read, that `user` did not write and
+   * that are not deleted: |held − read − own − deleted|, straight from the ranges.
    */
   unread(user: string, members: Members): RangeSet {
     const reads = [this.read]
@@ -88,6 +93,6 @@ export class Receipts {
       if (record) reads.push(record.read)
       own.addRange(device, 1, Number.MAX_SAFE_INTEGER)
     }
-    return this.held.difference(...reads, own)
+    return this.held.difference(...reads, own, this.deleted)
   }
 }

@@ -6,10 +6,11 @@ import type { History } from './history.js'
 import type { ConversationId, MessageId } from './ids.js'
 import { type DocRef, laneDocName, metaDocName, parseDocName, periodOf } from './lanes.js'
 import { readMessageRecord } from './message.js'
+import { addMessagesNamed, addTombstones, controlEntries } from './message-sets.js'
 import { RangeSet } from './range-set.js'
 import type { OutboxEntry, UpdateWrite } from './storage.js'
 import type { DocVector } from './transport.js'
-import { extendStateVector, isEmptyUpdate, mergeUpdatesTree, readKeySets } from './updates.js'
+import { extendStateVector, isEmptyUpdate, type KeySet, mergeUpdatesTree, readKeySets } from './updates.js'
 import { ConversationView } from './view.js'
 
 /** One local change to one doc, committed with others in a single storage batch. */
@@ -37,6 +38,8 @@ export class Replica {
   readonly history: History
   #heldTimer: unknown
   #retainedFrom = 0
+  /** Seq of the last message this device wrote in this conversation; advanced after the commit. */
+  #seq = 0
 
   constructor(
     private readonly ctx: ClientContext,
@@ -69,12 +72,15 @@ export class Replica {
     // This device's sets survive restarts: `held` exactly from meta, `read` from its last record.
     const { receipts } = this.view
     const mine = receipts.record(this.ctx.device)
-    if (mine) {
-      receipts.held.addAll(mine.held)
-      receipts.read.addAll(mine.read)
-    }
-    const held = await this.ctx.storage.getMeta(`held:${this.id}`)
+    if (mine) receipts.read.addAll(mine.read)
+    const [held, deleted, seq] = await Promise.all(
+      ['held', 'deleted', 'seq'].map((key) => this.ctx.storage.getMeta(`${key}:${this.id}`)),
+    )
+    // The stored set is exact; the last published record may predate retention's shrinking it.
     if (held) receipts.held.addAll(RangeSet.fromJSON(JSON.parse(held)))
+    else if (mine) receipts.held.addAll(mine.held)
+    if (deleted) receipts.deleted.addAll(RangeSet.fromJSON(JSON.parse(deleted)))
+    this.#seq = seq === undefined ? this.ctx.seq : Number(seq)
     for (const period of this.history.periods()) {
       if (this.view.timeline.size >= this.ctx.options.firstScreen) break
       await this.loadPeriod(period)
@@ -96,6 +102,15 @@ export class Replica {
       )
     }
     await this.ctx.serial(() => this.applyRetention())
+  }
+
+  /**
+   * The seq of this device's next message here: dense per device and conversation, so receipts
+   * stay one range per device however many conversations it writes to. Never one it holds already
+   * (an import may bring back its own messages).
+   */
+  nextSeq(): number {
+    return Math.max(this.#seq, this.view.receipts.held.last(this.ctx.device)) + 1
   }
 
   async loadPeriod(period: number): Promise<void> {
@@ -167,7 +182,7 @@ export class Replica {
       outboxSeq: String(this.ctx.outboxSeq + outbox.length),
       [`held:${this.id}`]: JSON.stringify(held.toJSON()),
     }
-    if (seq !== undefined) meta.seq = String(seq)
+    if (seq !== undefined) meta[`seq:${this.id}`] = String(seq)
     try {
       await this.ctx.storage.write({ updates, outbox, meta })
     } catch (error) {
@@ -175,7 +190,7 @@ export class Replica {
       throw error
     }
     this.ctx.outboxSeq += outbox.length
-    if (seq !== undefined) this.ctx.seq = seq
+    if (seq !== undefined) this.#seq = seq
     for (const u of updates) {
       this.history.note(u.doc, u.messages, u.newest)
       this.#stored(u.doc)
@@ -245,11 +260,13 @@ export class Replica {
           this.ctx.clock.receive(record.stamp)
         }
       }
+      const deleted = ref.kind === 'control' ? await this.#deletedBy(doc, update, sets) : undefined
       await this.ctx.storage.write({
         updates: [{ doc, update, messages, newest }],
         meta: {
           [`held:${this.id}`]: JSON.stringify(held.toJSON()),
           clock: JSON.stringify(this.ctx.clock.last),
+          ...(deleted ? { [`deleted:${this.id}`]: JSON.stringify(deleted.toJSON()) } : {}),
         },
       })
       this.history.note(doc, messages, newest)
@@ -259,7 +276,18 @@ export class Replica {
         if (isMessageDoc(ref)) this.history.markLoaded(ref.period)
         if (await this.#load(doc)) this.docs.apply(doc, update)
       }
+      // Unread counts changed, even where no loaded doc did.
+      if (deleted && this.view.receipts.deleted.addAll(deleted)) this.view.touch()
     })
+  }
+
+  /** The deleted set with the tombstones a control update brings, or undefined when none. */
+  async #deletedBy(doc: string, update: Uint8Array, sets: KeySet[]): Promise<RangeSet | undefined> {
+    const loaded = this.docs.get(doc)
+    const state = async () => (loaded ? Y.encodeStateAsUpdate(loaded) : await this.#storedState(doc))
+    const deleted = this.view.receipts.deleted.clone()
+    const entries = await controlEntries(update, sets, state)
+    return addTombstones(entries, this.view.members, deleted) ? deleted : undefined
   }
 
   /** State vectors of every doc held, loaded or only stored. */
@@ -329,7 +357,11 @@ export class Replica {
   }
 
   #takeHeld(held: RangeSet) {
-    if (!this.view.receipts.held.addAll(held) || this.#heldTimer !== undefined) return
+    if (this.view.receipts.held.addAll(held)) this.#publishSoon()
+  }
+
+  #publishSoon() {
+    if (this.#heldTimer !== undefined) return
     const publish = () =>
       void this.ctx.serial(() => this.publishReceipt()).catch((error) => this.ctx.report(error))
     this.#heldTimer = this.ctx.options.timers.setTimeout(publish, this.ctx.options.receiptDelay)
@@ -341,24 +373,62 @@ export class Replica {
 
   /** Drops every doc wholly before `retainedFrom`; pending messages in them become `expired`. */
   async applyRetention(): Promise<void> {
-    const expiredIds: string[] = []
-    for (const name of this.history.names()) {
+    const expired: OutboxEntry[] = []
+    const names = this.history.names().filter((name) => {
       const ref = parseDocName(name)!
-      if (ref.kind === 'meta' || !this.#expired(ref.period) || this.#holdsNewestReceipt(name)) continue
+      return ref.kind !== 'meta' && this.#expired(ref.period) && !this.#holdsNewestReceipt(name)
+    })
+    await this.#forgetMessagesOf(names)
+    for (const name of names) {
+      const ref = parseDocName(name)!
       const keys = this.ctx.outbox
         .entries(this.id)
         .filter((e) => e.doc === name)
         .map((e) => e.key)
-      for (const entry of this.ctx.outbox.remove(keys)) expiredIds.push(...entry.messages)
+      expired.push(...this.ctx.outbox.remove(keys))
       this.docs.unload(name)
       this.history.forget(name)
       await this.ctx.storage.drop(name)
       if (isMessageDoc(ref)) this.view.detachPeriod(ref.period)
     }
-    if (expiredIds.length > 0) {
-      this.ctx.outbox.markExpired(expiredIds)
+    if (expired.some((entry) => entry.messages.length > 0)) {
+      this.ctx.outbox.markExpired(expired)
       await this.ctx.storage.write({ meta: { expired: JSON.stringify(this.ctx.outbox.expired()) } })
     }
+  }
+
+  /**
+   * Takes the messages of docs about to be dropped out of `held` and `deleted`, stored before any
+   * doc goes (a crash in between leaves docs that the next start drops, forgetting them again), so
+   * unread counts and this device's receipt name only messages it still holds.
+   */
+  async #forgetMessagesOf(names: readonly string[]): Promise<void> {
+    const gone = new RangeSet()
+    for (const name of names) {
+      if (!isMessageDoc(parseDocName(name)!)) continue
+      const loaded = this.docs.get(name)
+      try {
+        const updates = loaded
+          ? [Y.encodeStateAsUpdate(loaded)]
+          : (await this.ctx.storage.load(name)).map((row) => row.update)
+        addMessagesNamed(updates, gone)
+      } catch (error) {
+        this.ctx.report(error)
+      }
+    }
+    const held = this.view.receipts.held.clone()
+    const deleted = this.view.receipts.deleted.clone()
+    const changed = [held.removeAll(gone), deleted.removeAll(gone)]
+    if (!changed.includes(true)) return
+    await this.ctx.storage.write({
+      meta: {
+        [`held:${this.id}`]: JSON.stringify(held.toJSON()),
+        [`deleted:${this.id}`]: JSON.stringify(deleted.toJSON()),
+      },
+    })
+    this.view.receipts.held.removeAll(gone)
+    this.view.receipts.deleted.removeAll(gone)
+    this.#publishSoon()
   }
 
   /** A receipts doc stays while it holds some device's newest record: statuses depend on it. */

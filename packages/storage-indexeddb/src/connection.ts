@@ -1,6 +1,6 @@
 import { closedError, toTidingsError } from './errors.js'
 import { openDatabase } from './schema.js'
-import { type LockManagerLike, takeLock } from './web-lock.js'
+import { type LockManagerLike, takeLock, takeProcessLock } from './web-lock.js'
 
 interface Live {
   readonly db: IDBDatabase
@@ -32,8 +32,9 @@ export const connect = (
   database: string,
   locks: LockManagerLike | undefined,
 ): Connection => {
-  // Taken at once, so the first adapter created wins even before its first call.
-  const lock = locks ? takeLock(locks, database) : Promise.resolve(() => {})
+  // Taken at once, so the first adapter created wins even before its first call. Without Web Locks,
+  // at least a second adapter of this process is refused.
+  const lock = locks ? takeLock(locks, database) : takeProcessLock(factory, database)
   lock.catch(() => undefined)
   let current: Live | undefined
   let opening: Promise<Live> | undefined

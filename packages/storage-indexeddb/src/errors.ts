@@ -41,6 +41,14 @@ export const lockedError = (database: string) =>
     { subject: database },
   )
 
+export const heldInProcessError = (database: string) =>
+  new TidingsError(
+    'storage/locked',
+    `Another indexeddbStorage of this process holds IndexedDB ${database} and was not closed: only one ` +
+      'may write it. Close that client (or its storage) first, or share its client.',
+    { subject: database },
+  )
+
 export const corruptError = (database: string, subject: string, what: string) =>
   new TidingsError(
     'storage/corrupt',

@@ -25,7 +25,8 @@ export interface IndexeddbStorageOptions {
   readonly IDBKeyRange?: typeof IDBKeyRange
   /**
    * Web Locks (default `navigator.locks`). Where there is none (Node, workers without it) or with
-   * `null`, no lock is taken and nothing stops two adapters writing the same database.
+   * `null`, only adapters of this process are kept apart: a second one on the same factory and
+   * database rejects with `storage/locked` until the first is closed. Other tabs are not seen.
    */
   readonly locks?: LockManagerLike | null
 }
@@ -41,7 +42,8 @@ const UPDATES_DOCS = ['updates', 'docs', 'quarantine'] as const
  * Storage in one IndexedDB database (stores `updates`, `docs`, `meta`, `outbox`, `quarantine`), for
  * browsers. Every write is one `durability: 'strict'` transaction and resolves on its `complete`.
  * @remarks Takes the Web Lock `tidings:<name>` at once; while another tab holds it, every call
- * rejects with `storage/locked`.
+ * rejects with `storage/locked`. Without Web Locks, the same holds for another adapter of this
+ * process on the same database.
  */
 export const indexeddbStorage = (options: IndexeddbStorageOptions = {}): IndexeddbStorage => {
   const name = options.name ?? 'tidings'

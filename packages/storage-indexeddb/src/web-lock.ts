@@ -1,4 +1,4 @@
-import { lockedError } from './errors.js'
+import { heldInProcessError, lockedError } from './errors.js'
 
 /**
  * The part of the Web Locks API (`navigator.locks`) the adapter uses; inject one in tests or in
@@ -33,3 +33,27 @@ export const takeLock = (locks: LockManagerLike, database: string): Promise<() =
       })
       .catch(reject)
   })
+
+/** Databases held by an adapter of this process (this page, worker or Node), per IndexedDB factory. */
+const heldInProcess = new WeakMap<IDBFactory, Set<string>>()
+
+/**
+ * Where there are no Web Locks, holds `database` of `factory` for one adapter of this process, so a
+ * second adapter opened beside it rejects with `storage/locked` instead of minting the same message
+ * seqs. Other processes (tabs of an old browser) are not seen: that needs Web Locks.
+ */
+export const takeProcessLock = (factory: IDBFactory, database: string): Promise<() => void> => {
+  let held = heldInProcess.get(factory)
+  if (!held) {
+    held = new Set()
+    heldInProcess.set(factory, held)
+  }
+  if (held.has(database)) return Promise.reject(heldInProcessError(database))
+  held.add(database)
+  let released = false
+  return Promise.resolve(() => {
+    if (released) return
+    released = true
+    held.delete(database)
+  })
+}

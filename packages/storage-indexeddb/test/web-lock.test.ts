@@ -45,14 +45,17 @@ describe('the Web Lock', () => {
     await Promise.all([first.close(), second.close()])
   })
 
-  it('is skipped where no LockManager exists (Node) or with locks: null', async () => {
+  it('is replaced by a lock of this process where no LockManager exists (Node) or with locks: null', async () => {
     expect(browserLocks).toBeUndefined()
     const indexedDB = new IDBFactory()
     const a = indexeddbStorage({ name: 'n', indexedDB, IDBKeyRange })
     const b = indexeddbStorage({ name: 'n', indexedDB, IDBKeyRange, locks: null })
     await a.write({ meta: { k: 'a' } })
-    expect(await b.getMeta('k')).toBe('a')
+    await expect(b.getMeta('k')).rejects.toMatchObject({ code: 'storage/locked' })
     await Promise.all([a.close(), b.close()])
+    const c = indexeddbStorage({ name: 'n', indexedDB, IDBKeyRange, locks: null })
+    expect(await c.getMeta('k')).toBe('a')
+    await c.close()
   })
 
   it('asks for IndexedDB where there is none', () => {

@@ -105,7 +105,9 @@ export class RequestLog {
    */
   tag(batch: WriteBatch): { batch: WriteBatch; commit: () => void } {
     const none = { batch, commit: () => {} }
-    if (this.#expected.length === 0 || !batch.outbox?.length || batch.meta?.seq === undefined) return none
+    // A send commits its conversation's seq (`seq:<conversation>`) with the message.
+    const sends = Object.keys(batch.meta ?? {}).some((key) => key.startsWith('seq:'))
+    if (this.#expected.length === 0 || !batch.outbox?.length || !sends) return none
     const matched: [string, string][] = []
     for (const entry of batch.outbox) {
       const messageId = entry.messages[0]
