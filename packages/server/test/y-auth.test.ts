@@ -57,9 +57,7 @@ describe('plain /y/ docs are authorized by their own name', () => {
 
   it('lets a token without lists, or one that lists the doc, open it', () => {
     const auth = tokenAuthenticate(
-      parseTokenFile(
-        JSON.stringify({ all: 'alice', docs: { user: 'dora', docs: ['notes'] } }),
-      ),
+      parseTokenFile(JSON.stringify({ all: 'alice', docs: { user: 'dora', docs: ['notes'] } })),
     )
     const plain = { doc: 'notes', plainDoc: true }
     expect(auth('all', 'notes', plain)).toEqual({ userId: 'alice', canWrite: true })

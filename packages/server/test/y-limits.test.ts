@@ -8,7 +8,9 @@ describe('/y/ limits', () => {
   it('closes a half-open /y/ link (no frames, no pongs) after idleTimeoutMs, and keeps one that answers pings', async () => {
     const server = await startServer({ limits: { idleTimeoutMs: 300 } })
     // autoPong off: the server's pings go unanswered, as on a link that died without a FIN.
-    const silent = new RawY(new WebSocket(RawY.url(server.url, 'notes', { token: 't-alice' }), { autoPong: false }))
+    const silent = new RawY(
+      new WebSocket(RawY.url(server.url, 'notes', { token: 't-alice' }), { autoPong: false }),
+    )
     const alive = await RawY.open(server.url, 'notes', { token: 't-bob' })
     const started = Date.now()
     expect(await silent.closed).toMatchObject({ code: 4000 })
