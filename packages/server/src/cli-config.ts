@@ -2,12 +2,18 @@ import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import type { Authenticate, AuthResult } from './hub.js'
 
-/** One token's grant: its user, whether it may write, and optionally which conversations. */
+/**
+ * One token's grant: its user, whether it may write, and optionally what it may open. A grant
+ * with neither list opens everything; a grant with either list opens only what its lists name, so
+ * a token limited to some conversations gets no plain `/y/` doc unless `docs` names it.
+ */
 export interface TokenGrant {
   readonly userId: string
   readonly canWrite: boolean
-  /** Conversation ids this token may open; all when absent. */
+  /** Conversation ids this token may open. */
   readonly conversations?: readonly string[]
+  /** Plain `/y/` doc names (not Tidings docs) this token may open. */
+  readonly docs?: readonly string[]
 }
 
 export interface CliConfig {
@@ -23,7 +29,7 @@ export const USAGE = `Usage: tidings-server [options]
   --port <n>            port to listen on (default 8080; 0 picks a free one)
   --host <address>      interface to listen on (default 127.0.0.1; 0.0.0.0 for all)
   --data <dir>          folder of the SQLite database (default ./data)
-  --tokens <file>       JSON file of tokens: { "<token>": "<user>" | { "user", "canWrite"?, "conversations"? } }
+  --tokens <file>       JSON file of tokens: { "<token>": "<user>" | { "user", "canWrite"?, "conversations"?, "docs"? } }
   --retention-days <n>  drop messages older than n days in every conversation
   --help                show this
 
@@ -48,7 +54,7 @@ export const parseTokenList = (list: string): Map<string, TokenGrant> => {
   return tokens
 }
 
-/** Reads a token file: `{ "<token>": "<user>" | { "user", "canWrite"?, "conversations"? } }`. */
+/** Reads a token file: `{ "<token>": "<user>" | { "user", "canWrite"?, "conversations"?, "docs"? } }`. */
 export const parseTokenFile = (json: string): Map<string, TokenGrant> => {
   const tokens = new Map<string, TokenGrant>()
   const value = JSON.parse(json) as Record<string, unknown>
@@ -60,13 +66,22 @@ export const parseTokenFile = (json: string): Map<string, TokenGrant> => {
       tokens.set(token, { userId: grant, canWrite: true })
       continue
     }
-    const g = grant as { user?: unknown; canWrite?: unknown; conversations?: unknown }
+    const g = grant as { user?: unknown; canWrite?: unknown; conversations?: unknown; docs?: unknown }
     if (typeof g?.user !== 'string' || g.user === '') throw new Error(`token "${token}" has no user`)
-    const conversations = Array.isArray(g.conversations) ? g.conversations.map(String) : undefined
+    const list = (field: 'conversations' | 'docs'): string[] | undefined => {
+      const value = g[field]
+      if (value === undefined) return undefined
+      // A typo'd list must not turn into "everything".
+      if (!Array.isArray(value)) throw new Error(`token "${token}": "${field}" is not a list`)
+      return value.map(String)
+    }
+    const conversations = list('conversations')
+    const docs = list('docs')
     tokens.set(token, {
       userId: g.user,
       canWrite: g.canWrite !== false,
       ...(conversations ? { conversations } : {}),
+      ...(docs ? { docs } : {}),
     })
   }
   return tokens
@@ -109,13 +124,19 @@ export const parseCli = (
   }
 }
 
-/** An `authenticate` over a fixed token table. */
+/**
+ * An `authenticate` over a fixed token table: a plain `/y/` doc is checked against `docs`, a
+ * conversation against `conversations`, and a limited grant opens nothing its lists do not name.
+ */
 export const tokenAuthenticate =
   (tokens: ReadonlyMap<string, TokenGrant>): Authenticate =>
-  (token, conversation): AuthResult | null => {
+  (token, conversation, context): AuthResult | null => {
     const grant = tokens.get(token)
     if (!grant) return null
-    if (conversation !== null && grant.conversations && !grant.conversations.includes(conversation))
-      return null
+    const limited = grant.conversations !== undefined || grant.docs !== undefined
+    if (conversation !== null && limited) {
+      const allowed = context.plainDoc ? grant.docs : grant.conversations
+      if (!allowed?.includes(conversation)) return null
+    }
     return { userId: grant.userId, canWrite: grant.canWrite }
   }

@@ -254,6 +254,7 @@ export class TidingsConnection implements Writer, Subscriber {
     if (this.#phase !== 'open') return
     this.#unsubscribe(conversation)
     const peer: AwarenessPeer = {
+      user: result.userId,
       echo: false,
       sendAwareness: (update) => this.send('awareness', { type: 'awareness', conversation, update }),
     }

@@ -6,6 +6,7 @@ import type { DocStore } from './docs.js'
 import { bucketOf } from './lanes-queue.js'
 import type { Limits } from './limits.js'
 import type { ManifestStep } from './manifest.js'
+import type { RefusalLedger } from './refusals.js'
 
 /** Who a token belongs to, and whether that user may write the conversation. */
 export interface AuthResult {
@@ -19,11 +20,26 @@ export interface AuthContext {
   readonly device?: string
   /** The doc a `/y/` connection asks for. */
   readonly doc?: string
+  /**
+   * True when the second argument is the name of a plain `/y/` doc (an app's own doc, not part of
+   * a conversation) rather than a conversation id.
+   */
+  readonly plainDoc?: boolean
 }
 
 /**
- * Decides who a token is: called with `null` when a connection authenticates, and with the
- * conversation id at each subscription. Return null (or throw) to refuse.
+ * Decides who a token is, and what it may open. Return null (or throw) to refuse.
+ *
+ * @remarks It is called with, as `conversation`:
+ * - `null` when a Tidings protocol connection authenticates: the token alone, before anything is
+ *   opened. Grant nothing by it: every conversation and doc is asked for again by name.
+ * - a conversation id at each subscription, and when a `/y/` connection opens one of that
+ *   conversation's docs (`context.doc` names the doc).
+ * - the doc's own name when a `/y/` connection opens a plain doc (`context.plainDoc` is true,
+ *   `context.doc` is the same name). An `authenticate` that checks conversation membership thus
+ *   refuses plain docs it does not know; one that wants to grant them checks `context.plainDoc`.
+ *   Keep plain doc names apart from conversation ids (a prefix will do), or check `plainDoc`, so a
+ *   member of conversation `x` is not also given the plain doc named `x`.
  */
 export type Authenticate = (
   token: string,
@@ -50,6 +66,8 @@ export interface Hub {
   readonly rooms: Map<string, Set<RoomMember>>
   /** Presence of y-websocket rooms that are not a conversation's meta doc. */
   readonly roomAwareness: Map<string, AwarenessRoom>
+  /** Refusals per user on `/y/` (the stock protocol cannot tell a client it was refused). */
+  readonly refusals: RefusalLedger
   /** Every open connection, to close them at shutdown. */
   readonly connections: Set<{ close(code: number, reason: string): void }>
   closing: boolean

@@ -40,6 +40,13 @@ export interface Limits {
   readonly dependencyWaitMs: number
   /** Updates one connection may have waiting for dependencies (default 256). */
   readonly maxWaiting: number
+  /**
+   * Refused messages a user may get per minute on `/y/`, all their connections together (default
+   * 16). Past it the connection is closed (4400) and the user's new `/y/` connections are closed at
+   * once (4429) until the budget refills. It also caps the updates one `/y/` connection may have
+   * uncommitted, so a flood of updates that will be refused costs at most this many checks.
+   */
+  readonly maxRefusals: number
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -60,6 +67,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxAwarenessClients: 64,
   dependencyWaitMs: 10_000,
   maxWaiting: 256,
+  maxRefusals: 16,
 }
 
 /** Fills in defaults; `burst` and `abuseBudget` follow `framesPerSecond` unless given. */
@@ -89,11 +97,16 @@ export class TokenBucket {
   }
 
   take(): boolean {
+    if (this.available() < 1) return false
+    this.#tokens -= 1
+    return true
+  }
+
+  /** Tokens there are now (fractions included), without taking one. */
+  available(): number {
     const now = this.now()
     this.#tokens = Math.min(this.capacity, this.#tokens + ((now - this.#last) / 1000) * this.rate)
     this.#last = now
-    if (this.#tokens < 1) return false
-    this.#tokens -= 1
-    return true
+    return this.#tokens
   }
 }

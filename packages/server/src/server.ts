@@ -8,6 +8,7 @@ import { Conversations } from './conversations.js'
 import { DocStore } from './docs.js'
 import { type Authenticate, forward, type Hub, pushManifest } from './hub.js'
 import { type Limits, resolveLimits } from './limits.js'
+import { RefusalLedger } from './refusals.js'
 import { applyPolicy, applyRetention, type RetentionDays, setRetainedFrom } from './retention.js'
 import { YConnection } from './y-websocket.js'
 
@@ -107,6 +108,7 @@ export const createServer = async (options: ServerOptions): Promise<TidingsServe
     report,
     rooms: new Map(),
     roomAwareness: new Map(),
+    refusals: new RefusalLedger(limits.maxRefusals),
     connections: new Set(),
     closing: false,
   }
@@ -169,6 +171,13 @@ export const createServer = async (options: ServerOptions): Promise<TidingsServe
     () => {
       try {
         docs.sweep()
+        hub.refusals.sweep()
+        for (const [name, room] of hub.roomAwareness) {
+          // Kept a while after the last peer left, so a reconnecting owner finds its awareness ids.
+          if (room.idleFor() < docIdleMs) continue
+          room.destroy()
+          hub.roomAwareness.delete(name)
+        }
         // Between commits: a round in flight still holds its conversation's state.
         committer
           .run(async () =>

@@ -22,6 +22,13 @@ const messageQueryAwareness = 3
 /** Messages a y-websocket client may send before its room is ready (step 1, awareness, a few updates). */
 const EARLY_MESSAGES = 64
 
+/**
+ * Updates one connection may have in the committer at once; further messages wait unread (TCP
+ * pushes back). Kept small because the stock protocol has no acks to pace a client: a flood of
+ * updates that will be refused then costs a few checks per connection before its refusals count.
+ */
+const MAX_UNCOMMITTED = 4
+
 const syncMessage = (kind: number, payload: Uint8Array): Uint8Array => {
   const e = encoding.createEncoder()
   encoding.writeVarUint(e, messageSync)
@@ -33,20 +40,36 @@ const syncMessage = (kind: number, payload: Uint8Array): Uint8Array => {
 /**
  * One stock y-websocket client on `/y/<docName>`: sync step 1/2, updates and awareness, as
  * y-websocket's own server speaks them. Updates go through the same checks and commits as on the
- * Tidings protocol; refused ones are dropped (the stock protocol has no error message).
+ * Tidings protocol; refused ones are dropped (the stock protocol has no error message) but counted:
+ * past `maxRefusals` the connection is closed (4400, which y-websocket takes as final). It has the
+ * Tidings protocol's costs capped the same way: frame rate (`framesPerSecond`, `burst`,
+ * `abuseBudget`), uncommitted bytes (`maxPendingBytes`: the socket is not read until the committer
+ * catches up), and an idle timeout (`idleTimeoutMs`, fed by any frame or by the pong every client
+ * sends to the server's WebSocket pings).
  */
 export class YConnection implements Writer, RoomMember, AwarenessPeer {
   readonly echo = true
   readonly #ref: DocRef | undefined
   readonly #out: Outgoing
   readonly #rate: TokenBucket
-  readonly #early: Uint8Array[] = []
+  readonly #abuse: TokenBucket
+  /** Messages received and not handled yet: before the room opened, or while the socket is paused. */
+  readonly #inbox: Uint8Array[] = []
+  #inboxBytes = 0
   #sender: Sender | undefined
   #state: ConversationState | undefined
   #awareness: AwarenessRoom | undefined
   #phase: 'starting' | 'open' | 'closed' = 'starting'
   #malformed = 0
   #holding = false
+  /** Update bytes and jobs handed to the committer and not yet released. */
+  #pending = 0
+  #jobs = 0
+  #paused = false
+  /** Restarted by every frame and pong: a half-open link answers neither. */
+  readonly #idleTimer: ReturnType<typeof setTimeout>
+  /** Stock clients send nothing while idle, so the server pings; browsers answer on their own. */
+  readonly #pinger: ReturnType<typeof setInterval>
 
   constructor(
     private readonly hub: Hub,
@@ -62,9 +85,21 @@ export class YConnection implements Writer, RoomMember, AwarenessPeer {
       hub.limits.maxQueuedBytes,
       () => this.close(1013, 'too far behind'),
     )
-    this.#rate = new TokenBucket(hub.limits.framesPerSecond, hub.limits.burst)
+    const { limits } = hub
+    this.#rate = new TokenBucket(limits.framesPerSecond, limits.burst)
+    this.#abuse = new TokenBucket(limits.framesPerSecond / 2, limits.abuseBudget)
+    this.#idleTimer = setTimeout(() => this.close(4000, 'idle: nothing received'), limits.idleTimeoutMs)
+    this.#pinger = setInterval(() => {
+      try {
+        ws.ping()
+      } catch {
+        // Closing already: the close handler cleans up.
+      }
+    }, limits.idleTimeoutMs / 3)
     hub.connections.add(this)
+    ws.on('pong', () => this.#idleTimer.refresh())
     ws.on('message', (data) => {
+      this.#idleTimer.refresh()
       try {
         this.#receive(toBytes(data))
       } catch (error) {
@@ -77,6 +112,11 @@ export class YConnection implements Writer, RoomMember, AwarenessPeer {
       hub.report(error)
       this.close(1011, 'could not open the doc')
     })
+  }
+
+  /** The authenticated user (empty until `authenticate` answered; presence is joined after). */
+  get user(): string {
+    return this.#sender?.userId ?? ''
   }
 
   sendUpdate(update: Uint8Array): void {
@@ -92,6 +132,7 @@ export class YConnection implements Writer, RoomMember, AwarenessPeer {
 
   refused(_job: UpdateJob, refusal: Refusal): void {
     if (refusal.code === 'protocol/malformed') this.#countMalformed()
+    this.#countRefusal()
   }
 
   acked(): void {}
@@ -100,10 +141,20 @@ export class YConnection implements Writer, RoomMember, AwarenessPeer {
     this.close(1011, 'storage failed')
   }
 
-  released(): void {}
+  released(bytes: number): void {
+    this.#pending -= bytes
+    this.#jobs--
+    if (this.#paused && this.#pending < this.hub.limits.maxPendingBytes / 2 && this.#jobs < MAX_UNCOMMITTED) {
+      this.#paused = false
+      this.ws.resume()
+      this.#drain()
+    }
+  }
 
   close(code: number, reason: string): void {
     if (this.#phase === 'closed') return
+    // A paused socket would not read the client's answer to the close frame.
+    if (this.#paused) this.ws.resume()
     try {
       this.ws.close(code, reason)
     } catch {
@@ -115,10 +166,15 @@ export class YConnection implements Writer, RoomMember, AwarenessPeer {
   async #start(token: string, device: string | null): Promise<void> {
     const ref = this.#ref
     const context = { doc: this.name, ...(device ? { device } : {}) }
-    const result = await authenticateSafely(this.hub, token, ref ? ref.conversation : null, context)
+    // A plain doc is authorized by its own name, never by the connection-wide `null`: an
+    // `authenticate` that checks conversation membership refuses it unless it knows that name.
+    const result = ref
+      ? await authenticateSafely(this.hub, token, ref.conversation, context)
+      : await authenticateSafely(this.hub, token, this.name, { ...context, plainDoc: true })
     if (this.#phase === 'closed') return
     // 44xx: y-websocket treats these as final and stops reconnecting.
     if (!result) return this.close(4401, 'auth refused')
+    if (!this.hub.refusals.allows(result.userId)) return this.close(4429, 'too many refused messages: wait')
     this.#sender = { userId: result.userId, device, canWrite: result.canWrite }
     if (ref) this.#state = await this.hub.conversations.open(ref.conversation)
     const doc = await this.hub.docs.hold(this.name)
@@ -134,7 +190,7 @@ export class YConnection implements Writer, RoomMember, AwarenessPeer {
     this.#phase = 'open'
     this.#send(syncMessage(messageYjsSyncStep1, Y.encodeStateVector(doc)))
     this.#awareness.join(this)
-    for (const bytes of this.#early.splice(0)) this.#handle(bytes)
+    this.#drain()
   }
 
   /** A conversation's meta room shares the conversation's presence; other rooms have their own. */
@@ -150,13 +206,27 @@ export class YConnection implements Writer, RoomMember, AwarenessPeer {
 
   #receive(bytes: Uint8Array): void {
     if (this.#phase === 'closed' || this.hub.closing) return
-    if (this.#phase === 'starting') {
-      this.#early.push(bytes)
-      if (this.#early.length > EARLY_MESSAGES) this.close(4408, 'too many messages before the room opened')
+    // Over the rate: dropped (the stock protocol cannot say so), and closed if it goes on.
+    if (!this.#rate.take()) {
+      if (!this.#abuse.take()) this.close(4429, 'rate limit')
       return
     }
-    if (this.#rate.take()) this.#handle(bytes)
-    else this.close(4429, 'rate limit')
+    this.#inbox.push(bytes)
+    this.#inboxBytes += bytes.length
+    if (this.#phase === 'starting' && this.#inbox.length > EARLY_MESSAGES)
+      this.close(4408, 'too many messages before the room opened')
+    // ws may still emit what it had read when the socket was paused; no more than this.
+    else if (this.#inboxBytes > this.hub.limits.maxPendingBytes) this.close(4429, 'too many unread messages')
+    else this.#drain()
+  }
+
+  /** Handles waiting messages in order while the room is open and the committer keeps up. */
+  #drain(): void {
+    while (this.#phase === 'open' && !this.#paused && this.#inbox.length > 0) {
+      const bytes = this.#inbox.shift()!
+      this.#inboxBytes -= bytes.length
+      this.#handle(bytes)
+    }
   }
 
   #handle(bytes: Uint8Array): void {
@@ -169,15 +239,7 @@ export class YConnection implements Writer, RoomMember, AwarenessPeer {
         if (kind === messageYjsSyncStep1) this.#syncStep1(payload)
         else if (kind !== messageYjsSyncStep2 && kind !== messageYjsUpdate)
           throw new Error(`sync message ${kind}`)
-        else
-          this.hub.committer.push({
-            writer: this,
-            sender: this.#sender!,
-            ref: this.#ref,
-            doc: this.name,
-            update: payload,
-            frameRef: 0,
-          })
+        else this.#commit(payload)
       } else if (type === messageAwareness) {
         this.#awareness?.apply(this, decoding.readVarUint8Array(d))
       } else if (type === messageQueryAwareness) {
@@ -185,9 +247,30 @@ export class YConnection implements Writer, RoomMember, AwarenessPeer {
       }
       // Anything else (auth messages included) is ignored, as y-websocket's server does.
     } catch (error) {
-      if (error instanceof Refusal && error.code !== 'protocol/malformed') return
-      this.#countMalformed()
+      if (error instanceof Refusal && error.code !== 'protocol/malformed') this.#countRefusal()
+      else this.#countMalformed()
     }
+  }
+
+  /**
+   * Hands an update to the committer. Past `maxPendingBytes` uncommitted bytes or
+   * `MAX_UNCOMMITTED` updates, the socket is not read until the committer is done with them.
+   */
+  #commit(update: Uint8Array): void {
+    this.#pending += update.length
+    this.#jobs++
+    if (!this.#paused && (this.#pending > this.hub.limits.maxPendingBytes || this.#jobs >= MAX_UNCOMMITTED)) {
+      this.#paused = true
+      this.ws.pause()
+    }
+    this.hub.committer.push({
+      writer: this,
+      sender: this.#sender!,
+      ref: this.#ref,
+      doc: this.name,
+      update,
+      frameRef: 0,
+    })
   }
 
   #syncStep1(stateVector: Uint8Array): void {
@@ -204,6 +287,10 @@ export class YConnection implements Writer, RoomMember, AwarenessPeer {
     if (++this.#malformed >= this.hub.limits.maxMalformed) this.close(4400, 'too many malformed messages')
   }
 
+  #countRefusal(): void {
+    if (!this.hub.refusals.take(this.user)) this.close(4400, 'too many refused messages')
+  }
+
   #send(bytes: Uint8Array): void {
     if (this.#phase !== 'closed') this.#out.push('normal', bytes)
   }
@@ -211,21 +298,17 @@ export class YConnection implements Writer, RoomMember, AwarenessPeer {
   #closed(): void {
     const wasOpen = this.#phase !== 'closed'
     this.#phase = 'closed'
+    clearTimeout(this.#idleTimer)
+    clearInterval(this.#pinger)
     this.#out.close()
     this.hub.connections.delete(this)
     if (!wasOpen && !this.#holding) return
     const members = this.hub.rooms.get(this.name)
     members?.delete(this)
     if (members?.size === 0) this.hub.rooms.delete(this.name)
-    if (this.#awareness) {
-      this.#awareness.leave(this)
-      const own = this.hub.roomAwareness.get(this.name)
-      if (own && own.size === 0) {
-        own.destroy()
-        this.hub.roomAwareness.delete(this.name)
-      }
-      this.#awareness = undefined
-    }
+    // An empty room keeps its awareness claims until the server sweeps it (`docIdleMs`).
+    this.#awareness?.leave(this)
+    this.#awareness = undefined
     if (this.#holding) {
       this.#holding = false
       this.hub.docs.release(this.name)
