@@ -267,6 +267,19 @@ export const createClient = (options: ClientOptions): Client => {
             throw error
           }
           opened.set(cid, conversation)
+          // The link may have reached `syncing` while this conversation was opening: its outbox
+          // (entries from before a restart included) missed that resend. Transports drop duplicates.
+          if (transport && (transport.state === 'syncing' || transport.state === 'online')) {
+            for (const entry of ctx.outbox.entries(cid)) {
+              transport.send({
+                conversation: cid,
+                doc: entry.doc,
+                lane: entry.lane,
+                update: entry.update,
+                key: entry.key,
+              })
+            }
+          }
           settle(conversation)
           return conversation
         })
