@@ -6,6 +6,8 @@ import type { Authenticate, AuthResult } from './hub.js'
 export interface TokenGrant {
   readonly userId: string
   readonly canWrite: boolean
+  /** May change retention and settings (`AuthResult.canAdmin`); false unless granted. */
+  readonly canAdmin?: boolean
   /** Conversation ids this token may open; all when absent. */
   readonly conversations?: readonly string[]
 }
@@ -23,14 +25,15 @@ export const USAGE = `Usage: tidings-server [options]
   --port <n>            port to listen on (default 8080; 0 picks a free one)
   --host <address>      interface to listen on (default 127.0.0.1; 0.0.0.0 for all)
   --data <dir>          folder of the SQLite database (default ./data)
-  --tokens <file>       JSON file of tokens: { "<token>": "<user>" | { "user", "canWrite"?, "conversations"? } }
+  --tokens <file>       JSON file of tokens: { "<token>": "<user>" | { "user", "canWrite"?, "canAdmin"?, "conversations"? } }
   --retention-days <n>  drop messages older than n days in every conversation
   --help                show this
 
-Environment: TIDINGS_TOKENS="<token>=<user>[:ro],…" adds tokens (":ro" makes one read-only).
+Environment: TIDINGS_TOKENS="<token>=<user>[:ro|:admin],…" adds tokens (":ro" makes one
+read-only, ":admin" lets one change retention and settings).
 `
 
-/** Reads `TIDINGS_TOKENS`: comma-separated `token=user`, with `:ro` for read-only. */
+/** Reads `TIDINGS_TOKENS`: comma-separated `token=user`, with `:ro` for read-only, `:admin` for an admin. */
 export const parseTokenList = (list: string): Map<string, TokenGrant> => {
   const tokens = new Map<string, TokenGrant>()
   for (const entry of list.split(',')) {
@@ -42,13 +45,15 @@ export const parseTokenList = (list: string): Map<string, TokenGrant> => {
     let user = trimmed.slice(eq + 1)
     const readOnly = user.endsWith(':ro')
     if (readOnly) user = user.slice(0, -3)
+    const admin = !readOnly && user.endsWith(':admin')
+    if (admin) user = user.slice(0, -6)
     if (!user) throw new Error(`TIDINGS_TOKENS: token "${token}" has no user`)
-    tokens.set(token, { userId: user, canWrite: !readOnly })
+    tokens.set(token, { userId: user, canWrite: !readOnly, ...(admin ? { canAdmin: true } : {}) })
   }
   return tokens
 }
 
-/** Reads a token file: `{ "<token>": "<user>" | { "user", "canWrite"?, "conversations"? } }`. */
+/** Reads a token file: `{ "<token>": "<user>" | { "user", "canWrite"?, "canAdmin"?, "conversations"? } }`. */
 export const parseTokenFile = (json: string): Map<string, TokenGrant> => {
   const tokens = new Map<string, TokenGrant>()
   const value = JSON.parse(json) as Record<string, unknown>
@@ -60,12 +65,13 @@ export const parseTokenFile = (json: string): Map<string, TokenGrant> => {
       tokens.set(token, { userId: grant, canWrite: true })
       continue
     }
-    const g = grant as { user?: unknown; canWrite?: unknown; conversations?: unknown }
+    const g = grant as { user?: unknown; canWrite?: unknown; canAdmin?: unknown; conversations?: unknown }
     if (typeof g?.user !== 'string' || g.user === '') throw new Error(`token "${token}" has no user`)
     const conversations = Array.isArray(g.conversations) ? g.conversations.map(String) : undefined
     tokens.set(token, {
       userId: g.user,
       canWrite: g.canWrite !== false,
+      ...(g.canAdmin === true ? { canAdmin: true } : {}),
       ...(conversations ? { conversations } : {}),
     })
   }
@@ -117,5 +123,5 @@ export const tokenAuthenticate =
     if (!grant) return null
     if (conversation !== null && grant.conversations && !grant.conversations.includes(conversation))
       return null
-    return { userId: grant.userId, canWrite: grant.canWrite }
+    return { userId: grant.userId, canWrite: grant.canWrite, canAdmin: grant.canAdmin === true }
   }
