@@ -80,6 +80,10 @@ export interface DeviceSetup {
   readonly pingInterval?: number
   readonly pingTimeout?: number
   readonly receiptDelay?: number
+  /** Length of the period docs the client creates. */
+  readonly periodMs?: number
+  /** The client's physical clock. */
+  readonly now?: () => number
 }
 
 export interface Device {
@@ -107,7 +111,14 @@ export const device = (url: string, user: string, setup: DeviceSetup = {}): Devi
     backoff: { base: 50, cap: 500 },
   })
   const storage = setup.path ? sqliteStorage({ path: setup.path }) : memoryStorage()
-  const client = createClient({ user, storage, transport, receiptDelay: setup.receiptDelay ?? 0 })
+  const client = createClient({
+    user,
+    storage,
+    transport,
+    receiptDelay: setup.receiptDelay ?? 0,
+    ...(setup.periodMs ? { periodMs: setup.periodMs } : {}),
+    ...(setup.now ? { clock: { now: setup.now } } : {}),
+  })
   const states: Device['states'] = []
   client.on('connection', (state) => states.push({ state, at: performance.now() }))
   const close = () => client.close()

@@ -5,7 +5,7 @@ import { Emitter } from './emitter.js'
 import { TidingsError } from './errors.js'
 import { type ClockOptions, HybridClock, isStamp } from './hlc.js'
 import { type ConversationId, conversationId, type DeviceId, isDeviceId, randomDeviceId } from './ids.js'
-import { DEFAULT_PERIOD_MS, parseDocName } from './lanes.js'
+import { DEFAULT_PERIOD_MS, isPeriodMs, MAX_PERIOD_MS, MIN_PERIOD_MS, parseDocName } from './lanes.js'
 import { memoryStorage } from './memory-storage.js'
 import { DEFAULT_MAX_BODY_BYTES } from './message.js'
 import { Outbox } from './outbox.js'
@@ -24,6 +24,10 @@ export interface ClientOptions {
   /** Uniform random numbers on [0, 1) for ids; defaults to crypto-backed randomness. */
   random?: () => number
   timers?: Timers
+  /**
+   * Length of the period docs this device creates (default 7 days, at least 1 s, at most 366 days),
+   * unless an admin set the conversation's `settings.periodMs`. Each doc's name carries its length.
+   */
   periodMs?: number
   firstScreen?: number
   pageSize?: number
@@ -68,6 +72,12 @@ export const createClient = (options: ClientOptions): Client => {
     throw new TidingsError(
       'input/invalid',
       'createClient needs a user: a non-empty string of at most 256 characters.',
+    )
+  }
+  if (options.periodMs !== undefined && !isPeriodMs(options.periodMs)) {
+    throw new TidingsError(
+      'input/invalid',
+      `periodMs ${options.periodMs} is invalid: use whole ms from ${MIN_PERIOD_MS} to ${MAX_PERIOD_MS}.`,
     )
   }
   const storage = options.storage ?? memoryStorage()
@@ -240,9 +250,37 @@ export const createClient = (options: ClientOptions): Client => {
       let pending = conversations.get(cid)
       if (!pending) {
         pending = ready().then(async (ctx) => {
-          const conversation = await Conversation.open(ctx, cid)
+          // Subscribe first: opening commits the device's registration in meta, which a link that
+          // is online already sends at once, and a server refuses updates for a conversation the
+          // link has not subscribed to. The transport asks for `have` once the server answered.
+          let conversation: Conversation | undefined
+          let settle!: (c: Conversation | undefined) => void
+          const started = new Promise<Conversation | undefined>((resolve) => {
+            settle = resolve
+          })
+          transport?.subscribe(cid, async () => (await started)?.replica.have() ?? [])
+          try {
+            conversation = await Conversation.open(ctx, cid)
+          } catch (error) {
+            transport?.unsubscribe(cid)
+            settle(undefined)
+            throw error
+          }
           opened.set(cid, conversation)
-          transport?.subscribe(cid, () => conversation.replica.have())
+          // The link may have reached `syncing` while this conversation was opening: its outbox
+          // (entries from before a restart included) missed that resend. Transports drop duplicates.
+          if (transport && (transport.state === 'syncing' || transport.state === 'online')) {
+            for (const entry of ctx.outbox.entries(cid)) {
+              transport.send({
+                conversation: cid,
+                doc: entry.doc,
+                lane: entry.lane,
+                update: entry.update,
+                key: entry.key,
+              })
+            }
+          }
+          settle(conversation)
           return conversation
         })
         conversations.set(cid, pending)

@@ -4,7 +4,15 @@ import { exportConversation, type ImportSource, importConversation } from './exp
 import { History } from './history.js'
 import { compareStamps } from './hlc.js'
 import { type ConversationId, type MessageId, messageId, parseMessageId } from './ids.js'
-import { assertPriority, laneDocName, metaDocName, PRIORITIES, type Priority, periodOf } from './lanes.js'
+import {
+  assertPriority,
+  DEFAULT_PERIOD_MS,
+  docAt,
+  laneDocName,
+  metaDocName,
+  PRIORITIES,
+  type Priority,
+} from './lanes.js'
 import {
   compareOrder,
   headerOf,
@@ -50,6 +58,7 @@ const entryOf = (id: MessageId, record: MessageRecord): Entry => ({
   body: record.body,
   revision: undefined,
   period: -1,
+  periodMs: DEFAULT_PERIOD_MS,
 })
 
 /**
@@ -105,7 +114,7 @@ export class Conversation {
         priority,
         ...(parent ? { replyTo: parent.id } : {}),
       }
-      const doc = laneDocName(this.id, priority, periodOf(stamp.wall, this.#replica.periodMs))
+      const doc = docAt(this.id, priority, stamp.wall, this.#replica.periodMs)
       await this.#replica.commit(
         [
           {
@@ -142,10 +151,13 @@ export class Conversation {
       const value = record(ctx.clock.tick())
       const key = `${entry.id}/${ctx.device}`
       const deleting = 'deleted' in value
-      const lane = laneDocName(this.id, entry.header.priority, entry.period)
+      const lane = laneDocName(this.id, entry.header.priority, entry.period, entry.periodMs)
       const pinned = this.#replica.view.pins.has(entry.id)
       await this.#replica.commit([
-        { doc: laneDocName(this.id, 'control', entry.period), change: (d) => d.getMap('c').set(key, value) },
+        {
+          doc: laneDocName(this.id, 'control', entry.period, entry.periodMs),
+          change: (d) => d.getMap('c').set(key, value),
+        },
         ...(deleting
           ? [{ doc: lane, change: (d: import('yjs').Doc) => d.getMap('m').delete(entry.id) }]
           : []),

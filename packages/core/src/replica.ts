@@ -4,7 +4,15 @@ import { DocSet } from './doc-set.js'
 import { isTidingsError, TidingsError } from './errors.js'
 import type { History } from './history.js'
 import type { ConversationId, MessageId } from './ids.js'
-import { type DocRef, laneDocName, metaDocName, parseDocName, periodOf } from './lanes.js'
+import {
+  type DocRef,
+  docAt,
+  isPeriodMs,
+  metaDocName,
+  type PeriodRef,
+  parseDocName,
+  periodEnd,
+} from './lanes.js'
 import { readMessageRecord } from './message.js'
 import { addMessagesNamed, addTombstones, controlEntries } from './message-sets.js'
 import { RangeSet } from './range-set.js'
@@ -24,8 +32,7 @@ export interface LocalChange {
 /** Rows a doc gathers at least before its rows are merged into one. */
 const COMPACT_ROWS = 256
 
-const isMessageDoc = (ref: DocRef): ref is DocRef & { period: number } =>
-  ref.kind !== 'meta' && ref.kind !== 'receipts'
+const isMessageDoc = (ref: DocRef): ref is PeriodRef => ref.kind !== 'meta' && ref.kind !== 'receipts'
 const isLaneDoc = (ref: DocRef) => isMessageDoc(ref) && ref.kind !== 'control'
 
 /**
@@ -48,19 +55,23 @@ export class Replica {
     onChange: () => void,
   ) {
     this.history = history
-    this.view = new ConversationView(() => {
-      onChange()
-      if (this.view.retainedFrom > this.#retainedFrom) {
-        this.#retainedFrom = this.view.retainedFrom
-        void ctx.serial(() => this.applyRetention()).catch((error) => ctx.report(error))
-      }
-    })
+    this.view = new ConversationView(
+      () => {
+        onChange()
+        if (this.view.retainedFrom > this.#retainedFrom) {
+          this.#retainedFrom = this.view.retainedFrom
+          void ctx.serial(() => this.applyRetention()).catch((error) => ctx.report(error))
+        }
+      },
+      () => ctx.clock.physical(),
+    )
     this.docs = new DocSet(ctx.storage, ctx.newClientId, (name, doc) => this.view.attach(name, doc))
   }
 
+  /** The length of periods this device writes new docs in: meta's setting, else the client's option. */
   get periodMs(): number {
     const value = this.view.settings.get('periodMs')
-    return typeof value === 'number' && value > 0 ? value : this.ctx.options.periodMs
+    return isPeriodMs(value) ? value : this.ctx.options.periodMs
   }
 
   /** Loads meta, receipts and the newest periods until the first screen is full. */
@@ -86,19 +97,12 @@ export class Replica {
       await this.loadPeriod(period)
     }
     this.history.complete()
-    const settings = this.docs.get(meta)!.getMap('settings')
+    // Only the registration: settings are an admin's to write (servers refuse them from members),
+    // and period docs name their own length, so replicas need no agreed one to read them.
     const devices = this.docs.get(meta)!.getMap('devices')
-    if (devices.get(this.ctx.device) !== this.ctx.user || !settings.has('periodMs')) {
+    if (devices.get(this.ctx.device) !== this.ctx.user) {
       await this.ctx.serial(() =>
-        this.commit([
-          {
-            doc: meta,
-            change: () => {
-              if (devices.get(this.ctx.device) !== this.ctx.user) devices.set(this.ctx.device, this.ctx.user)
-              if (!settings.has('periodMs')) settings.set('periodMs', this.ctx.options.periodMs)
-            },
-          },
-        ]),
+        this.commit([{ doc: meta, change: () => devices.set(this.ctx.device, this.ctx.user) }]),
       )
     }
     await this.ctx.serial(() => this.applyRetention())
@@ -212,21 +216,21 @@ export class Replica {
 
   /** Drops in-memory state of docs whose write failed and reads them back from storage. */
   async #reload(names: string[]): Promise<void> {
-    const periods = new Set<number>()
+    const periods = new Map<number, number>()
     for (const name of names) {
       const ref = parseDocName(name)
-      if (ref && isMessageDoc(ref)) periods.add(ref.period)
+      if (ref && isMessageDoc(ref)) periods.set(ref.period, ref.periodMs)
       else this.docs.unload(name)
     }
-    for (const period of periods) {
+    for (const [period, periodMs] of periods) {
       for (const name of [...this.docs.names()]) {
         const ref = parseDocName(name)
         if (ref && isMessageDoc(ref) && ref.period === period) this.docs.unload(name)
       }
-      this.view.detachPeriod(period)
+      this.view.detachPeriod(period, periodMs)
     }
     for (const name of names) if (!isMessageDoc(parseDocName(name)!)) await this.#load(name)
-    for (const period of periods) await this.loadPeriod(period)
+    for (const period of periods.keys()) await this.loadPeriod(period)
   }
 
   /** Stores a remote update and applies it when its doc belongs in memory. */
@@ -246,7 +250,7 @@ export class Replica {
         )
         return
       }
-      if (isMessageDoc(ref) && this.#expired(ref.period)) return
+      if (isMessageDoc(ref) && this.#expired(ref)) return
       const held = this.view.receipts.held.clone()
       let messages = 0
       let newest = 0
@@ -344,7 +348,7 @@ export class Replica {
     const { held, read } = this.view.receipts
     await this.commit([
       {
-        doc: laneDocName(this.id, 'receipts', periodOf(at.wall, this.periodMs)),
+        doc: docAt(this.id, 'receipts', at.wall, this.periodMs),
         change: (doc) =>
           doc.getMap('r').set(this.ctx.device, { held: held.toJSON(), read: read.toJSON(), at }),
       },
@@ -367,8 +371,9 @@ export class Replica {
     this.#heldTimer = this.ctx.options.timers.setTimeout(publish, this.ctx.options.receiptDelay)
   }
 
-  #expired(period: number): boolean {
-    return (period + 1) * this.periodMs <= this.view.retainedFrom
+  /** Each doc by its own length: devices may have written periods of different lengths. */
+  #expired(ref: PeriodRef): boolean {
+    return periodEnd(ref) <= this.view.retainedFrom
   }
 
   /** Drops every doc wholly before `retainedFrom`; pending messages in them become `expired`. */
@@ -376,7 +381,7 @@ export class Replica {
     const expired: OutboxEntry[] = []
     const names = this.history.names().filter((name) => {
       const ref = parseDocName(name)!
-      return ref.kind !== 'meta' && this.#expired(ref.period) && !this.#holdsNewestReceipt(name)
+      return ref.kind !== 'meta' && this.#expired(ref) && !this.#holdsNewestReceipt(name)
     })
     await this.#forgetMessagesOf(names)
     for (const name of names) {
@@ -389,7 +394,7 @@ export class Replica {
       this.docs.unload(name)
       this.history.forget(name)
       await this.ctx.storage.drop(name)
-      if (isMessageDoc(ref)) this.view.detachPeriod(ref.period)
+      if (isMessageDoc(ref)) this.view.detachPeriod(ref.period, ref.periodMs)
     }
     if (expired.some((entry) => entry.messages.length > 0)) {
       this.ctx.outbox.markExpired(expired)

@@ -1,4 +1,5 @@
 import type * as Y from 'yjs'
+import { MAX_DRIFT } from './hlc.js'
 import { type DeviceId, type MessageId, parseMessageId } from './ids.js'
 import { parseDocName } from './lanes.js'
 import {
@@ -23,7 +24,12 @@ export interface Entry {
   readonly body: Json
   readonly revision: Revision | undefined
   readonly period: number
+  /** The length of `period`, from the doc's name: edits go to the control doc of the same period. */
+  readonly periodMs: number
 }
+
+/** A period doc's number and length. */
+type Period = { readonly period: number; readonly periodMs: number }
 
 /** A pinned message as kept in meta: it outlives the period that held the message. */
 export interface PinRecord {
@@ -50,17 +56,25 @@ export class ConversationView {
   /** Raises on every change, so snapshots can be cached by it. */
   version = 0
 
-  readonly #records = new Map<string, { value: unknown; period: number }>()
-  readonly #controls = new Map<string, { records: Map<string, ControlRecord>; period: number }>()
+  readonly #records = new Map<string, { value: unknown; period: Period }>()
+  readonly #controls = new Map<string, { records: Map<string, ControlRecord>; period: Period }>()
   readonly #onChange: () => void
+  readonly #now: () => number
 
-  constructor(onChange: () => void) {
+  /** `now` is physical time: retention values past it (plus the drift allowance) are not followed. */
+  constructor(onChange: () => void, now: () => number = Date.now) {
     this.#onChange = onChange
+    this.#now = now
   }
 
+  /**
+   * The highest published value, ignoring values past now + MAX_DRIFT: no server lets a client
+   * publish those, and following one (2^53-1) would drop every period doc, for good.
+   */
   get retainedFrom(): number {
+    const limit = this.#now() + MAX_DRIFT
     let max = 0
-    for (const value of this.retention.values()) max = Math.max(max, value)
+    for (const value of this.retention.values()) if (value <= limit) max = Math.max(max, value)
     return max
   }
 
@@ -80,7 +94,7 @@ export class ConversationView {
       }
       return
     }
-    const period = ref.period
+    const period = { period: ref.period, periodMs: ref.periodMs }
     const mapName = ref.kind === 'control' ? 'c' : ref.kind === 'receipts' ? 'r' : 'm'
     const map = doc.getMap(mapName)
     const sync = (keys: Iterable<string>) => {
@@ -99,21 +113,21 @@ export class ConversationView {
   }
 
   /** Forgets every message of a period's docs (after retention dropped them). */
-  detachPeriod(period: number): void {
-    for (const [id, record] of this.#records) if (record.period === period) this.#records.delete(id)
-    for (const [id, control] of this.#controls) if (control.period === period) this.#controls.delete(id)
-    for (const entry of [...this.timeline.values()])
-      if (entry.period === period) this.timeline.remove(entry.id)
+  detachPeriod(period: number, periodMs: number): void {
+    const of = (p: Period) => p.period === period && p.periodMs === periodMs
+    for (const [id, record] of this.#records) if (of(record.period)) this.#records.delete(id)
+    for (const [id, control] of this.#controls) if (of(control.period)) this.#controls.delete(id)
+    for (const entry of [...this.timeline.values()]) if (of(entry)) this.timeline.remove(entry.id)
     this.#changed(false)
   }
 
-  #laneKey(id: string, value: unknown, period: number) {
+  #laneKey(id: string, value: unknown, period: Period) {
     if (value === undefined) this.#records.delete(id)
     else this.#records.set(id, { value, period })
     this.#refresh(id)
   }
 
-  #controlKey(key: string, value: unknown, period: number) {
+  #controlKey(key: string, value: unknown, period: Period) {
     const slash = key.lastIndexOf('/')
     const id = key.slice(0, slash)
     const device = key.slice(slash + 1)
@@ -178,7 +192,7 @@ export class ConversationView {
       header,
       body: deleted ? null : (revision?.body ?? record?.body ?? null),
       revision,
-      period: stored?.period ?? control!.period,
+      ...(stored?.period ?? control!.period),
     })
   }
 

@@ -42,6 +42,7 @@ describe('parseDocName', () => {
       conversation: conv,
       kind: lane,
       period: 2917,
+      periodMs: DEFAULT_PERIOD_MS,
       name: `team.chat-1_a/${lane}/2917`,
     })
     expect(parseDocName(`c/${lane}/0`)).toMatchObject({ kind: lane, period: 0 })
@@ -78,6 +79,10 @@ describe('parseDocName', () => {
     ['an exponent', 'chat/normal/1e3'],
     ['a hex period', 'chat/normal/0x10'],
     ['a plus sign', 'chat/normal/+1'],
+    ['the default length spelled out', `chat/normal/1~${7 * 24 * 60 * 60 * 1000}`],
+    ['a period length under 1 s', 'chat/normal/1~999'],
+    ['a period length over 366 days', 'chat/normal/1~31622400001'],
+    ['an empty period length', 'chat/normal/1~'],
     ['a space in the period', 'chat/normal/ 1'],
     ['a trailing newline', 'chat/normal/1\n'],
     ['a 16-digit period', 'chat/normal/1000000000000000'],
@@ -94,7 +99,23 @@ describe('parseDocName', () => {
     fc.assert(
       fc.property(conversationArb, fc.constantFrom(...LANES), periodArb, (c, lane, period) => {
         const name = laneDocName(c, lane, period)
-        expect(parseDocName(name)).toEqual({ conversation: c, kind: lane, period, name })
+        expect(parseDocName(name)).toEqual({
+          conversation: c,
+          kind: lane,
+          period,
+          periodMs: DEFAULT_PERIOD_MS,
+          name,
+        })
+        // Any other length is spelled out in the name, and read back from it.
+        const hourly = laneDocName(c, lane, period, 3_600_000)
+        expect(hourly).toBe(`${c}/${lane}/${period}~3600000`)
+        expect(parseDocName(hourly)).toEqual({
+          conversation: c,
+          kind: lane,
+          period,
+          periodMs: 3_600_000,
+          name: hourly,
+        })
         expect(parseDocName(metaDocName(c))).toEqual({ conversation: c, kind: 'meta', name: `${c}/meta` })
       }),
       { numRuns: 300, ...replay },

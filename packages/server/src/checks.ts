@@ -1,7 +1,7 @@
-import { type DocRef, MAX_DRIFT } from '@tidings/core'
+import { type DocRef, MAX_DRIFT, periodEnd, periodStart } from '@tidings/core'
 import * as Y from 'yjs'
 import { type DecodedUpdate, decodeUpdateV1, Refusal, type Struct } from './decode.js'
-import { checkEntry, type RuleContext, type Sender } from './rules.js'
+import { checkEntry, LAYOUT_SETTINGS, type RuleContext, type Sender } from './rules.js'
 
 /** Everything a check needs, all of it from the server's own state. */
 export interface CheckContext {
@@ -15,7 +15,8 @@ export interface CheckContext {
   /** The user a device belongs to, from the conversation's meta doc. */
   readonly deviceOwner: (device: string) => string | undefined
   readonly retainedFrom: number
-  readonly periodMs: number
+  /** The highest retention value a client may write now (see `RuleContext.retentionLimit`). */
+  readonly retentionLimit: number
   readonly now: number
   readonly maxStructs: number
 }
@@ -87,11 +88,11 @@ export const checkDecoded = (decoded: DecodedUpdate, ctx: CheckContext): CheckRe
   const { doc, ref, sender } = ctx
   const tidings = ref !== undefined
   if (ref && ref.kind !== 'meta' && (decoded.structs.length > 0 || decoded.deletes.size > 0)) {
-    // First: a dropped doc has no state left to check against.
-    if ((ref.period + 1) * ctx.periodMs <= ctx.retainedFrom) {
+    // First: a dropped doc has no state left to check against. Bounds come from the doc's name.
+    if (periodEnd(ref) <= ctx.retainedFrom) {
       throw new Refusal('retention/expired', `${ref.name} is older than the conversation retains`)
     }
-    if (ref.period * ctx.periodMs > ctx.now + MAX_DRIFT) {
+    if (periodStart(ref) > ctx.now + MAX_DRIFT) {
       throw new Refusal('clock/skew', `${ref.name} is a period in the future`)
     }
   }
@@ -176,7 +177,12 @@ export const checkDecoded = (decoded: DecodedUpdate, ctx: CheckContext): CheckRe
       throw new Refusal('permission/denied', `clientID ${struct.id.client} belongs to another user`)
     }
   }
-  const rules: RuleContext = { sender, deviceOwner: ctx.deviceOwner, now: ctx.now }
+  const rules: RuleContext = {
+    sender,
+    deviceOwner: ctx.deviceOwner,
+    now: ctx.now,
+    retentionLimit: ctx.retentionLimit,
+  }
   const placements = new Map<Struct, Placement>()
   const place = (item: Y.Item, depth: number): Placement => {
     const cached = placements.get(item)
@@ -236,8 +242,13 @@ export const checkDecoded = (decoded: DecodedUpdate, ctx: CheckContext): CheckRe
     }
   }
   for (const target of targets) {
+    if (ref.kind === 'meta' && isLayoutSetting(target)) {
+      throw new Refusal('permission/denied', `settings.${target.parentSub} is fixed once set`)
+    }
     if (isOwn(target.id.client)) continue
     if (ref.kind === 'meta' && rootOf(target) === 'pins') continue
+    // Admins share the settings: one may replace another's value (layout ones excepted, above).
+    if (ref.kind === 'meta' && rootOf(target) === 'settings' && sender.canAdmin) continue
     throw new Refusal('permission/denied', `deletes an item of another user (client ${target.id.client})`)
   }
   return { effective, bindings, messages, newest }
@@ -263,6 +274,10 @@ const requireDependencies = (item: Y.Item, has: (id: Y.ID) => boolean): void => 
   }
 }
 
+/** Is this server-doc item a value of a layout setting (`settings.periodMs`)? */
+const isLayoutSetting = (item: Y.Item): boolean =>
+  rootOf(item) === 'settings' && item.parentSub !== null && LAYOUT_SETTINGS.includes(item.parentSub)
+
 /** The root map name of a server-doc item, if it is a root map entry. */
 const rootOf = (item: Y.Item): string | undefined => {
   const type = item.parent as Y.AbstractType<unknown> | null
@@ -272,9 +287,9 @@ const rootOf = (item: Y.Item): string | undefined => {
 
 /**
  * A new value for a key whose current value is another user's would replace it (Yjs deletes the
- * left neighbour of the winning value). Exceptions: meta's `pins`, shared by design, and a
- * concurrent first write to a `settings` key (no origin: Yjs resolves it by clientID, and refusing
- * it would block the writer's whole meta doc on every later sync).
+ * left neighbour of the winning value). Exceptions: meta's `pins`, shared by design, and admins'
+ * `settings`. Layout settings take no second value at all, not even a concurrent "first" write:
+ * Yjs resolves those by clientID, so a crafted clientID (2^53-1) would always win.
  */
 const checkOverwrite = (
   ctx: CheckContext,
@@ -284,9 +299,13 @@ const checkOverwrite = (
   isOwn: (client: number) => boolean,
 ): void => {
   if (ref.kind === 'meta' && placement.map === 'pins') return
-  const firstWrite = item.origin === null && item.content instanceof Y.ContentAny
-  if (ref.kind === 'meta' && placement.map === 'settings' && firstWrite) return
   const current = ctx.doc.share.get(placement.map)?._map.get(placement.key)
+  if (ref.kind === 'meta' && placement.map === 'settings') {
+    if (LAYOUT_SETTINGS.includes(placement.key) && (current || item.origin)) {
+      throw new Refusal('permission/denied', `settings.${placement.key} is fixed once set`)
+    }
+    if (ctx.sender.canAdmin) return
+  }
   if (current && !current.deleted && !isOwn(current.id.client)) {
     throw new Refusal(
       'permission/denied',

@@ -10,6 +10,8 @@ import type { Authenticate, AuthResult } from './hub.js'
 export interface TokenGrant {
   readonly userId: string
   readonly canWrite: boolean
+  /** May change retention and settings (`AuthResult.canAdmin`); false unless granted. */
+  readonly canAdmin?: boolean
   /** Conversation ids this token may open. */
   readonly conversations?: readonly string[]
   /** Plain `/y/` doc names (not Tidings docs) this token may open. */
@@ -29,14 +31,15 @@ export const USAGE = `Usage: tidings-server [options]
   --port <n>            port to listen on (default 8080; 0 picks a free one)
   --host <address>      interface to listen on (default 127.0.0.1; 0.0.0.0 for all)
   --data <dir>          folder of the SQLite database (default ./data)
-  --tokens <file>       JSON file of tokens: { "<token>": "<user>" | { "user", "canWrite"?, "conversations"?, "docs"? } }
+  --tokens <file>       JSON file of tokens: { "<token>": "<user>" | { "user", "canWrite"?, "canAdmin"?, "conversations"?, "docs"? } }
   --retention-days <n>  drop messages older than n days in every conversation
   --help                show this
 
-Environment: TIDINGS_TOKENS="<token>=<user>[:ro],…" adds tokens (":ro" makes one read-only).
+Environment: TIDINGS_TOKENS="<token>=<user>[:ro|:admin],…" adds tokens (":ro" makes one
+read-only, ":admin" lets one change retention and settings).
 `
 
-/** Reads `TIDINGS_TOKENS`: comma-separated `token=user`, with `:ro` for read-only. */
+/** Reads `TIDINGS_TOKENS`: comma-separated `token=user`, with `:ro` for read-only, `:admin` for an admin. */
 export const parseTokenList = (list: string): Map<string, TokenGrant> => {
   const tokens = new Map<string, TokenGrant>()
   for (const entry of list.split(',')) {
@@ -48,13 +51,15 @@ export const parseTokenList = (list: string): Map<string, TokenGrant> => {
     let user = trimmed.slice(eq + 1)
     const readOnly = user.endsWith(':ro')
     if (readOnly) user = user.slice(0, -3)
+    const admin = !readOnly && user.endsWith(':admin')
+    if (admin) user = user.slice(0, -6)
     if (!user) throw new Error(`TIDINGS_TOKENS: token "${token}" has no user`)
-    tokens.set(token, { userId: user, canWrite: !readOnly })
+    tokens.set(token, { userId: user, canWrite: !readOnly, ...(admin ? { canAdmin: true } : {}) })
   }
   return tokens
 }
 
-/** Reads a token file: `{ "<token>": "<user>" | { "user", "canWrite"?, "conversations"?, "docs"? } }`. */
+/** Reads a token file: `{ "<token>": "<user>" | { "user", "canWrite"?, "canAdmin"?, "conversations"?, "docs"? } }`. */
 export const parseTokenFile = (json: string): Map<string, TokenGrant> => {
   const tokens = new Map<string, TokenGrant>()
   const value = JSON.parse(json) as Record<string, unknown>
@@ -66,7 +71,13 @@ export const parseTokenFile = (json: string): Map<string, TokenGrant> => {
       tokens.set(token, { userId: grant, canWrite: true })
       continue
     }
-    const g = grant as { user?: unknown; canWrite?: unknown; conversations?: unknown; docs?: unknown }
+    const g = grant as {
+      user?: unknown
+      canWrite?: unknown
+      canAdmin?: unknown
+      conversations?: unknown
+      docs?: unknown
+    }
     if (typeof g?.user !== 'string' || g.user === '') throw new Error(`token "${token}" has no user`)
     const list = (field: 'conversations' | 'docs'): string[] | undefined => {
       const value = g[field]
@@ -80,6 +91,7 @@ export const parseTokenFile = (json: string): Map<string, TokenGrant> => {
     tokens.set(token, {
       userId: g.user,
       canWrite: g.canWrite !== false,
+      ...(g.canAdmin === true ? { canAdmin: true } : {}),
       ...(conversations ? { conversations } : {}),
       ...(docs ? { docs } : {}),
     })
@@ -138,5 +150,5 @@ export const tokenAuthenticate =
       const allowed = context.plainDoc ? grant.docs : grant.conversations
       if (!allowed?.includes(conversation)) return null
     }
-    return { userId: grant.userId, canWrite: grant.canWrite }
+    return { userId: grant.userId, canWrite: grant.canWrite, canAdmin: grant.canAdmin === true }
   }

@@ -2,7 +2,7 @@ import type { DocRef, StorageAdapter, UpdateWrite } from '@tidings/core'
 import * as Y from 'yjs'
 import { type CheckContext, checkDecoded, clientsOf } from './checks.js'
 import type { ConversationState, Conversations } from './conversations.js'
-import { mapValue, periodMsOf, retainedFromOf } from './conversations.js'
+import { mapValue, retainedFromOf } from './conversations.js'
 import { type DecodedUpdate, decodeUpdateV1, Refusal } from './decode.js'
 import type { DocStore } from './docs.js'
 import { bucketOf, PriorityQueue } from './lanes-queue.js'
@@ -49,6 +49,8 @@ export interface CommitterOptions {
   readonly forward: (job: UpdateJob, state: ConversationState | undefined) => void
   /** Pushes a committed manifest step to a conversation's subscribers. */
   readonly pushManifest: (state: ConversationState, step: ManifestStep) => void
+  /** The highest retention value a client may write into a conversation now. */
+  readonly retentionLimit: (conversation: string) => number
   /** A commit raised a conversation's retention: drop what it no longer keeps. */
   readonly retentionRose: (state: ConversationState) => void
 }
@@ -193,8 +195,8 @@ export class Committer {
           const user = meta ? mapValue(meta, 'devices', device) : undefined
           return typeof user === 'string' ? user : undefined
         },
-        retainedFrom: meta ? Math.max(state!.retainedFrom, retainedFromOf(meta)) : 0,
-        periodMs: meta ? periodMsOf(meta) : 1,
+        retainedFrom: meta ? Math.max(state!.retainedFrom, retainedFromOf(meta, now())) : 0,
+        retentionLimit: state ? this.options.retentionLimit(state.id) : 0,
         now: now(),
         maxStructs: this.options.maxStructs,
       }
@@ -276,7 +278,7 @@ export class Committer {
     for (const { job, state } of accepted) this.options.forward(job, state)
     for (const state of metaTouched) {
       const meta = docs.peek(state.metaDoc)
-      if (meta && retainedFromOf(meta) > state.retainedFrom) this.options.retentionRose(state)
+      if (meta && retainedFromOf(meta, now()) > state.retainedFrom) this.options.retentionRose(state)
     }
     return requeued
   }

@@ -1,10 +1,10 @@
-import { isDeviceId, parseDocName } from '@tidings/core'
+import { isDeviceId, parseDocName, periodEnd } from '@tidings/core'
 import { decodeFrame, encodeFrame, type Frame, type FrameOf } from '@tidings/protocol'
 import type { WebSocket } from 'ws'
 import * as Y from 'yjs'
 import type { AwarenessPeer } from './awareness.js'
 import type { UpdateJob, Writer } from './commit.js'
-import { type ConversationState, periodMsOf, type Subscriber } from './conversations.js'
+import type { ConversationState, Subscriber } from './conversations.js'
 import { Refusal, type RefusalCode } from './decode.js'
 import { authenticateSafely, type Hub } from './hub.js'
 import { type Bucket, bucketOf, Outgoing } from './lanes-queue.js'
@@ -25,6 +25,8 @@ export class TidingsConnection implements Writer, Subscriber {
   #phase: 'auth' | 'authenticating' | 'open' | 'closed' = 'auth'
   #token = ''
   #device = ''
+  /** The user the connection authenticated as, who owns `#device`. */
+  #user = ''
   readonly #subs = new Map<string, Subscription>()
   readonly #openDocs = new Set<string>()
   readonly #out: Outgoing
@@ -177,9 +179,17 @@ export class TidingsConnection implements Writer, Subscriber {
       this.#error('', 'auth/denied', 'the token or device id was refused', 0)
       return this.close(4401, 'auth refused')
     }
+    // A device belongs to the user who first used it on this server, everywhere.
+    const owns = await this.hub.devices.claim(frame.device, result.userId)
+    if (this.#phase !== 'authenticating') return
+    if (!owns) {
+      this.#error('', 'auth/denied', `device ${frame.device} belongs to another user`, 0)
+      return this.close(4401, 'auth refused')
+    }
     clearTimeout(this.#authTimer)
     this.#token = frame.token
     this.#device = frame.device
+    this.#user = result.userId
     this.#phase = 'open'
     this.send('session', { type: 'welcome', user: result.userId, serverTime: this.hub.now() })
   }
@@ -250,6 +260,8 @@ export class TidingsConnection implements Writer, Subscriber {
     }
     const result = await authenticateSafely(this.hub, this.#token, conversation, { device: this.#device })
     if (!result) throw new Refusal('auth/denied', `no access to ${conversation}`)
+    // The device is bound to the connection's user: it never acts for another one.
+    if (result.userId !== this.#user) throw new Refusal('auth/denied', `${conversation} names another user`)
     const state = await this.hub.conversations.open(conversation)
     if (this.#phase !== 'open') return
     this.#unsubscribe(conversation)
@@ -260,7 +272,12 @@ export class TidingsConnection implements Writer, Subscriber {
     }
     this.#subs.set(conversation, {
       state,
-      sender: { userId: result.userId, device: this.#device, canWrite: result.canWrite },
+      sender: {
+        userId: result.userId,
+        device: this.#device,
+        canWrite: result.canWrite,
+        canAdmin: result.canAdmin === true,
+      },
       peer,
     })
     state.subscribers.add(this)
@@ -283,11 +300,7 @@ export class TidingsConnection implements Writer, Subscriber {
     const { ref, sub } = this.#docOf(name)
     const bucket = bucketOf(name)
     const { retainedFrom } = sub.state
-    if (
-      ref.kind !== 'meta' &&
-      retainedFrom > 0 &&
-      (ref.period + 1) * (await this.#periodMs(sub.state)) <= retainedFrom
-    ) {
+    if (ref.kind !== 'meta' && retainedFrom > 0 && periodEnd(ref) <= retainedFrom) {
       // Dropped by retention: nothing to send, and nothing to ask for.
       this.send(bucket, { type: 'sync-step2', doc: name, update: EMPTY_UPDATE })
       return
@@ -301,10 +314,6 @@ export class TidingsConnection implements Writer, Subscriber {
     }
     this.send(bucket, { type: 'sync-step2', doc: name, update })
     this.send(bucket, { type: 'sync-step1', doc: name, stateVector: Y.encodeStateVector(doc) })
-  }
-
-  async #periodMs(state: ConversationState): Promise<number> {
-    return periodMsOf(await this.hub.docs.get(state.metaDoc))
   }
 
   /** The subscription a doc belongs to, counting it against the open-docs limit. */

@@ -1,4 +1,4 @@
-import { DEFAULT_PERIOD_MS, parseDocName, type StorageAdapter } from '@tidings/core'
+import { parseDocName, type StorageAdapter } from '@tidings/core'
 import type { Frame } from '@tidings/protocol'
 import type * as Y from 'yjs'
 import { AwarenessRoom } from './awareness.js'
@@ -33,19 +33,22 @@ export const mapValues = (doc: Y.Doc, map: string): unknown[] => {
   return values
 }
 
-/** The retention a meta doc states: the highest `retention` value, as core's view reads it. */
-export const retainedFromOf = (meta: Y.Doc): number => {
+/**
+ * The retention a meta doc states: the highest `retention` value, as core's view reads it. Client
+ * values past `now` are ignored (the checks refuse them; an older server accepted them, and one
+ * of 2^53-1 would drop every doc forever); the server's own value (key `server`) always counts.
+ */
+export const retainedFromOf = (meta: Y.Doc, now: number): number => {
   let max = 0
-  for (const value of mapValues(meta, 'retention')) {
-    if (Number.isSafeInteger(value) && (value as number) > max) max = value as number
+  const type = meta.share.get('retention')
+  for (const [key, item] of type?._map ?? []) {
+    if (item.deleted) continue
+    const content = item.content.getContent()
+    const value = content[content.length - 1]
+    if (!Number.isSafeInteger(value) || (value as number) <= max) continue
+    if (key === 'server' || (value as number) <= now) max = value as number
   }
   return max
-}
-
-/** The period length a meta doc states, or the default. */
-export const periodMsOf = (meta: Y.Doc): number => {
-  const value = mapValue(meta, 'settings', 'periodMs')
-  return Number.isSafeInteger(value) && (value as number) > 0 ? (value as number) : DEFAULT_PERIOD_MS
 }
 
 /** What the server keeps in memory about one conversation while it is in use. */
@@ -149,7 +152,7 @@ export class Conversations {
     )
     // listDocs matches by prefix: an app's own doc named like `<id>/notes` is not part of it.
     for (const info of list) if (parseDocName(info.doc)?.conversation === id) state.docs.add(info.doc)
-    state.retainedFrom = retainedFromOf(meta)
+    state.retainedFrom = retainedFromOf(meta, this.options.now())
     this.#states.set(id, state)
     this.options.opened(state)
     return state

@@ -2,16 +2,23 @@ import type { StorageAdapter } from '@tidings/core'
 import type { AwarenessRoom } from './awareness.js'
 import type { Committer, UpdateJob } from './commit.js'
 import type { ConversationState, Conversations } from './conversations.js'
+import type { DeviceOwners } from './device-owners.js'
 import type { DocStore } from './docs.js'
 import { bucketOf } from './lanes-queue.js'
 import type { Limits } from './limits.js'
 import type { ManifestStep } from './manifest.js'
 import type { RefusalLedger } from './refusals.js'
 
-/** Who a token belongs to, and whether that user may write the conversation. */
+/** Who a token belongs to, and what that user may do in the conversation. */
 export interface AuthResult {
   readonly userId: string
   readonly canWrite: boolean
+  /**
+   * May change the conversation's retention (meta `retention`) and settings (meta `settings`);
+   * default false. Everyone else's writes there are refused with `permission/denied`. Layout
+   * settings (`periodMs`) stay fixed once set, even for an admin.
+   */
+  readonly canAdmin?: boolean
 }
 
 /** What the server knows about the request when it asks `authenticate`. */
@@ -60,6 +67,8 @@ export interface Hub {
   readonly committer: Committer
   readonly limits: Limits
   readonly authenticate: Authenticate
+  /** Device id → user, server-wide: claimed at authentication. */
+  readonly devices: DeviceOwners
   readonly now: () => number
   readonly report: (error: unknown) => void
   /** y-websocket connections by doc name. */
@@ -83,7 +92,7 @@ export const authenticateSafely = async (
   try {
     const result = await hub.authenticate(token, conversation, context)
     if (!result || typeof result.userId !== 'string' || result.userId === '') return undefined
-    return { userId: result.userId, canWrite: result.canWrite === true }
+    return { userId: result.userId, canWrite: result.canWrite === true, canAdmin: result.canAdmin === true }
   } catch {
     return undefined
   }

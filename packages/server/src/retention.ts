@@ -1,8 +1,8 @@
-import { parseDocName } from '@tidings/core'
+import { parseDocName, periodEnd } from '@tidings/core'
 import * as Y from 'yjs'
 import { SERVER_USER } from './bindings.js'
 import { COMMIT_ORIGIN, type Writer } from './commit.js'
-import { type ConversationState, mapValue, periodMsOf, retainedFromOf } from './conversations.js'
+import { type ConversationState, mapValue, retainedFromOf } from './conversations.js'
 import { forward, type Hub, pushManifest } from './hub.js'
 
 const DAY_MS = 24 * 60 * 60 * 1000
@@ -21,11 +21,11 @@ const serverWriter: Writer = {
  */
 export const applyRetention = async (hub: Hub, state: ConversationState): Promise<void> => {
   const meta = await hub.docs.get(state.metaDoc)
-  const retainedFrom = retainedFromOf(meta)
-  const periodMs = periodMsOf(meta)
+  const retainedFrom = retainedFromOf(meta, hub.now())
+  // Each doc by its own bounds: devices may have written periods of different lengths.
   const dropped = [...state.docs].filter((doc) => {
     const ref = parseDocName(doc)
-    return ref !== undefined && ref.kind !== 'meta' && (ref.period + 1) * periodMs <= retainedFrom
+    return ref !== undefined && ref.kind !== 'meta' && periodEnd(ref) <= retainedFrom
   })
   if (retainedFrom <= state.retainedFrom && dropped.length === 0) return
   // The manifest goes first: if a drop fails, the next run drops again and clients already know.
@@ -50,7 +50,7 @@ export const setRetainedFrom = (hub: Hub, conversation: string, wall: number): P
     const state = await hub.conversations.open(conversation)
     const meta = await hub.docs.hold(state.metaDoc)
     try {
-      if (wall > retainedFromOf(meta) && mapValue(meta, 'retention', 'server') !== wall) {
+      if (wall > retainedFromOf(meta, hub.now()) && mapValue(meta, 'retention', 'server') !== wall) {
         await state.bindings.prefetch([meta.clientID])
         // A clientID some client already uses cannot carry the server's write.
         while (![undefined, SERVER_USER].includes(state.bindings.owner(meta.clientID))) {
@@ -76,7 +76,7 @@ export const setRetainedFrom = (hub: Hub, conversation: string, wall: number): P
           hub,
           {
             writer: serverWriter,
-            sender: { userId: SERVER_USER, device: null, canWrite: true },
+            sender: { userId: SERVER_USER, device: null, canWrite: true, canAdmin: true },
             ref: parseDocName(state.metaDoc),
             doc: state.metaDoc,
             update,
@@ -94,10 +94,29 @@ export const setRetainedFrom = (hub: Hub, conversation: string, wall: number): P
 /** A conversation's retention policy in days: a number for all, or per conversation. */
 export type RetentionDays = number | ((conversation: string) => number | undefined)
 
+/** The policy's days for a conversation, when it names a valid number. */
+const policyDays = (policy: RetentionDays | undefined, conversation: string): number | undefined => {
+  const days = typeof policy === 'function' ? policy(conversation) : policy
+  return days === undefined || !Number.isFinite(days) || days <= 0 ? undefined : days
+}
+
+/**
+ * The highest retention value a client (an admin) may write now: the policy's cutoff when the
+ * conversation has one (the server's policy stays authoritative), else the server's time.
+ */
+export const retentionLimit = (
+  policy: RetentionDays | undefined,
+  conversation: string,
+  now: number,
+): number => {
+  const days = policyDays(policy, conversation)
+  return days === undefined ? now : Math.floor(now - days * DAY_MS)
+}
+
 /** Applies a retention policy to a conversation, if it names one. */
 export const applyPolicy = (hub: Hub, policy: RetentionDays | undefined, state: ConversationState): void => {
-  const days = typeof policy === 'function' ? policy(state.id) : policy
-  if (days === undefined || !Number.isFinite(days) || days <= 0) {
+  const days = policyDays(policy, state.id)
+  if (days === undefined) {
     // Still finish a drop a crash may have interrupted.
     if (state.retainedFrom > 0) hub.committer.run(() => applyRetention(hub, state)).catch(hub.report)
     return

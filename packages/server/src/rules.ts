@@ -1,4 +1,12 @@
-import { type DocRef, isDeviceId, isStamp, MAX_DRIFT, PRIORITIES, parseMessageId } from '@tidings/core'
+import {
+  type DocRef,
+  isDeviceId,
+  isPeriodMs,
+  isStamp,
+  MAX_DRIFT,
+  PRIORITIES,
+  parseMessageId,
+} from '@tidings/core'
 import { isJson, Refusal } from './decode.js'
 
 /** Who sends an update. `device` is null on the y-websocket path when the client named none. */
@@ -6,6 +14,8 @@ export interface Sender {
   readonly userId: string
   readonly device: string | null
   readonly canWrite: boolean
+  /** May write meta `retention` and `settings` (see `AuthResult.canAdmin`). */
+  readonly canAdmin?: boolean
 }
 
 /** What the content rules need to know besides the entry itself. */
@@ -14,7 +24,12 @@ export interface RuleContext {
   /** The user a device belongs to, from the server's meta doc (`devices` map). */
   readonly deviceOwner: (device: string) => string | undefined
   readonly now: number
+  /** The highest retention value a client may write now: server time, or the policy's cutoff. */
+  readonly retentionLimit: number
 }
+
+/** Settings that define how docs are laid out: written once, never changed. */
+export const LAYOUT_SETTINGS: readonly string[] = ['periodMs']
 
 /** A new root-map entry: its value is undefined when the update carries it already deleted. */
 export interface Entry {
@@ -29,19 +44,19 @@ const deny = (reason: string): never => {
 }
 
 /**
- * Is `device` the sender's? It must be the connection's device, and not one meta gives to another
- * user (a device id is visible in message ids: claiming someone else's must not work). Without a
- * device of its own (y-websocket), any device meta binds to the sender's user is.
+ * Is `device` the sender's? It must be registered to the sender's user in this conversation's
+ * meta: nothing is written for a device before its owner registered it (a device id is visible in
+ * message ids, and an unregistered one is no one's yet here). It must also be the connection's
+ * device; without one (y-websocket with no `?device=`), any device meta gives the sender's user.
  */
 const isSendersDevice = (device: string, ctx: RuleContext): boolean => {
-  const owner = ctx.deviceOwner(device)
-  if (ctx.sender.device === null) return isDeviceId(device) && owner === ctx.sender.userId
-  return device === ctx.sender.device && (owner === undefined || owner === ctx.sender.userId)
+  if (ctx.deviceOwner(device) !== ctx.sender.userId) return false
+  return ctx.sender.device === null ? isDeviceId(device) : device === ctx.sender.device
 }
 
-/** Does the message's device belong to the sender's user? */
+/** Does the message's device belong to the sender's user, as registered in this conversation? */
 const ownsMessage = (messageDevice: string, ctx: RuleContext): boolean =>
-  messageDevice === ctx.sender.device || ctx.deviceOwner(messageDevice) === ctx.sender.userId
+  ctx.deviceOwner(messageDevice) === ctx.sender.userId
 
 const checkSkew = (stamp: { wall: number }, ctx: RuleContext): void => {
   if (stamp.wall > ctx.now + MAX_DRIFT) {
@@ -85,17 +100,23 @@ const checkMessage = (entry: Entry, ctx: RuleContext): void => {
 const checkMeta = (entry: Entry, ctx: RuleContext): void => {
   switch (entry.map) {
     case 'devices':
+      // Only a connection that announced the device (bound to its user at authentication) may
+      // register it: ids seen in messages give no rights.
       if (!isDeviceId(entry.key)) deny(`${JSON.stringify(entry.key)} is not a device id`)
-      if (ctx.sender.device !== null && entry.key !== ctx.sender.device)
-        deny(`devices entry ${entry.key} is not the sender's device`)
+      if (entry.key !== ctx.sender.device) deny(`devices entry ${entry.key} is not the sender's device`)
       if (!entry.deleted && entry.value !== ctx.sender.userId)
         deny(`devices entry ${entry.key} must map to the sender's user`)
       return
     case 'retention':
+      // Dropping history is an admin's decision, never past what the server allows at its time.
+      if (!ctx.sender.canAdmin) deny('only an admin may change retention')
       // One writer per key, as everywhere else; 'server' belongs to the server.
       if (!isSendersDevice(entry.key, ctx)) deny(`retention entry ${entry.key} is not the sender's`)
-      if (!entry.deleted && !(Number.isSafeInteger(entry.value) && (entry.value as number) >= 0))
+      if (entry.deleted) return
+      if (!(Number.isSafeInteger(entry.value) && (entry.value as number) >= 0))
         deny('retention values are times in ms')
+      if ((entry.value as number) > ctx.retentionLimit)
+        deny(`retention ${entry.value} is past what the server allows now (${ctx.retentionLimit})`)
       return
     case 'pinEdits':
       checkRecordKey(entry, ctx)
@@ -105,6 +126,9 @@ const checkMeta = (entry: Entry, ctx: RuleContext): void => {
       if (!parseMessageId(entry.key)) deny(`pin ${JSON.stringify(entry.key)} is not a message id`)
       return
     case 'settings':
+      if (!ctx.sender.canAdmin) deny('only an admin may change settings')
+      if (entry.key === 'periodMs' && !entry.deleted && !isPeriodMs(entry.value))
+        deny('periodMs is a period length in ms, from 1 s to 366 days')
       return
     default:
       deny(`meta has no map "${entry.map}"`)

@@ -5,11 +5,18 @@ import { type WebSocket, WebSocketServer } from 'ws'
 import { Committer } from './commit.js'
 import { TidingsConnection } from './connection.js'
 import { Conversations } from './conversations.js'
+import { DeviceOwners } from './device-owners.js'
 import { DocStore } from './docs.js'
 import { type Authenticate, forward, type Hub, pushManifest } from './hub.js'
 import { type Limits, resolveLimits } from './limits.js'
 import { RefusalLedger } from './refusals.js'
-import { applyPolicy, applyRetention, type RetentionDays, setRetainedFrom } from './retention.js'
+import {
+  applyPolicy,
+  applyRetention,
+  type RetentionDays,
+  retentionLimit,
+  setRetainedFrom,
+} from './retention.js'
 import { YConnection } from './y-websocket.js'
 
 export interface ServerOptions {
@@ -95,6 +102,7 @@ export const createServer = async (options: ServerOptions): Promise<TidingsServe
     report,
     forward: (job, state) => forward(hub, job, state),
     pushManifest,
+    retentionLimit: (conversation) => retentionLimit(options.retentionDays, conversation, now()),
     retentionRose: (state) => void committer.run(() => applyRetention(hub, state)).catch(report),
   })
   const hub: Hub = {
@@ -104,6 +112,7 @@ export const createServer = async (options: ServerOptions): Promise<TidingsServe
     committer,
     limits,
     authenticate: options.authenticate,
+    devices: new DeviceOwners(storage),
     now,
     report,
     rooms: new Map(),

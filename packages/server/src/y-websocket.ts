@@ -175,7 +175,17 @@ export class YConnection implements Writer, RoomMember, AwarenessPeer {
     // 44xx: y-websocket treats these as final and stops reconnecting.
     if (!result) return this.close(4401, 'auth refused')
     if (!this.hub.refusals.allows(result.userId)) return this.close(4429, 'too many refused messages: wait')
-    this.#sender = { userId: result.userId, device, canWrite: result.canWrite }
+    // A device named with `?device=` is bound to its first user, as on the Tidings protocol.
+    if (device !== null && !(await this.hub.devices.claim(device, result.userId))) {
+      return this.close(4401, 'auth refused: the device belongs to another user')
+    }
+    if ((this.#phase as string) === 'closed') return
+    this.#sender = {
+      userId: result.userId,
+      device,
+      canWrite: result.canWrite,
+      canAdmin: result.canAdmin === true,
+    }
     if (ref) this.#state = await this.hub.conversations.open(ref.conversation)
     const doc = await this.hub.docs.hold(this.name)
     this.#holding = true

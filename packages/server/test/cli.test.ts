@@ -9,19 +9,23 @@ import { TestClient } from './helpers.js'
 
 describe('tidings-server options', () => {
   it('reads tokens from TIDINGS_TOKENS and from a token file', () => {
-    expect(parseTokenList('a=alice, b=bob:ro')).toEqual(
+    expect(parseTokenList('a=alice, b=bob:ro, c=carol:admin')).toEqual(
       new Map([
         ['a', { userId: 'alice', canWrite: true }],
         ['b', { userId: 'bob', canWrite: false }],
+        ['c', { userId: 'carol', canWrite: true, canAdmin: true }],
       ]),
     )
     expect(() => parseTokenList('nouser=')).toThrow()
-    const file = parseTokenFile('{"t1":"alice","t2":{"user":"bob","canWrite":false,"conversations":["ops"]}}')
+    const file = parseTokenFile(
+      '{"t1":"alice","t2":{"user":"bob","canWrite":false,"conversations":["ops"]},"t3":{"user":"carol","canAdmin":true}}',
+    )
     const auth = tokenAuthenticate(file)
-    expect(auth('t1', 'anything', {})).toEqual({ userId: 'alice', canWrite: true })
-    expect(auth('t2', 'ops', {})).toEqual({ userId: 'bob', canWrite: false })
+    expect(auth('t1', 'anything', {})).toEqual({ userId: 'alice', canWrite: true, canAdmin: false })
+    expect(auth('t2', 'ops', {})).toEqual({ userId: 'bob', canWrite: false, canAdmin: false })
     expect(auth('t2', 'elsewhere', {})).toBeNull()
-    expect(auth('t2', null, {})).toEqual({ userId: 'bob', canWrite: false })
+    expect(auth('t2', null, {})).toEqual({ userId: 'bob', canWrite: false, canAdmin: false })
+    expect(auth('t3', 'ops', {})).toEqual({ userId: 'carol', canWrite: true, canAdmin: true })
     expect(auth('nope', null, {})).toBeNull()
   })
 

@@ -278,9 +278,9 @@ describe('fuzz', () => {
     await bob.syncStep1(DOC, replica)
     expect(ids.every((id) => replica.getMap('m').has(id))).toBe(true)
     const forwarded = alice.later((f) => f.type === 'update' && f.doc === DOC)
-    expect(await bob.update(DOC, new Device('bob', 'bobdev01').message(DOC, 'after the storm').update)).toBe(
-      'ack',
-    )
+    const bobDevice = new Device('bob', 'bobdev01')
+    expect(await bob.update('room/meta', bobDevice.register('room'))).toBe('ack')
+    expect(await bob.update(DOC, bobDevice.message(DOC, 'after the storm').update)).toBe('ack')
     await forwarded
     expect((await storedDoc(storage, DOC)).getMap('m').size).toBe(ids.length + 1)
     expect(device.doc(DOC).getMap('m').size).toBe(ids.length)

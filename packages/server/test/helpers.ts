@@ -5,8 +5,9 @@ import WebSocket from 'ws'
 import * as Y from 'yjs'
 import { type Authenticate, createServer, type ServerOptions, type TidingsServer } from '../src/index.js'
 
-/** Users of the tests: `reader` may not write; only alice and bob may open `secret`. */
-export const USERS: Record<string, { userId: string; canWrite: boolean }> = {
+/** Users of the tests: `reader` may not write; only alice and bob may open `secret`; `admin` is one. */
+export const USERS: Record<string, { userId: string; canWrite: boolean; canAdmin?: boolean }> = {
+  't-admin': { userId: 'admin', canWrite: true, canAdmin: true },
   't-alice': { userId: 'alice', canWrite: true },
   't-bob': { userId: 'bob', canWrite: true },
   't-mallory': { userId: 'mallory', canWrite: true },

@@ -88,6 +88,7 @@ describe('limits', () => {
     const client = await TestClient.connect(server.url, 't-alice', 'alicedev1')
     await client.subscribe('room')
     const device = new Device('alice', 'alicedev1')
+    expect(await client.update('room/meta', device.register('room'))).toBe('ack')
     const doc = laneDoc('room')
     const answers = []
     for (let i = 0; i < 40; i++) answers.push(client.update(doc, device.message(doc, 'x'.repeat(500)).update))

@@ -62,6 +62,7 @@ describe('forwarding by priority', () => {
     await alice.subscribe('room')
     await bob.subscribe('room')
     const device = new Device('alice', 'alicedev1')
+    expect(await alice.update('room/meta', device.register('room'))).toBe('ack')
     const low = laneDoc('room', 'low')
     const urgent = laneDoc('room', 'urgent')
     // Create both docs first so no manifest push interleaves below.

@@ -81,15 +81,19 @@ describe('retention', () => {
     expect(docs).not.toContain(old)
   })
 
-  it('follows a retention a client wrote into meta', async () => {
+  it('follows a retention an admin wrote into meta', async () => {
     const server = await startServer()
-    const { old, alice, device } = await seed(server.url)
+    const { old, alice } = await seed(server.url)
+    const admin = await TestClient.connect(server.url, 't-admin', 'admindev1')
+    await admin.subscribe('room')
+    const device = new Device('admin', 'admindev1')
+    expect(await admin.update('room/meta', device.register('room'))).toBe('ack')
     const dropped = alice.later((f) => f.type === 'manifest' && f.changes.some((c) => c.dropped))
     const wall = Date.now() - 10 * DAY
     expect(
-      await alice.update(
+      await admin.update(
         'room/meta',
-        device.change('room/meta', (d) => d.getMap('retention').set('alicedev1', wall)),
+        device.change('room/meta', (d) => d.getMap('retention').set('admindev1', wall)),
       ),
     ).toBe('ack')
     expect(await dropped).toMatchObject({ retainedFrom: wall, changes: [{ doc: old, dropped: true }] })

@@ -74,8 +74,9 @@ describe('sync', () => {
     await alice.subscribe('room')
     const device = new Device('alice', 'alicedev1')
     const doc = laneDoc('room')
+    // Nothing is accepted for a device before it is registered in the conversation.
+    expect(await alice.update('room/meta', device.register('room'))).toBe('ack')
     // Written while "offline": the server learns it through sync, not an update frame.
-    device.change('room/meta', (d) => d.getMap('devices').set('alicedev1', 'alice'))
     const { id } = device.message(doc, 'written offline')
     const serverVector = await alice.syncStep1(doc, device.doc(doc))
     alice.send({ type: 'sync-step2', doc, update: Y.encodeStateAsUpdate(device.doc(doc), serverVector) })
@@ -101,6 +102,7 @@ describe('sync', () => {
     await bob.subscribe('room')
     const doc = laneDoc('room')
     const device = new Device('alice', 'alicedev1')
+    expect(await alice.update('room/meta', device.register('room'))).toBe('ack')
     const { update } = device.message(doc, 'hello bob')
     const forwarded = bob.later((f) => f.type === 'update' && f.doc === doc)
     expect(await alice.update(doc, update)).toBe('ack')
@@ -208,6 +210,7 @@ describe('docs in memory', () => {
     const alice = await TestClient.connect(server.url, 't-alice', 'alicedev1')
     await alice.subscribe('room')
     const device = new Device('alice', 'alicedev1')
+    expect(await alice.update('room/meta', device.register('room'))).toBe('ack')
     const doc = laneDoc('room')
     const ids: string[] = []
     for (let i = 0; i < 3; i++) {

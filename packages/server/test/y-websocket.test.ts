@@ -66,6 +66,17 @@ describe('y-websocket interop at /y/<docName>', () => {
 
   it('lets two stock providers share a lane period doc, under the Tidings checks', async () => {
     const server = await startServer()
+    // Each device registers in the conversation first: nothing is accepted for it before.
+    const members = [
+      ['t-alice', 'alice', 'alicedev1'],
+      ['t-bob', 'bob', 'bobdev01'],
+      ['t-mallory', 'mallory', 'mallory1'],
+    ] as const
+    for (const [token, user, id] of members) {
+      const member = await TestClient.connect(server.url, token, id)
+      await member.subscribe('room')
+      expect(await member.update('room/meta', new Device(user, id).register('room'))).toBe('ack')
+    }
     const room = laneDoc('room')
     const a = connect(server.url, room, { token: 't-alice', device: 'alicedev1' })
     const b = connect(server.url, room, { token: 't-bob', device: 'bobdev01' })

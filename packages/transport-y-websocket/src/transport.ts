@@ -215,10 +215,11 @@ class YWebsocketTransport implements Transport {
       subscription.listing--
     }
     if (this.#subscriptions.get(conversation) !== subscription || !this.#wanted) return this.#update()
-    const period = periodOf((this.#options.now ?? Date.now)(), this.#options.periodMs ?? DEFAULT_PERIOD_MS)
+    const periodMs = this.#options.periodMs ?? DEFAULT_PERIOD_MS
+    const period = periodOf((this.#options.now ?? Date.now)(), periodMs)
     const names = new Set([
       metaDocName(conversation),
-      ...LANES.map((lane) => laneDocName(conversation, lane, period)),
+      ...LANES.map((lane) => laneDocName(conversation, lane, period, periodMs)),
       ...held.map((v) => v.doc).filter((doc) => doc.startsWith(`${conversation}/`)),
       ...(this.#options.follow?.(conversation) ?? []),
     ])
