@@ -60,8 +60,8 @@ describe('plain /y/ docs are authorized by their own name', () => {
       parseTokenFile(JSON.stringify({ all: 'alice', docs: { user: 'dora', docs: ['notes'] } })),
     )
     const plain = { doc: 'notes', plainDoc: true }
-    expect(auth('all', 'notes', plain)).toEqual({ userId: 'alice', canWrite: true })
-    expect(auth('docs', 'notes', plain)).toEqual({ userId: 'dora', canWrite: true })
+    expect(auth('all', 'notes', plain)).toEqual({ userId: 'alice', canWrite: true, canAdmin: false })
+    expect(auth('docs', 'notes', plain)).toEqual({ userId: 'dora', canWrite: true, canAdmin: false })
     // A doc list is not a conversation list, and the other way round.
     expect(auth('docs', 'notes', {})).toBeNull()
     // A list that is not one must not read as "no limit".
