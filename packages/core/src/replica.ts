@@ -45,13 +45,20 @@ export class Replica {
     onChange: () => void,
   ) {
     this.history = history
-    this.view = new ConversationView(() => {
-      onChange()
-      if (this.view.retainedFrom > this.#retainedFrom) {
-        this.#retainedFrom = this.view.retainedFrom
-        void ctx.serial(() => this.applyRetention()).catch((error) => ctx.report(error))
-      }
-    })
+    this.view = new ConversationView(
+      () => {
+        onChange()
+        if (this.view.retainedFrom > this.#retainedFrom) {
+          this.#retainedFrom = this.view.retainedFrom
+          void ctx.serial(() => this.applyRetention()).catch((error) => ctx.report(error))
+        }
+      },
+      // Pins of a message in a period held here are checked against the message itself.
+      (wall) => {
+        const period = periodOf(wall, this.periodMs)
+        return !this.#expired(period) && this.history.inWindow(period)
+      },
+    )
     this.docs = new DocSet(ctx.storage, ctx.newClientId, (name, doc) => this.view.attach(name, doc))
   }
 
