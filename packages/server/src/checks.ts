@@ -1,6 +1,7 @@
-import { type DocRef, MAX_DRIFT } from '@tidings/core'
+import { type DocRef, MAX_DRIFT, type MessageHeader } from '@tidings/core'
 import * as Y from 'yjs'
 import { type DecodedUpdate, decodeUpdateV1, Refusal, type Struct } from './decode.js'
+import type { StoredMessage } from './pins.js'
 import { checkEntry, type RuleContext, type Sender } from './rules.js'
 
 /** Everything a check needs, all of it from the server's own state. */
@@ -18,6 +19,8 @@ export interface CheckContext {
   readonly periodMs: number
   readonly now: number
   readonly maxStructs: number
+  /** A message as the server stores it, to check pin snapshots against (meta updates). */
+  readonly storedMessage?: (id: string, header: MessageHeader) => StoredMessage
 }
 
 export interface CheckResult {
@@ -176,7 +179,12 @@ export const checkDecoded = (decoded: DecodedUpdate, ctx: CheckContext): CheckRe
       throw new Refusal('permission/denied', `clientID ${struct.id.client} belongs to another user`)
     }
   }
-  const rules: RuleContext = { sender, deviceOwner: ctx.deviceOwner, now: ctx.now }
+  const rules: RuleContext = {
+    sender,
+    deviceOwner: ctx.deviceOwner,
+    now: ctx.now,
+    ...(ctx.storedMessage ? { storedMessage: ctx.storedMessage } : {}),
+  }
   const placements = new Map<Struct, Placement>()
   const place = (item: Y.Item, depth: number): Placement => {
     const cached = placements.get(item)
@@ -237,6 +245,8 @@ export const checkDecoded = (decoded: DecodedUpdate, ctx: CheckContext): CheckRe
   }
   for (const target of targets) {
     if (isOwn(target.id.client)) continue
+    // Anyone may unpin, and a message's author frees every pin of it on delete: deleting a pin
+    // removes a snapshot, it cannot forge one.
     if (ref.kind === 'meta' && rootOf(target) === 'pins') continue
     throw new Refusal('permission/denied', `deletes an item of another user (client ${target.id.client})`)
   }
@@ -272,8 +282,8 @@ const rootOf = (item: Y.Item): string | undefined => {
 
 /**
  * A new value for a key whose current value is another user's would replace it (Yjs deletes the
- * left neighbour of the winning value). Exceptions: meta's `pins`, shared by design, and a
- * concurrent first write to a `settings` key (no origin: Yjs resolves it by clientID, and refusing
+ * left neighbour of the winning value). Pins are no exception: each is keyed by its pinner's
+ * device. The one exception is a concurrent first write to a `settings` key (no origin: Yjs resolves it by clientID, and refusing
  * it would block the writer's whole meta doc on every later sync).
  */
 const checkOverwrite = (
@@ -283,7 +293,6 @@ const checkOverwrite = (
   item: Y.Item,
   isOwn: (client: number) => boolean,
 ): void => {
-  if (ref.kind === 'meta' && placement.map === 'pins') return
   const firstWrite = item.origin === null && item.content instanceof Y.ContentAny
   if (ref.kind === 'meta' && placement.map === 'settings' && firstWrite) return
   const current = ctx.doc.share.get(placement.map)?._map.get(placement.key)

@@ -7,6 +7,7 @@ import { type DecodedUpdate, decodeUpdateV1, Refusal } from './decode.js'
 import type { DocStore } from './docs.js'
 import { bucketOf, PriorityQueue } from './lanes-queue.js'
 import type { ManifestStep } from './manifest.js'
+import { pinDocs, storedMessageLookup } from './pins.js'
 import type { Sender } from './rules.js'
 import { WaitingRoom } from './waiting.js'
 
@@ -139,8 +140,11 @@ export class Committer {
           const state = job.ref ? await conversations.open(job.ref.conversation) : undefined
           const doc = await hold(job.doc)
           if (state) {
-            await hold(state.metaDoc)
+            const meta = await hold(state.metaDoc)
             await state.bindings.prefetch(clientsOf(decoded, doc))
+            // Pin snapshots are checked against the messages they name: load those docs.
+            if (job.doc === state.metaDoc)
+              for (const name of pinDocs(decoded, state, periodMsOf(meta))) await hold(name)
           }
           prepared.push({ job, decoded, state })
         } catch (error) {
@@ -197,6 +201,13 @@ export class Committer {
         periodMs: meta ? periodMsOf(meta) : 1,
         now: now(),
         maxStructs: this.options.maxStructs,
+        ...(meta && job.doc === state!.metaDoc
+          ? {
+              storedMessage: storedMessageLookup(state!.id, meta, periodMsOf(meta), (name) =>
+                docs.peek(name),
+              ),
+            }
+          : {}),
       }
       let result: ReturnType<typeof checkDecoded>
       try {
