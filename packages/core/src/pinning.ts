@@ -1,6 +1,5 @@
 import type * as Y from 'yjs'
 import type { ClientContext } from './context.js'
-import { compareStamps } from './hlc.js'
 import { laneDocName, metaDocName } from './lanes.js'
 import type { ControlRecord } from './message.js'
 import { jsonEqual, type PinRecord } from './pins.js'
@@ -105,8 +104,9 @@ export const unpinChange = (replica: Replica, id: string): LocalChange => ({
  * What this device does about messages whose records changed, so that concurrent pins, edits and
  * deletes converge: a deleted message's content is freed wherever it was copied (a pin or an edit
  * that raced the delete), the author's devices copy their edits of a pinned message into meta
- * (an edit made before the pin arrived) and drop those copies once it is unpinned, and a pinner
- * whose snapshot is older than the author's latest edit renews it. Every step is idempotent: run
+ * (an edit made before the pin arrived) and drop those copies once it is unpinned. Pinners never
+ * rewrite their snapshot: a server refuses a snapshot of a message deleted meanwhile, and a
+ * refused write would stall this device's later writes to meta. Every step is idempotent: run
  * again on the same state, it changes nothing.
  */
 export const upkeepChanges = (ctx: ClientContext, replica: Replica, ids: Iterable<string>): LocalChange[] => {
@@ -125,16 +125,10 @@ export const upkeepChanges = (ctx: ClientContext, replica: Replica, ids: Iterabl
       if (copy) changes.add(meta, (d) => d.getMap('pinEdits').delete(`${id}/${ctx.device}`))
       continue
     }
-    if (!entry) continue
-    if (entry.header.author === ctx.user) {
-      const own = view.authorRecords(id, ctx.user).get(ctx.device)
-      if (own && !('deleted' in own) && !jsonEqual(own, copy))
-        changes.add(meta, (d) => d.getMap('pinEdits').set(`${id}/${ctx.device}`, own))
-    }
-    const mine = pins.get(ctx.device)
-    const latest = entry.revision?.stamp
-    if (mine && latest && compareStamps(latest, mine.stamp) > 0)
-      changes.add(meta, (d) => d.getMap('pins').set(`${id}/${ctx.device}`, snapshotOf(entry)))
+    if (entry?.header.author !== ctx.user) continue
+    const own = view.authorRecords(id, ctx.user).get(ctx.device)
+    if (own && !('deleted' in own) && !jsonEqual(own, copy))
+      changes.add(meta, (d) => d.getMap('pinEdits').set(`${id}/${ctx.device}`, own))
   }
   return changes.list()
 }
