@@ -212,7 +212,7 @@ export class Conversation {
    * `upkeepChanges`). Runs in the serial queue, once for all the changes gathered meanwhile.
    */
   #upkeep() {
-    if (this.#upkeepDue || this.#closed) return
+    if (this.#upkeepDue || this.#closed || !this.#ctx.upkeep) return
     this.#upkeepDue = true
     this.#ctx
       .serial(async () => {
