@@ -265,36 +265,36 @@ export class ConversationView {
       if (pinners.length === 0) continue
       let header: MessageHeader
       let valid: typeof pinners
-      const revisions = new Map<string, ControlRecord>()
+      // Any edit supersedes the original body, whatever their stamps (as in the timeline).
+      const edits = new Map<string, ControlRecord>()
+      let original: Json | undefined
       if (entry) {
         header = entry.header
         const record = this.storedRecord(id)
-        const edits = this.authorRecords(id, header.author)
+        for (const [device, edit] of this.authorRecords(id, header.author)) edits.set(device, edit)
         for (const [device, edit] of this.#byAuthor(this.pinEdits.get(id) ?? new Map(), header.author))
           edits.set(`${device}:pinned`, edit)
         valid = pinners.filter(([, pin]) => pinMatches(pin, record, edits.values()))
-        for (const [key, edit] of edits) revisions.set(key, edit)
-        if (record) revisions.set('', { stamp: record.stamp, body: record.body })
+        original = record?.body
       } else {
         header = pinners[0]![1].header
         if (this.#holdsPeriodOf(header.stamp.wall)) continue
         if (this.members.get(header.device) !== header.author) continue
         valid = pinners.filter(([, pin]) => jsonEqual(pin.header, header))
         for (const [device, edit] of this.#byAuthor(this.pinEdits.get(id) ?? new Map(), header.author))
-          revisions.set(device, edit)
-        for (const [device, pin] of valid)
-          revisions.set(`pin:${device}`, { stamp: pin.stamp, body: pin.body })
+          edits.set(device, edit)
+        for (const [device, pin] of valid) {
+          if (compareStamps(pin.stamp, header.stamp) === 0) original = pin.body
+          else edits.set(`pin:${device}`, { stamp: pin.stamp, body: pin.body })
+        }
       }
-      const revision = resolveRevision(revisions)
-      if (valid.length === 0 || !revision || revision.deleted) continue
+      const revision = resolveRevision(edits)
+      if (valid.length === 0 || revision?.deleted) continue
       pinned.push({
         id: id as MessageId,
         header,
-        body: revision.body ?? null,
-        editedAt:
-          revision.stamp && compareStamps(revision.stamp, header.stamp) !== 0
-            ? revision.stamp.wall
-            : undefined,
+        body: revision ? (revision.body ?? null) : (original ?? null),
+        editedAt: revision?.editedAt,
         pinnedBy: this.members.get(valid[0]![0])!,
       })
     }

@@ -148,4 +148,28 @@ describe('pins racing deletes and edits', () => {
     }
     await Promise.all(all.map((d) => d.client.close()))
   })
+
+  it('shows an edit stamped before its message (a clock ahead by more than the drift) like messages() does', async () => {
+    const hub = loopbackHub({ manual: true })
+    const time = manualTime()
+    const fast = device(hub, 'alice', time, { clock: { now: () => time.now() + 60_001 } })
+    const laptop = device(hub, 'alice', time)
+    const bob = device(hub, 'bob', time)
+    const all = [fast, laptop, bob]
+    const [f, l, b] = (await Promise.all(all.map((d) => d.client.open('room')))) as [
+      Conversation,
+      Conversation,
+      Conversation,
+    ]
+    const m = await f.send('original')
+    await hub.flush()
+    await l.edit(m.id, 'edited')
+    await b.pin(m.id)
+    await hub.flush()
+    for (const x of [f, l, b]) {
+      expect(x.messages().map((y) => y.body)).toEqual(['edited'])
+      expect(pinsOf(x)).toEqual([[m.id, 'alice', 'edited', 'bob']])
+    }
+    await Promise.all(all.map((d) => d.client.close()))
+  })
 })
