@@ -20,21 +20,33 @@ const until = (conversation: Conversation, check: () => boolean): Promise<void> 
     })
   })
 
+/** Core clients on a server, their errors collected, and their links to take offline. */
+const world = async () => {
+  const server = await startServer()
+  const errors: string[] = []
+  const links = new Map<Client, ReturnType<typeof miniTransport>>()
+  const client = (user: string) => {
+    const transport = miniTransport(server.url, `t-${user}`)
+    const c = createClient({ user, storage: memoryStorage(), transport, receiptDelay: 0 })
+    c.on('error', (error) => errors.push(`${error.code}: ${error.message}`))
+    clients.push(c)
+    links.set(c, transport)
+    return c
+  }
+  /** Whether any stored doc of `room` still holds `text` in its state. */
+  const stored = async (text: string) => {
+    for (const info of await server.storage.listDocs('room')) {
+      const state = Y.encodeStateAsUpdate(await storedDoc(server.storage, info.doc))
+      if (new TextDecoder().decode(state).includes(text)) return true
+    }
+    return false
+  }
+  return { server, errors, links, client, stored }
+}
+
 describe('pins and deletes through the server, with core clients', () => {
   it('a delete from one device frees the pins, pin copies and edit texts of all, and the server allows it', async () => {
-    const server = await startServer()
-    const errors: string[] = []
-    const client = (user: string) => {
-      const c = createClient({
-        user,
-        storage: memoryStorage(),
-        transport: miniTransport(server.url, `t-${user}`),
-        receiptDelay: 0,
-      })
-      c.on('error', (error) => errors.push(`${error.code}: ${error.message}`))
-      clients.push(c)
-      return c
-    }
+    const { server, errors, client, stored } = await world()
     const [phone, laptop, bob] = [client('alice'), client('alice'), client('bob')]
     const [p, l, b] = await Promise.all([phone.open('room'), laptop.open('room'), bob.open('room')])
     const m = await p.send('secret v1')
@@ -50,10 +62,29 @@ describe('pins and deletes through the server, with core clients', () => {
     await Promise.all([phone.whenSynced(), laptop.whenSynced(), bob.whenSynced()])
     await server.idle()
     expect(errors).toEqual([])
-    for (const info of await server.storage.listDocs('room')) {
-      const text = new TextDecoder().decode(Y.encodeStateAsUpdate(await storedDoc(server.storage, info.doc)))
-      expect(text, info.doc).not.toContain('secret v1')
-      expect(text, info.doc).not.toContain('laptop text')
-    }
+    expect(await stored('secret v1')).toBe(false)
+    expect(await stored('laptop text')).toBe(false)
+  })
+
+  it('a pin that reaches the server after the delete is refused, and shown nowhere', async () => {
+    const { server, errors, links, client, stored } = await world()
+    const [alice, bob, mallory] = [client('alice'), client('bob'), client('mallory')]
+    const [a, b, c] = await Promise.all([alice.open('room'), bob.open('room'), mallory.open('room')])
+    const m = await a.send('secret v1')
+    for (const x of [b, c]) await until(x, () => x.messages().length === 1)
+    const link = links.get(bob)!
+    const offline = new Promise<void>((resolve) => link.on('connection', (s) => s === 'offline' && resolve()))
+    link.disconnect()
+    await offline
+    await b.pin(m.id)
+    await a.delete(m.id)
+    await alice.whenSynced()
+    link.connect({ user: 'bob', device: bob.device! })
+    await until(b, () => b.messages()[0]?.deleted === true)
+    await until(c, () => c.messages()[0]?.deleted === true)
+    await server.idle()
+    for (const x of [a, b, c]) expect(x.pins()).toEqual([])
+    expect(errors.some((e) => e.startsWith('permission/denied') && e.includes('does not store'))).toBe(true)
+    expect(await stored('secret v1')).toBe(false)
   })
 })
