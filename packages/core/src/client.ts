@@ -218,6 +218,7 @@ export const createClient = (options: ClientOptions): Client => {
       },
       send: (update) => transport?.send(update),
       report,
+      upkeep: transport?.follower !== true,
     }
     if (transport) wire(transport, ctx)
     return ctx

@@ -46,4 +46,6 @@ export interface ClientContext {
   send(update: OutgoingUpdate): void
   /** Reports an error no caller is waiting for (a bad remote update, a failed background write). */
   report(error: unknown): void
+  /** Whether this client writes of its own accord (not a follower tab's client). */
+  readonly upkeep: boolean
 }

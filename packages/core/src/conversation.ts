@@ -2,7 +2,6 @@ import type { ClientContext } from './context.js'
 import { TidingsError } from './errors.js'
 import { exportConversation, type ImportSource, importConversation } from './export.js'
 import { History } from './history.js'
-import { compareStamps } from './hlc.js'
 import { type ConversationId, type MessageId, messageId, parseMessageId } from './ids.js'
 import {
   assertPriority,
@@ -14,6 +13,7 @@ import {
   type Priority,
 } from './lanes.js'
 import {
+  type ControlRecord,
   compareOrder,
   headerOf,
   type Json,
@@ -24,6 +24,7 @@ import {
   readMessageRecord,
   validateBody,
 } from './message.js'
+import { deleteChanges, snapshotOf, unpinChange, upkeepChanges } from './pinning.js'
 import { Replica } from './replica.js'
 import { readKeySets } from './updates.js'
 import type { Entry } from './view.js'
@@ -34,7 +35,10 @@ export interface SendOptions {
   replyTo?: string
 }
 
-/** A pinned message: a snapshot kept in meta, updated by later edits, outliving its period. */
+/**
+ * A pinned message: a snapshot kept in meta, updated by later edits, outliving its period. Only
+ * pins that match the message (or, for a message not loaded here, its author's device) are listed.
+ */
 export interface Pin {
   readonly id: MessageId
   readonly author: string
@@ -75,11 +79,15 @@ export class Conversation {
   /** Raised when acks or expiries change statuses, which the view does not see. */
   #statusVersion = 0
   #closed = false
+  #upkeepDue = false
 
   private constructor(ctx: ClientContext, id: ConversationId, history: History) {
     this.#ctx = ctx
     this.id = id
-    this.#replica = new Replica(ctx, id, history, () => this.#notify())
+    this.#replica = new Replica(ctx, id, history, () => {
+      this.#notify()
+      this.#upkeep()
+    })
   }
 
   /** @internal Opened by `client.open`. */
@@ -151,22 +159,22 @@ export class Conversation {
       const value = record(ctx.clock.tick())
       const key = `${entry.id}/${ctx.device}`
       const deleting = 'deleted' in value
-      const lane = laneDocName(this.id, entry.header.priority, entry.period, entry.periodMs)
       const pinned = this.#replica.view.pins.has(entry.id)
+      // A delete frees every copy of the content: lane record, edit texts, pin snapshots.
+      if (deleting) {
+        await this.#replica.commit(deleteChanges(ctx, this.#replica, entry, value as ControlRecord))
+        return
+      }
       await this.#replica.commit([
         {
           doc: laneDocName(this.id, 'control', entry.period, entry.periodMs),
           change: (d) => d.getMap('c').set(key, value),
         },
-        ...(deleting
-          ? [{ doc: lane, change: (d: import('yjs').Doc) => d.getMap('m').delete(entry.id) }]
-          : []),
         ...(pinned
           ? [
               {
                 doc: metaDocName(this.id),
-                change: (d: import('yjs').Doc) =>
-                  deleting ? d.getMap('pins').delete(entry.id) : d.getMap('pinEdits').set(key, value),
+                change: (d: import('yjs').Doc) => d.getMap('pinEdits').set(key, value),
               },
             ]
           : []),
@@ -174,51 +182,60 @@ export class Conversation {
     })
   }
 
-  /** Pins a message: its snapshot goes to meta and survives retention. */
+  /**
+   * Pins a message: this device's snapshot of it goes to meta under `<id>/<device>` and survives
+   * retention. A server accepts it only while it matches the stored message.
+   */
   async pin(id: string): Promise<void> {
     this.#open()
     const entry = this.#entry(id)
     if (entry.revision?.deleted)
       throw new TidingsError('input/invalid', `Message ${id} is deleted.`, { subject: id })
+    const key = `${entry.id}/${this.#ctx.device}`
     await this.#ctx.serial(() =>
       this.#replica.commit([
-        {
-          doc: metaDocName(this.id),
-          change: (d) =>
-            d.getMap('pins').set(entry.id, {
-              header: entry.header,
-              body: entry.body,
-              stamp: entry.revision?.stamp ?? entry.header.stamp,
-              pinnedBy: this.#ctx.user,
-            }),
-        },
+        { doc: metaDocName(this.id), change: (d) => d.getMap('pins').set(key, snapshotOf(entry)) },
       ]),
     )
   }
 
+  /** Unpins a message for everyone: every member's pin of it goes. */
   async unpin(id: string): Promise<void> {
     this.#open()
     if (!this.#replica.view.pins.has(id)) return
-    await this.#ctx.serial(() =>
-      this.#replica.commit([{ doc: metaDocName(this.id), change: (d) => d.getMap('pins').delete(id) }]),
-    )
+    await this.#ctx.serial(() => this.#replica.commit([unpinChange(this.#replica, id)]))
   }
 
   /** Pinned messages, oldest first, each with its author's latest edit. */
   pins(): Pin[] {
     return this.#replica.view
       .pinned()
-      .map(({ id, pin, revision }) => ({
-        id: id as MessageId,
-        author: pin.header.author,
-        body: revision?.body ?? pin.body,
-        sentAt: pin.header.stamp.wall,
-        ...(revision?.stamp && compareStamps(revision.stamp, pin.header.stamp) !== 0
-          ? { editedAt: revision.stamp.wall }
-          : {}),
-        pinnedBy: pin.pinnedBy,
+      .map(({ id, header, body, editedAt, pinnedBy }) => ({
+        id,
+        author: header.author,
+        body,
+        sentAt: header.stamp.wall,
+        ...(editedAt !== undefined ? { editedAt } : {}),
+        pinnedBy,
       }))
       .sort((a, b) => a.sentAt - b.sentAt || (a.id < b.id ? -1 : 1))
+  }
+
+  /**
+   * After records changed, frees what deletes left behind and keeps pins current (see
+   * `upkeepChanges`). Runs in the serial queue, once for all the changes gathered meanwhile.
+   */
+  #upkeep() {
+    if (this.#upkeepDue || this.#closed || !this.#ctx.upkeep) return
+    this.#upkeepDue = true
+    this.#ctx
+      .serial(async () => {
+        this.#upkeepDue = false
+        if (this.#closed) return
+        const changes = upkeepChanges(this.#ctx, this.#replica, this.#replica.view.takeTouched())
+        if (changes.length > 0) await this.#replica.commit(changes)
+      })
+      .catch((error) => this.#ctx.report(error))
   }
 
   /** Marks every loaded message ordered at or before `id` as read by this device. */

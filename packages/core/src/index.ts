@@ -43,7 +43,17 @@ export {
 } from './lanes.js'
 export { type LoopbackFrame, type LoopbackHub, type LoopbackOptions, loopbackHub } from './loopback.js'
 export { type MemoryStorage, memoryStorage } from './memory-storage.js'
-export type { Json, Message, MessageStatus } from './message.js'
+export {
+  type ControlRecord,
+  type Json,
+  type Message,
+  type MessageHeader,
+  type MessageRecord,
+  type MessageStatus,
+  readControlRecord,
+  readMessageRecord,
+} from './message.js'
+export { jsonEqual, type PinRecord, parseRecordKey, pinMatches, readPinRecord } from './pins.js'
 export { RangeSet, type RangeSetJSON } from './range-set.js'
 export type {
   DocInfo,

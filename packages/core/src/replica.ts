@@ -12,6 +12,7 @@ import {
   type PeriodRef,
   parseDocName,
   periodEnd,
+  periodStart,
 } from './lanes.js'
 import { readMessageRecord } from './message.js'
 import { addMessagesNamed, addTombstones, controlEntries } from './message-sets.js'
@@ -63,7 +64,11 @@ export class Replica {
           void ctx.serial(() => this.applyRetention()).catch((error) => ctx.report(error))
         }
       },
-      () => ctx.clock.physical(),
+      {
+        now: () => ctx.clock.physical(),
+        // Pins of a message in a period held here are checked against the message itself.
+        holdsPeriodOf: (wall) => this.#holdsPeriodOf(wall),
+      },
     )
     this.docs = new DocSet(ctx.storage, ctx.newClientId, (name, doc) => this.view.attach(name, doc))
   }
@@ -369,6 +374,22 @@ export class Replica {
     const publish = () =>
       void this.ctx.serial(() => this.publishReceipt()).catch((error) => this.ctx.report(error))
     this.#heldTimer = this.ctx.options.timers.setTimeout(publish, this.ctx.options.receiptDelay)
+  }
+
+  /** Is a loaded message doc, not dropped by retention, covering this wall time? */
+  #holdsPeriodOf(wall: number): boolean {
+    for (const name of this.docs.names()) {
+      const ref = parseDocName(name)
+      if (
+        ref &&
+        isMessageDoc(ref) &&
+        !this.#expired(ref) &&
+        periodStart(ref) <= wall &&
+        wall < periodEnd(ref)
+      )
+        return true
+    }
+    return false
   }
 
   /** Each doc by its own length: devices may have written periods of different lengths. */

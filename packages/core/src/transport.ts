@@ -73,4 +73,10 @@ export interface Transport {
   send(update: OutgoingUpdate): void
   /** Stops for good. */
   close(): Promise<void>
+  /**
+   * True for a link to another client that writes on this one's behalf (a follower tab): this
+   * client then makes no writes of its own accord (freeing a deleted message's copies, copying
+   * edits to pins); the client it follows makes them.
+   */
+  readonly follower?: boolean
 }

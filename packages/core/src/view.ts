@@ -1,5 +1,5 @@
 import type * as Y from 'yjs'
-import { MAX_DRIFT } from './hlc.js'
+import { compareStamps, MAX_DRIFT } from './hlc.js'
 import { type DeviceId, type MessageId, parseMessageId } from './ids.js'
 import { parseDocName } from './lanes.js'
 import {
@@ -13,6 +13,7 @@ import {
   readMessageRecord,
   resolveRevision,
 } from './message.js'
+import { jsonEqual, type PinRecord, parseRecordKey, pinMatches, readPinRecord } from './pins.js'
 import { Receipts, readReceiptRecord } from './receipts.js'
 import { Timeline } from './timeline.js'
 
@@ -31,11 +32,13 @@ export interface Entry {
 /** A period doc's number and length. */
 type Period = { readonly period: number; readonly periodMs: number }
 
-/** A pinned message as kept in meta: it outlives the period that held the message. */
-export interface PinRecord {
+/** A pin the view vouches for: its message, current body, and who pinned it. */
+export interface PinnedMessage {
+  readonly id: MessageId
   readonly header: MessageHeader
   readonly body: Json
-  readonly stamp: { wall: number; counter: number }
+  /** Set when the body shown is an edit. */
+  readonly editedAt: number | undefined
   readonly pinnedBy: string
 }
 
@@ -48,7 +51,9 @@ export class ConversationView {
   readonly receipts = new Receipts()
   /** Device → user, from meta. */
   readonly members = new Map<string, string>()
-  readonly pins = new Map<string, PinRecord>()
+  /** Well-formed pins by message id, then by the pinner's device (the key's writer). */
+  readonly pins = new Map<string, Map<DeviceId, PinRecord>>()
+  /** Copies of edits of pinned messages, by message id, then by the author's device. */
   readonly pinEdits = new Map<string, Map<string, ControlRecord>>()
   /** Per device, the `retainedFrom` it published; the effective value is the highest. */
   readonly retention = new Map<string, number>()
@@ -60,11 +65,24 @@ export class ConversationView {
   readonly #controls = new Map<string, { records: Map<string, ControlRecord>; period: Period }>()
   readonly #onChange: () => void
   readonly #now: () => number
+  readonly #holdsPeriodOf: (wall: number) => boolean
+  /** Messages whose records changed since `takeTouched`, for the conversation's upkeep. */
+  #touched = new Set<string>()
 
-  /** `now` is physical time: retention values past it (plus the drift allowance) are not followed. */
-  constructor(onChange: () => void, now: () => number = Date.now) {
+  /**
+   * @param platform.now physical time: retention values past it (plus the drift allowance) are not
+   * followed.
+   * @param platform.holdsPeriodOf whether the period of a stamp's wall time is loaded here (and not
+   * dropped by retention): a message of such a period that the timeline lacks does not exist for
+   * this view.
+   */
+  constructor(
+    onChange: () => void,
+    platform: { now?: () => number; holdsPeriodOf?: (wall: number) => boolean } = {},
+  ) {
     this.#onChange = onChange
-    this.#now = now
+    this.#now = platform.now ?? Date.now
+    this.#holdsPeriodOf = platform.holdsPeriodOf ?? (() => false)
   }
 
   /**
@@ -150,21 +168,26 @@ export class ConversationView {
       if (typeof value === 'number' && Number.isSafeInteger(value)) this.retention.set(key, value)
     } else if (mapName === 'settings') {
       this.settings.set(key, value)
-    } else if (mapName === 'pins') {
-      const pin = value as PinRecord | undefined
-      const header = pin && readMessageRecord(key, { ...pin.header, body: null })
-      if (pin && header && typeof pin.pinnedBy === 'string') this.pins.set(key, pin)
-      else this.pins.delete(key)
-    } else {
-      const slash = key.lastIndexOf('/')
-      const id = key.slice(0, slash)
-      const record = readControlRecord(value)
-      let edits = this.pinEdits.get(id)
-      if (!edits) {
-        edits = new Map()
-        this.pinEdits.set(id, edits)
+    } else if (mapName === 'pins' || mapName === 'pinEdits') {
+      // Keys are `<messageId>/<device>`: one writer per key, like control records.
+      const parsed = parseRecordKey(key)
+      if (!parsed) return
+      const record = mapName === 'pins' ? readPinRecord(parsed.id, value) : readControlRecord(value)
+      const all: Map<string, Map<string, PinRecord | ControlRecord>> = mapName === 'pins'
+        ? this.pins
+        : this.pinEdits
+      let byDevice = all.get(parsed.id)
+      if (record) {
+        if (!byDevice) {
+          byDevice = new Map()
+          all.set(parsed.id, byDevice)
+        }
+        byDevice.set(parsed.device, record)
+      } else if (byDevice) {
+        byDevice.delete(parsed.device)
+        if (byDevice.size === 0) all.delete(parsed.id)
       }
-      if (record) edits.set(key.slice(slash + 1), record)
+      this.#touched.add(parsed.id)
     }
   }
 
@@ -180,6 +203,7 @@ export class ConversationView {
       (tombstone && 'header' in tombstone && readMessageRecord(id, { ...tombstone.header, body: null })
         ? tombstone.header
         : undefined)
+    this.#touched.add(id)
     if (!parsed || !header || !this.#authorMatches(header)) {
       this.timeline.remove(id)
       return
@@ -221,13 +245,78 @@ export class ConversationView {
     this.#onChange()
   }
 
-  /** The pinned messages, each with the latest edit its author made. */
-  pinned(): Array<{ id: string; pin: PinRecord; revision: Revision | undefined }> {
-    return [...this.pins].map(([id, pin]) => {
-      const edits = new Map(this.#byAuthor(this.pinEdits.get(id) ?? new Map(), pin.header.author))
-      edits.set('', { stamp: pin.stamp, body: pin.body })
-      return { id, pin, revision: resolveRevision(edits) }
-    })
+  /** Ids whose lane, control or pin records changed since the last call. */
+  takeTouched(): Set<string> {
+    const touched = this.#touched
+    this.#touched = new Set()
+    return touched
+  }
+
+  /** The lane record of a loaded message, if its lane doc still holds it. */
+  storedRecord(id: string) {
+    const stored = this.#records.get(id)
+    return stored && readMessageRecord(id, stored.value)
+  }
+
+  /** The edit and tombstone records of a message written by its author's devices. */
+  authorRecords(id: string, author: string): Map<string, ControlRecord> {
+    return this.#byAuthor(this.#controls.get(id)?.records ?? new Map(), author)
+  }
+
+  /**
+   * The pins this view can vouch for, each with the latest body its author gave the message. A pin
+   * counts only when its writer's device is a member's (that member pinned it). When the message
+   * is loaded, the snapshot must match it (header, and the original body or one of the author's
+   * edits) and the message must not be deleted; when its period is loaded here but the message is
+   * not, it does not exist and the pin is ignored. Only a message this device has not loaded (an
+   * older period, or one dropped by retention) is known from its snapshots alone: then its author
+   * must be the user meta maps the message's device to.
+   */
+  pinned(): PinnedMessage[] {
+    const pinned: PinnedMessage[] = []
+    for (const [id, byDevice] of this.pins) {
+      const entry = this.timeline.get(id)
+      if (entry?.revision?.deleted) continue
+      const pinners = [...byDevice]
+        .filter(([device]) => this.members.has(device))
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+      if (pinners.length === 0) continue
+      let header: MessageHeader
+      let valid: typeof pinners
+      // Any edit supersedes the original body, whatever their stamps (as in the timeline).
+      const edits = new Map<string, ControlRecord>()
+      let original: Json | undefined
+      if (entry) {
+        header = entry.header
+        const record = this.storedRecord(id)
+        for (const [device, edit] of this.authorRecords(id, header.author)) edits.set(device, edit)
+        for (const [device, edit] of this.#byAuthor(this.pinEdits.get(id) ?? new Map(), header.author))
+          edits.set(`${device}:pinned`, edit)
+        valid = pinners.filter(([, pin]) => pinMatches(pin, record, edits.values()))
+        original = record?.body
+      } else {
+        header = pinners[0]![1].header
+        if (this.#holdsPeriodOf(header.stamp.wall)) continue
+        if (this.members.get(header.device) !== header.author) continue
+        valid = pinners.filter(([, pin]) => jsonEqual(pin.header, header))
+        for (const [device, edit] of this.#byAuthor(this.pinEdits.get(id) ?? new Map(), header.author))
+          edits.set(device, edit)
+        for (const [device, pin] of valid) {
+          if (compareStamps(pin.stamp, header.stamp) === 0) original = pin.body
+          else edits.set(`pin:${device}`, { stamp: pin.stamp, body: pin.body })
+        }
+      }
+      const revision = resolveRevision(edits)
+      if (valid.length === 0 || revision?.deleted) continue
+      pinned.push({
+        id: id as MessageId,
+        header,
+        body: revision ? (revision.body ?? null) : (original ?? null),
+        editedAt: revision?.editedAt,
+        pinnedBy: this.members.get(valid[0]![0])!,
+      })
+    }
+    return pinned
   }
 
   deviceUser(device: DeviceId): string | undefined {

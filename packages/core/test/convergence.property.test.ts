@@ -24,6 +24,8 @@ type Op =
   | { op: 'offline' | 'online' | 'restart' | 'older'; dev: number }
   | { op: 'advance'; ms: number }
   | { op: 'deliver'; picks: number[]; duplicate: boolean }
+  /** Several devices pin, edit or delete one message before anything is delivered. */
+  | { op: 'race'; devs: number[]; pick: number; acts: number[] }
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   {
@@ -39,6 +41,15 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ op: fc.constant('delete' as const), dev: fc.nat(), pick: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('pin' as const), dev: fc.nat(), pick: fc.nat() }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('read' as const), dev: fc.nat(), pick: fc.nat() }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant('race' as const),
+      devs: fc.array(fc.nat(), { minLength: 2, maxLength: 4 }),
+      pick: fc.nat(),
+      acts: fc.array(fc.nat(2), { minLength: 4, maxLength: 4 }),
+    }),
+  },
   {
     weight: 2,
     arbitrary: fc.record({ op: fc.constantFrom('offline' as const, 'online' as const), dev: fc.nat() }),
@@ -163,6 +174,21 @@ const run = async (
       await new Promise((resolve) => setTimeout(resolve, 0))
       continue
     }
+    if (op.op === 'race') {
+      const first = devices[op.devs[0]! % devices.length]!.convo.messages()
+      const id = first[op.pick % Math.max(1, first.length)]?.id
+      for (const [i, dev] of op.devs.entries()) {
+        const d = devices[dev % devices.length]!
+        const m = d.convo.messages().find((x) => x.id === id)
+        if (!m || m.deleted) continue
+        const act = (['pin', 'edit', 'delete'] as const)[op.acts[i]!]
+        if (act === 'pin') await d.convo.pin(m.id)
+        else if (m.author !== d.user) continue
+        else if (act === 'edit') await d.convo.edit(m.id, { raced: i })
+        else await d.convo.delete(m.id)
+      }
+      continue
+    }
     const d = devices[op.dev % devices.length]!
     const loaded = d.convo.messages()
     const own = loaded.filter((m) => m.author === d.user && !m.deleted)
@@ -234,6 +260,12 @@ const run = async (
   for (const view of views.slice(1)) expect(view).toEqual(views[0])
   const pins = devices.map((d) => d.convo.pins())
   for (const p of pins.slice(1)) expect(p).toEqual(pins[0])
+  // A pin follows its message: never a deleted one, always the latest edit.
+  for (const pin of pins[0]!) {
+    const message = views[0]!.find((m) => m.id === pin.id)
+    expect(message?.deleted, `pin of deleted ${pin.id}`).not.toBe(true)
+    if (message) expect(pin.body, `pin of ${pin.id}`).toEqual(message.body)
+  }
   const unread = devices.map((d) => d.convo.unreadIds())
   for (let i = 0; i < devices.length; i++) {
     // Devices of one user share read state: their unread sets agree.

@@ -1,6 +1,7 @@
-import { type DocRef, MAX_DRIFT, periodEnd, periodStart } from '@tidings/core'
+import { type DocRef, MAX_DRIFT, type MessageHeader, periodEnd, periodStart } from '@tidings/core'
 import * as Y from 'yjs'
 import { type DecodedUpdate, decodeUpdateV1, Refusal, type Struct } from './decode.js'
+import type { StoredMessage } from './pins.js'
 import { checkEntry, LAYOUT_SETTINGS, type RuleContext, type Sender } from './rules.js'
 
 /** Everything a check needs, all of it from the server's own state. */
@@ -19,6 +20,8 @@ export interface CheckContext {
   readonly retentionLimit: number
   readonly now: number
   readonly maxStructs: number
+  /** A message as the server stores it, to check pin snapshots against (meta updates). */
+  readonly storedMessage?: (id: string, header: MessageHeader) => StoredMessage
 }
 
 export interface CheckResult {
@@ -182,6 +185,7 @@ export const checkDecoded = (decoded: DecodedUpdate, ctx: CheckContext): CheckRe
     deviceOwner: ctx.deviceOwner,
     now: ctx.now,
     retentionLimit: ctx.retentionLimit,
+    ...(ctx.storedMessage ? { storedMessage: ctx.storedMessage } : {}),
   }
   const placements = new Map<Struct, Placement>()
   const place = (item: Y.Item, depth: number): Placement => {
@@ -246,6 +250,8 @@ export const checkDecoded = (decoded: DecodedUpdate, ctx: CheckContext): CheckRe
       throw new Refusal('permission/denied', `settings.${target.parentSub} is fixed once set`)
     }
     if (isOwn(target.id.client)) continue
+    // Anyone may unpin, and a message's author frees every pin of it on delete: deleting a pin
+    // removes a snapshot, it cannot forge one.
     if (ref.kind === 'meta' && rootOf(target) === 'pins') continue
     // Admins share the settings: one may replace another's value (layout ones excepted, above).
     if (ref.kind === 'meta' && rootOf(target) === 'settings' && sender.canAdmin) continue
@@ -287,9 +293,10 @@ const rootOf = (item: Y.Item): string | undefined => {
 
 /**
  * A new value for a key whose current value is another user's would replace it (Yjs deletes the
- * left neighbour of the winning value). Exceptions: meta's `pins`, shared by design, and admins'
- * `settings`. Layout settings take no second value at all, not even a concurrent "first" write:
- * Yjs resolves those by clientID, so a crafted clientID (2^53-1) would always win.
+ * left neighbour of the winning value). Pins are no exception: each is keyed by its pinner's
+ * device. Admins may replace each other's `settings`; layout settings take no second value at
+ * all, not even a concurrent "first" write: Yjs resolves those by clientID, so a crafted clientID
+ * (2^53-1) would always win.
  */
 const checkOverwrite = (
   ctx: CheckContext,
@@ -298,7 +305,6 @@ const checkOverwrite = (
   item: Y.Item,
   isOwn: (client: number) => boolean,
 ): void => {
-  if (ref.kind === 'meta' && placement.map === 'pins') return
   const current = ctx.doc.share.get(placement.map)?._map.get(placement.key)
   if (ref.kind === 'meta' && placement.map === 'settings') {
     if (LAYOUT_SETTINGS.includes(placement.key) && (current || item.origin)) {

@@ -7,6 +7,7 @@ import { type DecodedUpdate, decodeUpdateV1, Refusal } from './decode.js'
 import type { DocStore } from './docs.js'
 import { bucketOf, PriorityQueue } from './lanes-queue.js'
 import type { ManifestStep } from './manifest.js'
+import { pinDocs, storedMessageLookup } from './pins.js'
 import type { Sender } from './rules.js'
 import { WaitingRoom } from './waiting.js'
 
@@ -143,6 +144,8 @@ export class Committer {
           if (state) {
             await hold(state.metaDoc)
             await state.bindings.prefetch(clientsOf(decoded, doc))
+            // Pin snapshots are checked against the messages they name: load those docs.
+            if (job.doc === state.metaDoc) for (const name of pinDocs(decoded, state)) await hold(name)
           }
           prepared.push({ job, decoded, state })
         } catch (error) {
@@ -199,6 +202,11 @@ export class Committer {
         retentionLimit: state ? this.options.retentionLimit(state.id) : 0,
         now: now(),
         maxStructs: this.options.maxStructs,
+        ...(meta && job.doc === state!.metaDoc
+          ? {
+              storedMessage: storedMessageLookup(state!, meta, (name) => docs.peek(name)),
+            }
+          : {}),
       }
       let result: ReturnType<typeof checkDecoded>
       try {

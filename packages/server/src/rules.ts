@@ -4,10 +4,15 @@ import {
   isPeriodMs,
   isStamp,
   MAX_DRIFT,
+  type MessageHeader,
   PRIORITIES,
   parseMessageId,
+  parseRecordKey,
+  pinMatches,
+  readPinRecord,
 } from '@tidings/core'
 import { isJson, Refusal } from './decode.js'
+import type { StoredMessage } from './pins.js'
 
 /** Who sends an update. `device` is null on the y-websocket path when the client named none. */
 export interface Sender {
@@ -26,6 +31,8 @@ export interface RuleContext {
   readonly now: number
   /** The highest retention value a client may write now: server time, or the policy's cutoff. */
   readonly retentionLimit: number
+  /** The message a pin names, as stored; without it every pin is refused. */
+  readonly storedMessage?: (id: string, header: MessageHeader) => StoredMessage
 }
 
 /** Settings that define how docs are laid out: written once, never changed. */
@@ -79,6 +86,24 @@ const checkRecordKey = (entry: Entry, ctx: RuleContext): void => {
   checkSkew(record.stamp as { wall: number }, ctx)
 }
 
+/**
+ * Pins are keyed `<messageId>/<pinnerDevice>`: the pinner is the key's device, which must be the
+ * sender's, and the snapshot must match the message as stored (its header, and its original body
+ * or an edit by one of its author's devices). A message never sent, or deleted, cannot be pinned.
+ */
+const checkPin = (entry: Entry, ctx: RuleContext): void => {
+  const key = parseRecordKey(entry.key)
+  if (!key) deny(`pin ${JSON.stringify(entry.key)} is not <messageId>/<deviceId>`)
+  if (!isSendersDevice(key!.device, ctx)) deny(`pin ${JSON.stringify(entry.key)} names another device`)
+  if (entry.deleted) return
+  const pin = readPinRecord(key!.id, entry.value)
+  if (!pin) deny(`pin ${entry.key} is not a snapshot {header, body, stamp} of its message`)
+  const stored = ctx.storedMessage?.(key!.id, pin!.header)
+  if (!stored?.record) deny(`pin ${entry.key} names a message the server does not store`)
+  if (!pinMatches(pin!, stored!.record, stored!.edits))
+    deny(`pin ${entry.key} does not match the stored message`)
+}
+
 const checkMessage = (entry: Entry, ctx: RuleContext): void => {
   if (entry.map !== 'm') deny(`lane docs hold messages in the map "m", not "${entry.map}"`)
   const id = parseMessageId(entry.key)
@@ -122,8 +147,7 @@ const checkMeta = (entry: Entry, ctx: RuleContext): void => {
       checkRecordKey(entry, ctx)
       return
     case 'pins':
-      // Shared by design: anyone may pin or unpin, but only messages.
-      if (!parseMessageId(entry.key)) deny(`pin ${JSON.stringify(entry.key)} is not a message id`)
+      checkPin(entry, ctx)
       return
     case 'settings':
       if (!ctx.sender.canAdmin) deny('only an admin may change settings')

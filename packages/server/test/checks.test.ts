@@ -304,11 +304,13 @@ describe('content rules', () => {
   it('refuses overwriting another user’s meta values, but lets anyone change pins', async () => {
     const { alice, mallory, message, replica, refused } = await setup()
     // Settings are an admin's (see meta-trust.test.ts): a member's write is refused outright.
+    // A pin is keyed by its pinner's device and must match the stored message.
+    const { body, ...header } = alice.device.doc(DOC).getMap('m').get(message.id) as Record<string, unknown>
     const settings = alice.device.change('room/meta', (d) => d.getMap('settings').set('periodMs', 604800000))
     await refused(alice, 'room/meta', settings, 'permission/denied')
     alice.device = alice.device.fresh()
     const pin = alice.device.change('room/meta', (d) =>
-      d.getMap('pins').set(message.id, { pinnedBy: 'alice' }),
+      d.getMap('pins').set(`${message.id}/alicedev1`, { header, body, stamp: header.stamp }),
     )
     expect(await alice.client.update('room/meta', pin)).toBe('ack')
     const meta = async (fn: (d: Y.Doc) => void) =>
@@ -327,7 +329,10 @@ describe('content rules', () => {
       'permission/denied',
     )
     expect(
-      await mallory.client.update('room/meta', await meta((d) => d.getMap('pins').delete(message.id))),
+      await mallory.client.update(
+        'room/meta',
+        await meta((d) => d.getMap('pins').delete(`${message.id}/alicedev1`)),
+      ),
     ).toBe('ack')
   })
 

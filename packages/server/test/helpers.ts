@@ -242,3 +242,31 @@ export const storedDoc = async (storage: StorageAdapter, name: string): Promise<
   for (const row of await storage.load(name)) Y.applyUpdate(doc, row.update)
   return doc
 }
+
+/**
+ * Sends an update that must be refused with `code`, and checks that nothing changed: storage holds
+ * the same rows and `observer` received no update or manifest for it.
+ */
+export const expectRefused = async (
+  server: { idle(): Promise<void>; storage: StorageAdapter },
+  conversation: string,
+  from: TestClient,
+  observer: TestClient,
+  doc: string,
+  update: Uint8Array,
+  code: string,
+): Promise<FrameOf<'error'>> => {
+  await server.idle()
+  await observer.ping()
+  const before = await dumpStorage(server.storage, conversation)
+  const seen = observer.frames.length
+  const answer = await from.update(doc, update)
+  if (answer === 'ack') throw new Error(`expected ${code}, got an ack`)
+  if (answer.code !== code) throw new Error(`expected ${code}, got ${answer.code}: ${answer.reason}`)
+  await server.idle()
+  await observer.ping()
+  if ((await dumpStorage(server.storage, conversation)) !== before) throw new Error('storage changed')
+  const relayed = observer.frames.slice(seen).filter((f) => f.type === 'update' || f.type === 'manifest')
+  if (relayed.length > 0) throw new Error(`relayed ${relayed.length} frames`)
+  return answer
+}

@@ -87,6 +87,8 @@ const defaultTimers: Timers = {
 }
 
 class FollowerLink implements BroadcastTransport {
+  /** The leader's client frees deleted content and keeps pins current; this tab's client does not. */
+  readonly follower = true
   readonly #id = uuidv4()
   readonly #events = new Emitter<BroadcastTransportEvents>()
   readonly #subscriptions = new Map<ConversationId, () => Promise<DocVector[]>>()
