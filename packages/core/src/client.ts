@@ -9,6 +9,7 @@ import { DEFAULT_PERIOD_MS, parseDocName } from './lanes.js'
 import { memoryStorage } from './memory-storage.js'
 import { DEFAULT_MAX_BODY_BYTES } from './message.js'
 import { Outbox } from './outbox.js'
+import { restampAhead } from './restamp.js'
 import type { StorageAdapter } from './storage.js'
 import type { ConnectionState, Transport } from './transport.js'
 
@@ -73,7 +74,10 @@ export const createClient = (options: ClientOptions): Client => {
   const storage = options.storage ?? memoryStorage()
   const transport = options.transport
   const random = options.random ?? (() => uint32() / 0x1_0000_0000)
-  const events = new Emitter<ClientEvents>()
+  // A listener that throws is reported, never thrown into the write or event that called it.
+  const events = new Emitter<ClientEvents>((error, event) => {
+    if (event !== 'error') report(error)
+  })
   const conversations = new Map<ConversationId, Promise<Conversation>>()
   const opened = new Map<ConversationId, Conversation>()
   const settled = new Set<() => void>()
@@ -98,10 +102,18 @@ export const createClient = (options: ClientOptions): Client => {
     events.emit('error', typed)
   }
 
+  /**
+   * Resolves `whenSynced` callers once synced and once every update received so far is stored and
+   * applied: the transport goes online when the last one arrived, not when the client applied it.
+   */
   const checkSettled = () => {
-    if (!isSynced()) return
-    for (const resolve of [...settled]) resolve()
-    settled.clear()
+    if (!isSynced() || settled.size === 0) return
+    const barrier = ctx ? ctx.serial(async () => {}) : Promise.resolve()
+    void barrier.then(() => {
+      if (!isSynced()) return
+      for (const resolve of [...settled]) resolve()
+      settled.clear()
+    })
   }
   const isSynced = () => !transport || (transport.state === 'online' && !ctx?.outbox.awaitsAck(opened.keys()))
 
@@ -136,15 +148,31 @@ export const createClient = (options: ClientOptions): Client => {
         if (update && kind) transport.send({ conversation, doc, lane: kind, update })
       }, report)
     })
+    /** Re-stamps unsent messages stamped beyond the corrected clock's bound, then re-checks sync. */
+    const restamp = () => {
+      for (const conversation of opened.values()) {
+        void ctx
+          .serial(() => restampAhead(ctx, conversation.replica))
+          .then(checkSettled)
+          .catch(report)
+      }
+    }
     transport.on('clock-offset', ({ offset }) => {
-      if (Number.isFinite(offset)) ctx.clock.offset = offset
+      if (!Number.isFinite(offset)) return
+      ctx.clock.offset = offset
+      restamp()
     })
     transport.on('ack', ({ keys }) => {
       const removed = ctx.outbox.remove(keys)
       if (removed.length === 0) return
-      void ctx.serial(() => storage.write({ acked: removed.map((e) => e.key) })).catch(report)
-      for (const conversation of opened.values()) conversation.statusesChanged()
       checkSettled()
+      // Listeners learn of `sent` once the ack is stored too.
+      void ctx
+        .serial(() => storage.write({ acked: removed.map((e) => e.key) }))
+        .catch(report)
+        .then(() => {
+          for (const conversation of opened.values()) conversation.statusesChanged()
+        })
     })
     transport.on('refused', ({ key, code, reason }) => {
       const entry = ctx.outbox.get(key)
@@ -155,6 +183,7 @@ export const createClient = (options: ClientOptions): Client => {
         // (a clock that ran ahead, for one, is accepted once the server's time catches up).
         ctx.outbox.holdBack(key)
         checkSettled()
+        if (code === 'clock/skew') restamp()
         return
       }
       ctx.outbox.remove([key])
@@ -257,16 +286,28 @@ export const createClient = (options: ClientOptions): Client => {
       return events.on(event, listener)
     },
     whenSynced() {
-      if (isSynced()) return Promise.resolve()
-      return new Promise<void>((resolve) => settled.add(resolve))
+      return new Promise<void>((resolve) => {
+        settled.add(resolve)
+        checkSettled()
+      })
     },
     async close() {
       if (closed) return
       closed = true
-      for (const conversation of opened.values()) await conversation.close()
-      await queue
-      await transport?.close()
-      await storage.close()
+      // Each step runs whatever failed before it: the link and the storage are always released.
+      let failure: unknown
+      const step = async (fn: () => Promise<unknown> | undefined) => {
+        try {
+          await fn()
+        } catch (error) {
+          failure ??= error
+        }
+      }
+      for (const conversation of opened.values()) await step(() => conversation.close())
+      await step(() => queue)
+      await step(() => transport?.close())
+      await step(() => storage.close())
+      if (failure !== undefined) throw failure
     },
   }
 }

@@ -12,6 +12,8 @@ export class Outbox {
   readonly #expired = new Set<string>()
   /** Entries the server refused in this session: not offered again until the next connection. */
   readonly #heldBack = new Set<string>()
+  /** Messages of a batch being committed: pending from the moment the docs change, never `sent` early. */
+  readonly #reserved = new Set<string>()
 
   constructor(entries: readonly OutboxEntry[], expired: readonly string[]) {
     for (const entry of entries) this.add(entry)
@@ -60,7 +62,16 @@ export class Outbox {
   }
 
   isPending(messageId: string): boolean {
-    return this.#byMessage.has(messageId)
+    return this.#byMessage.has(messageId) || this.#reserved.has(messageId)
+  }
+
+  /** Marks messages pending while their batch is written, before it has outbox entries. */
+  reserve(ids: Iterable<string>): void {
+    for (const id of ids) this.#reserved.add(id)
+  }
+
+  release(ids: Iterable<string>): void {
+    for (const id of ids) this.#reserved.delete(id)
   }
 
   markExpired(ids: Iterable<string>): void {

@@ -1,0 +1,63 @@
+import type * as Y from 'yjs'
+import type { ClientContext } from './context.js'
+import { parseMessageId } from './ids.js'
+import { laneDocName, periodOf } from './lanes.js'
+import { type MessageRecord, readControlRecord } from './message.js'
+import type { LocalChange, Replica } from './replica.js'
+
+/**
+ * Re-stamps this device's unsent messages whose stamps lie beyond physical time + the drift bound
+ * (written while the device's clock ran fast; a server refuses them with `clock/skew` for as long
+ * as they stay so). Each keeps its id and body and moves to the period of its new stamp, with this
+ * device's edit of it; what the server never saw of the old period doc is dropped. Call inside
+ * `ctx.serial`, after the clock was corrected (a server's offset). Resolves true when it changed
+ * something.
+ * @remarks Deleted messages and messages of periods not loaded are left as they are.
+ */
+export const restampAhead = async (ctx: ClientContext, replica: Replica): Promise<boolean> => {
+  const { clock } = ctx
+  const ahead = ctx.outbox
+    .entries(replica.id)
+    .flatMap((entry) => entry.messages)
+    .map((id) => replica.view.timeline.get(id))
+    .filter((entry) => entry !== undefined)
+    .filter((e) => e.header.device === ctx.device && !e.revision?.deleted && clock.isAhead(e.header.stamp))
+    .sort((a, b) => a.key.seq - b.key.seq)
+  if (ahead.length === 0) return false
+  // Every stamp a server accepted lies within the bound: stamps after it still follow all of them.
+  clock.clamp()
+  const changes: LocalChange[] = []
+  for (const entry of ahead) {
+    const oldLane = laneDocName(replica.id, entry.header.priority, entry.period)
+    const stored = replica.docs.get(oldLane)?.getMap<MessageRecord>('m').get(entry.id)
+    if (!stored) continue
+    const parent = stored.replyTo ? replica.view.timeline.get(stored.replyTo) : undefined
+    const stamp = parent ? clock.after(parent.header.stamp) : clock.tick()
+    const period = periodOf(stamp.wall, replica.periodMs)
+    const lane = laneDocName(replica.id, entry.header.priority, period)
+    const moved = period !== entry.period
+    const seq = parseMessageId(entry.id)!.seq
+    // The old copy goes first: the view knows a message by its id, whichever period holds it.
+    if (moved) changes.push({ doc: oldLane, change: (d) => d.getMap('m').delete(entry.id), supersede: true })
+    changes.push({
+      doc: lane,
+      change: (d) => d.getMap('m').set(entry.id, { ...stored, stamp }),
+      messages: [{ id: entry.id, device: ctx.device, seq, wall: stamp.wall }],
+      supersede: !moved,
+    })
+    // This device's edit of the message goes with it, stamped after the message.
+    const key = `${entry.id}/${ctx.device}`
+    const oldControl = laneDocName(replica.id, 'control', entry.period)
+    const edit = readControlRecord(replica.docs.get(oldControl)?.getMap('c').get(key))
+    if (!edit) continue
+    const rewrite = (d: Y.Doc) => d.getMap('c').set(key, { ...edit, stamp: clock.tick() })
+    if (!moved) changes.push({ doc: oldControl, change: rewrite, supersede: true })
+    else {
+      changes.push({ doc: oldControl, change: (d) => d.getMap('c').delete(key), supersede: true })
+      changes.push({ doc: laneDocName(replica.id, 'control', period), change: rewrite })
+    }
+  }
+  const vacant = await replica.commit(changes)
+  for (const doc of vacant) await replica.dropVacant(doc)
+  return changes.length > 0
+}
