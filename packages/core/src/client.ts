@@ -122,17 +122,7 @@ export const createClient = (options: ClientOptions): Client => {
     transport.on('connection', (state) => {
       if (state === 'syncing') {
         ctx.outbox.releaseHeld()
-        for (const id of opened.keys()) {
-          for (const entry of ctx.outbox.entries(id)) {
-            transport.send({
-              conversation: id,
-              doc: entry.doc,
-              lane: entry.lane,
-              update: entry.update,
-              key: entry.key,
-            })
-          }
-        }
+        for (const id of opened.keys()) sendOutbox(transport, ctx, id)
       }
       events.emit('connection', state)
       checkSettled()
@@ -194,6 +184,19 @@ export const createClient = (options: ClientOptions): Client => {
       checkSettled()
     })
     transport.connect({ user: options.user, device: ctx.device })
+  }
+
+  /** Hands a conversation's outbox to the transport: sync answers leave these entries out. */
+  const sendOutbox = (transport: Transport, ctx: ClientContext, id: ConversationId) => {
+    for (const entry of ctx.outbox.entries(id)) {
+      transport.send({
+        conversation: id,
+        doc: entry.doc,
+        lane: entry.lane,
+        update: entry.update,
+        key: entry.key,
+      })
+    }
   }
 
   let ctx: ClientContext | undefined
@@ -272,6 +275,8 @@ export const createClient = (options: ClientOptions): Client => {
           const conversation = await Conversation.open(ctx, cid)
           opened.set(cid, conversation)
           transport?.subscribe(cid, () => conversation.replica.have())
+          // Opened after the link came up: its outbox missed the resend at 'syncing'.
+          if (transport && transport.state !== 'offline') sendOutbox(transport, ctx, cid)
           return conversation
         })
         conversations.set(cid, pending)

@@ -42,6 +42,26 @@ describe('delivery and API behaviour', () => {
     await Promise.all([alice.client.close(), bob.client.close()])
   })
 
+  it('sends the outbox of a conversation opened after the link came up, without a reconnect', async () => {
+    const hub = loopbackHub({ manual: true })
+    const time = manualTime()
+    const storage = memoryStorage()
+    const alice = device(hub, 'alice', time, { storage: reusable(storage) })
+    const bob = device(hub, 'bob', time)
+    const [a, b] = await Promise.all([alice.client.open('room'), bob.client.open('room')])
+    await alice.client.open('other')
+    await hub.flush()
+    const m = await a.send('written just before a restart')
+    await alice.client.close() // the frame in flight is lost with the link
+    const again = device(hub, 'alice', time, { storage: reusable(storage) })
+    await again.client.open('other') // the link comes up before 'room' is open
+    const a2 = await again.client.open('room')
+    await hub.flush()
+    expect(b.messages().map((x) => x.id)).toEqual([m.id])
+    expect(a2.status(m.id)).not.toBe('pending')
+    await Promise.all([again.client.close(), bob.client.close()])
+  })
+
   it('whenSynced() resolves once the received history is in messages()', async () => {
     const hub = loopbackHub()
     const time = manualTime()
