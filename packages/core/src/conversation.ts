@@ -116,7 +116,8 @@ export class Conversation {
         ],
         seq,
       )
-      return this.#message(this.#replica.view.timeline.get(id)!)
+      // Gone at once when its stamp lies before retainedFrom: then it is reported `expired`.
+      return this.#message(this.#replica.view.timeline.get(id) ?? entryOf(id, record))
     })
   }
 
@@ -139,8 +140,12 @@ export class Conversation {
   ): Promise<void> {
     const ctx = this.#ctx
     await ctx.serial(async () => {
+      // Checked again in the queue: a delete queued before this call would be overwritten (one key).
+      const current = this.#replica.view.timeline.get(entry.id)?.revision
+      if (current?.deleted)
+        throw new TidingsError('input/invalid', `Message ${entry.id} is deleted.`, { subject: entry.id })
       // An edit replaces the revision this device sees: it must win over it on every replica.
-      const seen = this.#replica.view.timeline.get(entry.id)?.revision?.stamp
+      const seen = current?.stamp
       const value = record(seen ? ctx.clock.after(seen) : ctx.clock.tick())
       const key = `${entry.id}/${ctx.device}`
       const deleting = 'deleted' in value

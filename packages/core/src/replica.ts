@@ -250,6 +250,8 @@ export class Replica {
       })
     }
     this.#takeHeld(held)
+    // A stamp before retainedFrom (a slow clock): the doc goes as it would on every other replica.
+    if (updates.some((u) => this.#expired(parseDocName(u.doc)!))) await this.applyRetention()
     return vacant
   }
 
@@ -417,7 +419,8 @@ export class Replica {
     this.#heldTimer = this.ctx.options.timers.setTimeout(publish, this.ctx.options.receiptDelay)
   }
 
-  #expired(period: number): boolean {
+  #expired(period: number | DocRef): boolean {
+    if (typeof period !== 'number') return isMessageDoc(period) && this.#expired(period.period)
     return (period + 1) * this.periodMs <= this.view.retainedFrom
   }
 

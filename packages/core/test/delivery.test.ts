@@ -164,4 +164,16 @@ describe('delivery and API behaviour', () => {
     await expect(mem.getMeta('device')).rejects.toMatchObject({ code: 'storage/closed' })
     await bob.client.close()
   })
+
+  it('an edit queued behind a delete of the same message is refused, not written over the tombstone', async () => {
+    const hub = loopbackHub({ manual: true })
+    const alice = device(hub, 'alice', manualTime())
+    const a = await alice.client.open('room')
+    const m = await a.send('soon gone')
+    const [deleted, edited] = await Promise.allSettled([a.delete(m.id), a.edit(m.id, 'too late')])
+    expect(deleted.status).toBe('fulfilled')
+    expect(edited).toMatchObject({ status: 'rejected', reason: { code: 'input/invalid' } })
+    expect(a.messages().map((x) => [x.id, x.deleted])).toEqual([[m.id, true]])
+    await alice.client.close()
+  })
 })

@@ -90,4 +90,21 @@ describe('order and visibility under skewed clocks', () => {
     expect(next.sentAt).toBeLessThanOrEqual(time.now() + MAX_DRIFT)
     await Promise.all([alice, bob].map((d) => d.client.close()))
   })
+
+  it('a message a slow clock stamps before retainedFrom goes on the sender as everywhere: expired', async () => {
+    const hub = loopbackHub({ manual: true })
+    const time = manualTime()
+    const opts = { periodMs: 60_000 }
+    const slow = device(hub, 'alice', skewed(time, -30 * 60_000), opts)
+    const bob = device(hub, 'bob', time, opts)
+    const [a, b] = await Promise.all([slow, bob].map((d) => d.client.open('room')))
+    await b!.setRetainedFrom(time.now() - 60_000)
+    await hub.flush()
+    const m = await a!.send('stamped half an hour ago')
+    expect(m.status).toBe('expired')
+    await hub.flush()
+    for (const c of [a!, b!]) expect(c.messages()).toEqual([])
+    expect(a!.status(m.id)).toBe('expired')
+    await Promise.all([slow, bob].map((d) => d.client.close()))
+  })
 })
