@@ -17,7 +17,7 @@ import {
 import { CONVERSATIONS, type Op, prng, type Scenario, scenarioArb } from './convergence-ops.js'
 import { reusable } from './helpers.js'
 
-const RUNS = Number(process.env.TIDINGS_PROPERTY_RUNS ?? 150)
+const RUNS = Number(process.env.TIDINGS_PROPERTY_RUNS ?? 200)
 
 /** Timers fired only when the test says so. */
 const manualTimers = () => {
