@@ -152,7 +152,7 @@ describe('delivery and API behaviour', () => {
     expect((errors[0]!.cause as Error).message).toBe('boom')
     await b.send('makes a receipt due')
     await hub.flush()
-    alice.offline()
+    expect(alice.link.state).toBe('online')
     await alice.client.close()
     expect(alice.link.state).toBe('offline')
     // The message was stored: a restart on the same bytes shows it.
