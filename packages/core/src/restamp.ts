@@ -2,14 +2,15 @@ import type * as Y from 'yjs'
 import type { ClientContext } from './context.js'
 import { parseMessageId } from './ids.js'
 import { laneDocName, periodOf } from './lanes.js'
-import { type MessageRecord, readControlRecord } from './message.js'
+import { type ControlRecord, type MessageRecord, readControlRecord } from './message.js'
 import type { LocalChange, Replica } from './replica.js'
 
 /**
  * Re-stamps this device's unsent messages whose stamps lie beyond physical time + the drift bound
  * (written while the device's clock ran fast; a server refuses them with `clock/skew` for as long
  * as they stay so). Each keeps its id and body and moves to the period of its new stamp, with this
- * device's edit of it; what the server never saw of the old period doc is dropped. Call inside
+ * device's edit of it; what the server never saw of the old period doc is dropped. Unsent edits
+ * and tombstones of other messages stamped so are re-stamped in place. Call inside
  * `ctx.serial`, after the clock was corrected (a server's offset). Resolves true when it changed
  * something.
  * @remarks Deleted messages and messages of periods not loaded are left as they are.
@@ -23,10 +24,15 @@ export const restampAhead = async (ctx: ClientContext, replica: Replica): Promis
     .filter((entry) => entry !== undefined)
     .filter((e) => e.header.device === ctx.device && !e.revision?.deleted && clock.isAhead(e.header.stamp))
     .sort((a, b) => a.key.seq - b.key.seq)
-  if (ahead.length === 0) return false
+  const edits = aheadEdits(ctx, replica, new Set(ahead.map((e) => e.id)))
+  if (ahead.length === 0 && edits.length === 0) return false
   // Every stamp a server accepted lies within the bound: stamps after it still follow all of them.
   clock.clamp()
   const changes: LocalChange[] = []
+  for (const { doc, key, record } of edits) {
+    const rewrite = (d: Y.Doc) => d.getMap('c').set(key, { ...record, stamp: clock.tick() })
+    changes.push({ doc, change: rewrite, supersede: true })
+  }
   for (const entry of ahead) {
     const oldLane = laneDocName(replica.id, entry.header.priority, entry.period)
     const stored = replica.docs.get(oldLane)?.getMap<MessageRecord>('m').get(entry.id)
@@ -60,4 +66,24 @@ export const restampAhead = async (ctx: ClientContext, replica: Replica): Promis
   const vacant = await replica.commit(changes)
   for (const doc of vacant) await replica.dropVacant(doc)
   return changes.length > 0
+}
+
+/** This device's unsent control records stamped beyond the bound, of messages not re-stamped. */
+const aheadEdits = (ctx: ClientContext, replica: Replica, moving: ReadonlySet<string>) => {
+  const docs = new Set(
+    ctx.outbox
+      .entries(replica.id)
+      .filter((e) => e.lane === 'control')
+      .map((e) => e.doc),
+  )
+  const found: { doc: string; key: string; record: ControlRecord }[] = []
+  const suffix = `/${ctx.device}`
+  for (const doc of docs) {
+    for (const [key, value] of replica.docs.get(doc)?.getMap('c') ?? []) {
+      if (!key.endsWith(suffix) || moving.has(key.slice(0, -suffix.length))) continue
+      const record = readControlRecord(value)
+      if (record && ctx.clock.isAhead(record.stamp)) found.push({ doc, key, record })
+    }
+  }
+  return found
 }

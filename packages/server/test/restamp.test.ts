@@ -105,4 +105,36 @@ describe('re-stamping on clock/skew', () => {
     expect(b.messages().map((x) => x.id)).toEqual([m.id, next.id])
     expect(errors.every((code) => code === 'clock/skew')).toBe(true)
   })
+
+  it('re-stamps an edit of a sent message that a day-fast clock stamped', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tidings-restamp-'))
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }))
+    const path = join(dir, 'alice.sqlite')
+    const server = await startServer()
+    const bob = online(server.url, 'bob', { periodMs: HOUR })
+    const b = await bob.open('room')
+    const first = online(server.url, 'alice', { path, periodMs: HOUR })
+    const a1 = await first.open('room')
+    const m = await a1.send('sent with a correct clock')
+    await first.whenSynced()
+    await first.close()
+
+    // Offline, the device's clock jumps a day ahead and the message is edited.
+    const offline = createClient({
+      user: 'alice',
+      storage: sqliteStorage({ path }),
+      clock: { now: () => Date.now() + DAY },
+    })
+    await (await offline.open('room')).edit(m.id, 'edited a day fast')
+    await offline.close()
+
+    const alice = online(server.url, 'alice', { skew: DAY, path, periodMs: HOUR })
+    const a = await alice.open('room')
+    await until(b, () => b.messages()[0]?.body === 'edited a day fast', 'bob to get the re-stamped edit')
+    expect(b.messages()[0]!.editedAt).toBeLessThanOrEqual(Date.now() + MAX_DRIFT)
+    await alice.whenSynced()
+    // A later edit from bob's side of time wins over it: the stamp is no longer a day ahead.
+    await a.edit(m.id, 'edited again')
+    await until(b, () => b.messages()[0]?.body === 'edited again', 'bob to get the next edit')
+  })
 })
