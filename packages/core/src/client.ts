@@ -153,16 +153,18 @@ export const createClient = (options: ClientOptions): Client => {
       restamp()
     })
     transport.on('ack', ({ keys }) => {
-      const removed = ctx.outbox.remove(keys)
-      if (removed.length === 0) return
-      checkSettled()
-      // Listeners learn of `sent` once the ack is stored too.
+      const known = keys.filter((key) => ctx.outbox.get(key))
+      if (known.length === 0) return
+      // `sent` once the ack is stored: status, snapshots, listeners and whenSynced agree at every
+      // moment, and a restart never shows an acknowledged message pending again.
       void ctx
-        .serial(() => storage.write({ acked: removed.map((e) => e.key) }))
-        .catch(report)
-        .then(() => {
+        .serial(async () => {
+          await storage.write({ acked: known })
+          if (ctx.outbox.remove(known).length === 0) return
           for (const conversation of opened.values()) conversation.statusesChanged()
+          checkSettled()
         })
+        .catch(report)
     })
     transport.on('refused', ({ key, code, reason }) => {
       const entry = ctx.outbox.get(key)
