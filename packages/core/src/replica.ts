@@ -9,7 +9,14 @@ import { readMessageRecord } from './message.js'
 import { RangeSet } from './range-set.js'
 import type { OutboxEntry, UpdateWrite } from './storage.js'
 import type { DocVector } from './transport.js'
-import { extendStateVector, isEmptyUpdate, mergeUpdatesTree, readKeySets, readStamps } from './updates.js'
+import {
+  extendStateVector,
+  isEmptyUpdate,
+  mergeUpdatesTree,
+  readKeySets,
+  readStamps,
+  updateSince,
+} from './updates.js'
 import { ConversationView } from './view.js'
 
 /** One local change to one doc, committed with others in a single storage batch. */
@@ -207,12 +214,18 @@ export class Replica {
         acked.push(...replaced.map((e) => e.key))
         // An entry for this doc earlier in the batch is part of the superseding one.
         for (let i = outbox.length - 1; i >= 0; i--) if (outbox[i]!.doc === doc) outbox.splice(i, 1)
-        const superseded = supersedingUpdate(ydoc, replaced, entry.messages)
-        if (!superseded) {
+        const since = updateSince(
+          ydoc,
+          replaced.map((e) => e.update),
+        )
+        if (!since) {
           vacant.push(doc)
           continue
         }
-        entry = superseded
+        // The messages of the replaced entries still in the doc stay pending with the new one.
+        const m = ydoc.share.get('m')
+        const ids = new Set([...replaced.flatMap((e) => e.messages), ...entry.messages])
+        entry = { update: since, messages: [...ids].filter((id) => m?._map.get(id)?.deleted === false) }
       }
       const key = `${this.ctx.device}:${this.ctx.outboxSeq + ++keys}`
       outbox.push({ key, doc, lane: ref.kind === 'meta' ? 'meta' : ref.kind, ...entry })
@@ -468,33 +481,5 @@ export class Replica {
   destroy(): void {
     this.ctx.options.timers.clearTimeout(this.#heldTimer)
     this.docs.destroy()
-  }
-}
-
-/**
- * One outbox entry for everything of `doc` the server lacks, given the entries it replaces: each
- * client's structs from the first clock those entries carry. Undefined when the server has nothing
- * of the doc and no live value is left in it: the doc has nothing worth sending.
- */
-const supersedingUpdate = (
-  doc: Y.Doc,
-  replaced: readonly OutboxEntry[],
-  messages: readonly string[],
-): { update: Uint8Array; messages: string[] } | undefined => {
-  const vector = Y.decodeStateVector(Y.encodeStateVector(doc))
-  for (const entry of replaced) {
-    for (const struct of Y.decodeUpdate(entry.update).structs) {
-      const known = vector.get(struct.id.client)
-      if (known !== undefined && struct.id.clock < known) vector.set(struct.id.client, struct.id.clock)
-    }
-  }
-  const serverHasNone = [...vector.values()].every((clock) => clock === 0)
-  const live = [...doc.share.values()].some((type) => [...type._map.values()].some((item) => !item.deleted))
-  if (serverHasNone && !live) return undefined
-  const m = doc.share.get('m')
-  const ids = new Set([...replaced.flatMap((e) => e.messages), ...messages])
-  return {
-    update: Y.encodeStateAsUpdate(doc, Y.encodeStateVector(vector)),
-    messages: [...ids].filter((id) => m?._map.get(id)?.deleted === false),
   }
 }

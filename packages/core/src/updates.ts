@@ -1,7 +1,9 @@
 import {
   ContentAny,
+  type Doc,
   decodeStateVector,
   decodeUpdate,
+  encodeStateAsUpdate,
   encodeStateVector,
   Item,
   isDeleted,
@@ -110,4 +112,24 @@ export const mergeUpdatesTree = (updates: readonly Uint8Array[]): Uint8Array => 
     level = next
   }
   return level[0]!
+}
+
+/**
+ * Everything of `doc` from the first clock, per client, that `updates` carry: what the other side
+ * lacks when it never got those updates. Deleted items travel as deleted content, so the result can
+ * replace them when what they inserted is gone. Undefined when the other side has nothing of the
+ * doc and the doc holds no live value: there is nothing worth sending.
+ */
+export const updateSince = (doc: Doc, updates: readonly Uint8Array[]): Uint8Array | undefined => {
+  const vector = decodeStateVector(encodeStateVector(doc))
+  for (const update of updates) {
+    for (const struct of decodeUpdate(update).structs) {
+      const known = vector.get(struct.id.client)
+      if (known !== undefined && struct.id.clock < known) vector.set(struct.id.client, struct.id.clock)
+    }
+  }
+  const theirsEmpty = [...vector.values()].every((clock) => clock === 0)
+  const live = [...doc.share.values()].some((type) => [...type._map.values()].some((item) => !item.deleted))
+  if (theirsEmpty && !live) return undefined
+  return encodeStateAsUpdate(doc, encodeStateVector(vector))
 }
