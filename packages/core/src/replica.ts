@@ -204,11 +204,16 @@ export class Replica {
       if (isMessageDoc(ref)) await this.#widen(ref.period)
       const ydoc = await this.docs.load(doc)
       const update = this.docs.change(doc, () => change(ydoc))
-      if (!update) continue
-      for (const m of messages) held.add(m.device, m.seq)
-      const newest = Math.max(0, ...messages.map((m) => m.wall))
-      updates.push({ doc, update, messages: messages.length, newest })
-      let entry = { update, messages: messages.map((m) => m.id) as string[] }
+      if (!update && !supersede) continue
+      if (update) {
+        for (const m of messages) held.add(m.device, m.seq)
+        const newest = Math.max(0, ...messages.map((m) => m.wall))
+        updates.push({ doc, update, messages: messages.length, newest })
+      }
+      let entry = {
+        update: update ?? new Uint8Array([0, 0]),
+        messages: messages.map((m) => m.id) as string[],
+      }
       if (supersede) {
         const replaced = this.ctx.outbox.entries(this.id).filter((e) => e.doc === doc)
         acked.push(...replaced.map((e) => e.key))
@@ -230,7 +235,7 @@ export class Replica {
       const key = `${this.ctx.device}:${this.ctx.outboxSeq + ++keys}`
       outbox.push({ key, doc, lane: ref.kind === 'meta' ? 'meta' : ref.kind, ...entry })
     }
-    if (updates.length === 0) return vacant
+    if (updates.length === 0 && acked.length === 0) return vacant
     const meta: Record<string, string> = {
       clock: JSON.stringify(this.ctx.clock.last),
       outboxSeq: String(this.ctx.outboxSeq + keys),

@@ -9,11 +9,11 @@ import type { LocalChange, Replica } from './replica.js'
  * Re-stamps this device's unsent messages whose stamps lie beyond physical time + the drift bound
  * (written while the device's clock ran fast; a server refuses them with `clock/skew` for as long
  * as they stay so). Each keeps its id and body and moves to the period of its new stamp, with this
- * device's edit of it; what the server never saw of the old period doc is dropped. Unsent edits
- * and tombstones of other messages stamped so are re-stamped in place. Call inside
+ * device's edit or tombstone of it; what the server never saw of the old period doc is dropped.
+ * Unsent edits and tombstones of other messages stamped so are re-stamped in place. Call inside
  * `ctx.serial`, after the clock was corrected (a server's offset). Resolves true when it changed
  * something.
- * @remarks Deleted messages and messages of periods not loaded are left as they are.
+ * @remarks Messages of periods not loaded are left as they are.
  */
 export const restampAhead = async (ctx: ClientContext, replica: Replica): Promise<boolean> => {
   const { clock } = ctx
@@ -22,7 +22,7 @@ export const restampAhead = async (ctx: ClientContext, replica: Replica): Promis
     .flatMap((entry) => entry.messages)
     .map((id) => replica.view.timeline.get(id))
     .filter((entry) => entry !== undefined)
-    .filter((e) => e.header.device === ctx.device && !e.revision?.deleted && clock.isAhead(e.header.stamp))
+    .filter((e) => e.header.device === ctx.device && clock.isAhead(e.header.stamp))
     .sort((a, b) => a.key.seq - b.key.seq)
   const edits = aheadEdits(ctx, replica, new Set(ahead.map((e) => e.id)))
   if (ahead.length === 0 && edits.length === 0) return false
@@ -36,27 +36,36 @@ export const restampAhead = async (ctx: ClientContext, replica: Replica): Promis
   for (const entry of ahead) {
     const oldLane = laneDocName(replica.id, entry.header.priority, entry.period)
     const stored = replica.docs.get(oldLane)?.getMap<MessageRecord>('m').get(entry.id)
-    if (!stored) continue
-    const parent = stored.replyTo ? replica.view.timeline.get(stored.replyTo) : undefined
+    const deleted = entry.revision?.deleted === true
+    if (!stored && !deleted) continue
+    const replyTo = entry.header.replyTo
+    const parent = replyTo ? replica.view.timeline.get(replyTo) : undefined
     const stamp = parent ? clock.after(parent.header.stamp) : clock.tick()
     const period = periodOf(stamp.wall, replica.periodMs)
     const lane = laneDocName(replica.id, entry.header.priority, period)
     const moved = period !== entry.period
     const seq = parseMessageId(entry.id)!.seq
-    // The old copy goes first: the view knows a message by its id, whichever period holds it.
-    if (moved) changes.push({ doc: oldLane, change: (d) => d.getMap('m').delete(entry.id), supersede: true })
-    changes.push({
-      doc: lane,
-      change: (d) => d.getMap('m').set(entry.id, { ...stored, stamp }),
-      messages: [{ id: entry.id, device: ctx.device, seq, wall: stamp.wall }],
-      supersede: !moved,
-    })
+    if (!stored) {
+      // Deleted before it was sent: only its tombstone, placed at the new stamp, is left to send.
+      changes.push({ doc: oldLane, change: () => {}, supersede: true })
+    } else {
+      // The old copy goes first: the view knows a message by its id, whichever period holds it.
+      if (moved)
+        changes.push({ doc: oldLane, change: (d) => d.getMap('m').delete(entry.id), supersede: true })
+      changes.push({
+        doc: lane,
+        change: (d) => d.getMap('m').set(entry.id, { ...stored, stamp }),
+        messages: [{ id: entry.id, device: ctx.device, seq, wall: stamp.wall }],
+        supersede: !moved,
+      })
+    }
     // This device's edit of the message goes with it, stamped after the message.
     const key = `${entry.id}/${ctx.device}`
     const oldControl = laneDocName(replica.id, 'control', entry.period)
     const edit = readControlRecord(replica.docs.get(oldControl)?.getMap('c').get(key))
     if (!edit) continue
-    const rewrite = (d: Y.Doc) => d.getMap('c').set(key, { ...edit, stamp: clock.tick() })
+    const value = 'deleted' in edit ? { ...edit, header: { ...edit.header, stamp } } : edit
+    const rewrite = (d: Y.Doc) => d.getMap('c').set(key, { ...value, stamp: clock.tick() })
     if (!moved) changes.push({ doc: oldControl, change: rewrite, supersede: true })
     else {
       changes.push({ doc: oldControl, change: (d) => d.getMap('c').delete(key), supersede: true })

@@ -137,4 +137,47 @@ describe('re-stamping on clock/skew', () => {
     await a.edit(m.id, 'edited again')
     await until(b, () => b.messages()[0]?.body === 'edited again', 'bob to get the next edit')
   })
+
+  it.each([
+    ['hourly', HOUR],
+    ['weekly', undefined],
+  ])(
+    'a message written and deleted a day fast leaves only its re-stamped tombstone (%s periods)',
+    async (_name, periodMs) => {
+      const dir = mkdtempSync(join(tmpdir(), 'tidings-restamp-'))
+      cleanup.push(() => rmSync(dir, { recursive: true, force: true }))
+      const path = join(dir, 'alice.sqlite')
+      const server = await startServer()
+      const period = periodMs ? { periodMs } : {}
+      const offline = createClient({
+        user: 'alice',
+        storage: sqliteStorage({ path }),
+        clock: { now: () => Date.now() + DAY },
+        ...period,
+      })
+      const o = await offline.open('room')
+      const m = await o.send({ secret: 'never meant to leave' })
+      await o.delete(m.id)
+      await offline.close()
+
+      const alice = online(server.url, 'alice', { skew: DAY, path, ...period })
+      const a = await alice.open('room')
+      await until(a, () => a.status(m.id) !== 'pending', 'the deleted message to leave the outbox')
+      await alice.whenSynced()
+      expect(a.pending()).toEqual([])
+      const bob = online(server.url, 'bob', period)
+      const b = await bob.open('room')
+      await bob.whenSynced()
+      await until(b, () => b.messages().length === 1, 'bob to get the tombstone')
+      const [tombstone] = b.messages()
+      expect(tombstone).toMatchObject({ id: m.id, deleted: true, body: null })
+      expect(tombstone!.sentAt).toBeLessThanOrEqual(Date.now() + MAX_DRIFT)
+      expect(a.messages().map((x) => [x.id, x.sentAt, x.deleted])).toEqual([[m.id, tombstone!.sentAt, true]])
+      // The body never reached the server: only deleted content travelled.
+      const text = new TextDecoder()
+      for (const { doc } of await server.storage.listDocs('room'))
+        for (const row of await server.storage.load(doc))
+          expect(text.decode(row.update)).not.toContain('never meant to leave')
+    },
+  )
 })
