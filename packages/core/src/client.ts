@@ -9,6 +9,7 @@ import { DEFAULT_PERIOD_MS, isPeriodMs, MAX_PERIOD_MS, MIN_PERIOD_MS, parseDocNa
 import { memoryStorage } from './memory-storage.js'
 import { DEFAULT_MAX_BODY_BYTES } from './message.js'
 import { Outbox } from './outbox.js'
+import { restampAhead } from './restamp.js'
 import type { StorageAdapter } from './storage.js'
 import type { ConnectionState, Transport } from './transport.js'
 
@@ -83,7 +84,10 @@ export const createClient = (options: ClientOptions): Client => {
   const storage = options.storage ?? memoryStorage()
   const transport = options.transport
   const random = options.random ?? (() => uint32() / 0x1_0000_0000)
-  const events = new Emitter<ClientEvents>()
+  // A listener that throws is reported, never thrown into the write or event that called it.
+  const events = new Emitter<ClientEvents>((error, event) => {
+    if (event !== 'error') report(error)
+  })
   const conversations = new Map<ConversationId, Promise<Conversation>>()
   const opened = new Map<ConversationId, Conversation>()
   const settled = new Set<() => void>()
@@ -108,10 +112,18 @@ export const createClient = (options: ClientOptions): Client => {
     events.emit('error', typed)
   }
 
+  /**
+   * Resolves `whenSynced` callers once synced and once every update received so far is stored and
+   * applied: the transport goes online when the last one arrived, not when the client applied it.
+   */
   const checkSettled = () => {
-    if (!isSynced()) return
-    for (const resolve of [...settled]) resolve()
-    settled.clear()
+    if (!isSynced() || settled.size === 0) return
+    const barrier = ctx ? ctx.serial(async () => {}) : Promise.resolve()
+    void barrier.then(() => {
+      if (!isSynced()) return
+      for (const resolve of [...settled]) resolve()
+      settled.clear()
+    })
   }
   const isSynced = () => !transport || (transport.state === 'online' && !ctx?.outbox.awaitsAck(opened.keys()))
 
@@ -120,17 +132,7 @@ export const createClient = (options: ClientOptions): Client => {
     transport.on('connection', (state) => {
       if (state === 'syncing') {
         ctx.outbox.releaseHeld()
-        for (const id of opened.keys()) {
-          for (const entry of ctx.outbox.entries(id)) {
-            transport.send({
-              conversation: id,
-              doc: entry.doc,
-              lane: entry.lane,
-              update: entry.update,
-              key: entry.key,
-            })
-          }
-        }
+        for (const id of opened.keys()) sendOutbox(transport, ctx, id)
       }
       events.emit('connection', state)
       checkSettled()
@@ -146,15 +148,33 @@ export const createClient = (options: ClientOptions): Client => {
         if (update && kind) transport.send({ conversation, doc, lane: kind, update })
       }, report)
     })
+    /** Re-stamps unsent messages stamped beyond the corrected clock's bound, then re-checks sync. */
+    const restamp = () => {
+      for (const conversation of opened.values()) {
+        void ctx
+          .serial(() => restampAhead(ctx, conversation.replica))
+          .then(checkSettled)
+          .catch(report)
+      }
+    }
     transport.on('clock-offset', ({ offset }) => {
-      if (Number.isFinite(offset)) ctx.clock.offset = offset
+      if (!Number.isFinite(offset)) return
+      ctx.clock.offset = offset
+      restamp()
     })
     transport.on('ack', ({ keys }) => {
-      const removed = ctx.outbox.remove(keys)
-      if (removed.length === 0) return
-      void ctx.serial(() => storage.write({ acked: removed.map((e) => e.key) })).catch(report)
-      for (const conversation of opened.values()) conversation.statusesChanged()
-      checkSettled()
+      const known = keys.filter((key) => ctx.outbox.get(key))
+      if (known.length === 0) return
+      // `sent` once the ack is stored: status, snapshots, listeners and whenSynced agree at every
+      // moment, and a restart never shows an acknowledged message pending again.
+      void ctx
+        .serial(async () => {
+          await storage.write({ acked: known })
+          if (ctx.outbox.remove(known).length === 0) return
+          for (const conversation of opened.values()) conversation.statusesChanged()
+          checkSettled()
+        })
+        .catch(report)
     })
     transport.on('refused', ({ key, code, reason }) => {
       const entry = ctx.outbox.get(key)
@@ -165,6 +185,7 @@ export const createClient = (options: ClientOptions): Client => {
         // (a clock that ran ahead, for one, is accepted once the server's time catches up).
         ctx.outbox.holdBack(key)
         checkSettled()
+        if (code === 'clock/skew') restamp()
         return
       }
       ctx.outbox.remove([key])
@@ -175,6 +196,19 @@ export const createClient = (options: ClientOptions): Client => {
       checkSettled()
     })
     transport.connect({ user: options.user, device: ctx.device })
+  }
+
+  /** Hands a conversation's outbox to the transport: sync answers leave these entries out. */
+  const sendOutbox = (transport: Transport, ctx: ClientContext, id: ConversationId) => {
+    for (const entry of ctx.outbox.entries(id)) {
+      transport.send({
+        conversation: id,
+        doc: entry.doc,
+        lane: entry.lane,
+        update: entry.update,
+        key: entry.key,
+      })
+    }
   }
 
   let ctx: ClientContext | undefined
@@ -270,17 +304,7 @@ export const createClient = (options: ClientOptions): Client => {
           opened.set(cid, conversation)
           // The link may have reached `syncing` while this conversation was opening: its outbox
           // (entries from before a restart included) missed that resend. Transports drop duplicates.
-          if (transport && (transport.state === 'syncing' || transport.state === 'online')) {
-            for (const entry of ctx.outbox.entries(cid)) {
-              transport.send({
-                conversation: cid,
-                doc: entry.doc,
-                lane: entry.lane,
-                update: entry.update,
-                key: entry.key,
-              })
-            }
-          }
+          if (transport && transport.state !== 'offline') sendOutbox(transport, ctx, cid)
           settle(conversation)
           return conversation
         })
@@ -296,16 +320,28 @@ export const createClient = (options: ClientOptions): Client => {
       return events.on(event, listener)
     },
     whenSynced() {
-      if (isSynced()) return Promise.resolve()
-      return new Promise<void>((resolve) => settled.add(resolve))
+      return new Promise<void>((resolve) => {
+        settled.add(resolve)
+        checkSettled()
+      })
     },
     async close() {
       if (closed) return
       closed = true
-      for (const conversation of opened.values()) await conversation.close()
-      await queue
-      await transport?.close()
-      await storage.close()
+      // Each step runs whatever failed before it: the link and the storage are always released.
+      let failure: unknown
+      const step = async (fn: () => Promise<unknown> | undefined) => {
+        try {
+          await fn()
+        } catch (error) {
+          failure ??= error
+        }
+      }
+      for (const conversation of opened.values()) await step(() => conversation.close())
+      await step(() => queue)
+      await step(() => transport?.close())
+      await step(() => storage.close())
+      if (failure !== undefined) throw failure
     },
   }
 }

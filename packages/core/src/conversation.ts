@@ -110,8 +110,8 @@ export class Conversation {
     const parent = options.replyTo === undefined ? undefined : this.#entry(options.replyTo)
     const ctx = this.#ctx
     return ctx.serial(async () => {
-      if (parent) ctx.clock.witness(parent.header.stamp)
-      const stamp = ctx.clock.tick()
+      // After its parent even when the parent's clock ran ahead; ours moves only within the drift bound.
+      const stamp = parent ? ctx.clock.after(parent.header.stamp) : ctx.clock.tick()
       const seq = this.#replica.nextSeq()
       const id = messageId(ctx.device, seq)
       const record: MessageRecord = {
@@ -133,7 +133,8 @@ export class Conversation {
         ],
         seq,
       )
-      return this.#message(this.#replica.view.timeline.get(id)!)
+      // Gone at once when its stamp lies before retainedFrom: then it is reported `expired`.
+      return this.#message(this.#replica.view.timeline.get(id) ?? entryOf(id, record))
     })
   }
 
@@ -156,7 +157,13 @@ export class Conversation {
   ): Promise<void> {
     const ctx = this.#ctx
     await ctx.serial(async () => {
-      const value = record(ctx.clock.tick())
+      // Checked again in the queue: a delete queued before this call would be overwritten (one key).
+      const current = this.#replica.view.timeline.get(entry.id)?.revision
+      if (current?.deleted)
+        throw new TidingsError('input/invalid', `Message ${entry.id} is deleted.`, { subject: entry.id })
+      // An edit replaces the revision this device sees: it must win over it on every replica.
+      const seen = current?.stamp
+      const value = record(seen ? ctx.clock.after(seen) : ctx.clock.tick())
       const key = `${entry.id}/${ctx.device}`
       const deleting = 'deleted' in value
       const pinned = this.#replica.view.pins.has(entry.id)
@@ -378,14 +385,32 @@ export class Conversation {
   /** @internal */
   async close(): Promise<void> {
     if (this.#closed) return
-    if (this.#replica.receiptDue) await this.#ctx.serial(() => this.#replica.publishReceipt())
-    this.#closed = true
-    this.#replica.destroy()
-    this.#listeners.clear()
+    try {
+      if (this.#replica.receiptDue) await this.#ctx.serial(() => this.#replica.publishReceipt())
+    } finally {
+      this.#closed = true
+      this.#replica.destroy()
+      this.#listeners.clear()
+    }
   }
 
+  /** Runs every listener; one that throws goes to `client.on('error')`, never into the write. */
   #notify() {
-    for (const listener of [...this.#listeners]) listener()
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener()
+      } catch (error) {
+        this.#ctx.report(
+          new TidingsError(
+            'client/unexpected',
+            `A subscriber of ${this.id} threw: ${(error as Error)?.message}`,
+            {
+              cause: error,
+            },
+          ),
+        )
+      }
+    }
   }
 
   #open() {

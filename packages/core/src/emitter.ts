@@ -5,6 +5,12 @@ type Listener = (...args: any[]) => void
 export class Emitter<Events extends { [E in keyof Events]: Listener }> {
   readonly #listeners = new Map<keyof Events, Set<Listener>>()
 
+  /**
+   * @param onListenerError when given, a listener that throws is handed to it and the others still
+   * run; without it the error propagates to the emitter's caller.
+   */
+  constructor(private readonly onListenerError?: (error: unknown, event: keyof Events) => void) {}
+
   on<E extends keyof Events>(event: E, listener: Events[E]): () => void {
     let set = this.#listeners.get(event)
     if (!set) {
@@ -16,6 +22,14 @@ export class Emitter<Events extends { [E in keyof Events]: Listener }> {
   }
 
   emit<E extends keyof Events>(event: E, ...args: Parameters<Events[E]>): void {
-    for (const listener of [...(this.#listeners.get(event) ?? [])]) listener(...args)
+    for (const listener of [...(this.#listeners.get(event) ?? [])]) {
+      if (!this.onListenerError) listener(...args)
+      else
+        try {
+          listener(...args)
+        } catch (error) {
+          this.onListenerError(error, event)
+        }
+    }
   }
 }

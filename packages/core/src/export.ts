@@ -97,6 +97,7 @@ export async function importConversation(replica: Replica, source: ImportSource)
   if (!header) refuse('the export is empty.')
   if (header!.docs !== docs.length)
     refuse(`the header announces ${header!.docs} docs but ${docs.length} follow.`)
-  for (const { doc, update } of docs) await replica.receive(doc, update)
+  // Imported as if written here: into the outbox too, so peers get it while online.
+  for (const { doc, update } of docs) await replica.receive(doc, update, true)
   return docs.length
 }

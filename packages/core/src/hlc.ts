@@ -47,6 +47,11 @@ export class HybridClock {
     this.#last = options.last ?? { wall: 0, counter: 0 }
   }
 
+  /** How far ahead of physical time a remote stamp may move this clock. */
+  get maxDrift(): number {
+    return this.#maxDrift
+  }
+
   /** The latest stamp issued or observed. */
   get last(): Stamp {
     return this.#last
@@ -76,8 +81,33 @@ export class HybridClock {
     if (compareStamps(clamped, this.#last) > 0) this.#last = clamped
   }
 
-  /** Moves the clock past a stamp without the drift clamp: a reply must sort after its parent. */
-  witness(stamp: Stamp): void {
-    if (compareStamps(stamp, this.#last) > 0) this.#last = stamp
+  /**
+   * A stamp after every stamp issued and after `stamp`: for a reply (after its parent) or an edit
+   * (after the revision it replaces). The clock itself moves only by the receive rule, so a parent
+   * stamped a day ahead still sorts before its reply, but the next ordinary message is not dragged
+   * into tomorrow (where a server would refuse it).
+   */
+  after(stamp: Stamp): Stamp {
+    this.receive(stamp)
+    const next = this.tick()
+    return compareStamps(next, stamp) > 0 ? next : { wall: stamp.wall, counter: stamp.counter + 1 }
+  }
+
+  /**
+   * Whether a stamp lies beyond physical time + maxDrift, where a server refuses it: written while
+   * this device's clock ran fast, before the server's offset corrected it.
+   */
+  isAhead(stamp: Stamp): boolean {
+    return stamp.wall > this.physical() + this.#maxDrift
+  }
+
+  /**
+   * Takes back a lead beyond physical time + maxDrift that the clock's own fast ticks gave it. Only
+   * for re-stamping messages the server refused as ahead: every stamp the server accepted lies
+   * within that bound, so the clock still issues stamps after all of them.
+   */
+  clamp(): void {
+    const limit = this.physical() + this.#maxDrift
+    if (this.#last.wall > limit) this.#last = { wall: limit, counter: 0 }
   }
 }

@@ -21,6 +21,8 @@ export class Outbox {
   readonly #expired = new Set<string>()
   /** Entries the server refused in this session: not offered again until the next connection. */
   readonly #heldBack = new Set<string>()
+  /** Messages of a batch being committed: pending from the moment the docs change, never `sent` early. */
+  readonly #reserved = new Set<string>()
 
   constructor(entries: readonly OutboxEntry[], expired: readonly string[]) {
     for (const entry of entries) this.add(entry)
@@ -71,8 +73,19 @@ export class Outbox {
     return false
   }
 
+  /** Pending: in the outbox, or reserved while its batch is being written. */
   isPending(conversation: ConversationId, messageId: string): boolean {
-    return this.#byMessage.has(qualified(conversation, messageId))
+    const key = qualified(conversation, messageId)
+    return this.#byMessage.has(key) || this.#reserved.has(key)
+  }
+
+  /** Marks messages pending while their batch is written, before it has outbox entries. */
+  reserve(conversation: ConversationId, ids: Iterable<string>): void {
+    for (const id of ids) this.#reserved.add(qualified(conversation, id))
+  }
+
+  release(conversation: ConversationId, ids: Iterable<string>): void {
+    for (const id of ids) this.#reserved.delete(qualified(conversation, id))
   }
 
   /** Marks the messages of these entries expired (refused or dropped before they were sent). */

@@ -12,6 +12,7 @@ import {
   type PeriodRef,
   parseDocName,
   periodEnd,
+  periodOf,
   periodStart,
 } from './lanes.js'
 import { readMessageRecord } from './message.js'
@@ -19,7 +20,15 @@ import { addMessagesNamed, addTombstones, controlEntries } from './message-sets.
 import { RangeSet } from './range-set.js'
 import type { OutboxEntry, UpdateWrite } from './storage.js'
 import type { DocVector } from './transport.js'
-import { extendStateVector, isEmptyUpdate, type KeySet, mergeUpdatesTree, readKeySets } from './updates.js'
+import {
+  extendStateVector,
+  isEmptyUpdate,
+  type KeySet,
+  mergeUpdatesTree,
+  readKeySets,
+  readStamps,
+  updateSince,
+} from './updates.js'
 import { ConversationView } from './view.js'
 
 /** One local change to one doc, committed with others in a single storage batch. */
@@ -28,6 +37,11 @@ export interface LocalChange {
   readonly change: (doc: Y.Doc) => void
   /** Messages the change adds (lane docs), for the outbox, the `held` set and the doc's count. */
   readonly messages?: readonly { id: MessageId; device: string; seq: number; wall: number }[]
+  /**
+   * Replaces the doc's pending outbox entries with one update of everything the server lacks of the
+   * doc, so a change that overwrites or deletes unsent items never reaches the server without them.
+   */
+  readonly supersede?: boolean
 }
 
 /** Rows a doc gathers at least before its rows are merged into one. */
@@ -44,10 +58,14 @@ export class Replica {
   readonly docs: DocSet
   readonly view: ConversationView
   readonly history: History
+  readonly #changed: () => void
   #heldTimer: unknown
   #retainedFrom = 0
   /** Seq of the last message this device wrote in this conversation; advanced after the commit. */
   #seq = 0
+  /** While a batch is committed, view changes wait: listeners run after the storage write. */
+  #quiet = 0
+  #dirty = false
 
   constructor(
     private readonly ctx: ClientContext,
@@ -56,13 +74,18 @@ export class Replica {
     onChange: () => void,
   ) {
     this.history = history
+    const changed = () => {
+      onChange()
+      if (this.view.retainedFrom > this.#retainedFrom) {
+        this.#retainedFrom = this.view.retainedFrom
+        void ctx.serial(() => this.applyRetention()).catch((error) => ctx.report(error))
+      }
+    }
+    this.#changed = changed
     this.view = new ConversationView(
       () => {
-        onChange()
-        if (this.view.retainedFrom > this.#retainedFrom) {
-          this.#retainedFrom = this.view.retainedFrom
-          void ctx.serial(() => this.applyRetention()).catch((error) => ctx.report(error))
-        }
+        if (this.#quiet > 0) this.#dirty = true
+        else changed()
       },
       {
         now: () => ctx.clock.physical(),
@@ -97,8 +120,10 @@ export class Replica {
     else if (mine) receipts.held.addAll(mine.held)
     if (deleted) receipts.deleted.addAll(RangeSet.fromJSON(JSON.parse(deleted)))
     this.#seq = seq === undefined ? this.ctx.seq : Number(seq)
+    // Whatever clocks ran ahead filled, the window reaches the present: live messages land in it.
+    const present = periodOf(this.ctx.clock.physical() - this.ctx.clock.maxDrift, this.periodMs)
     for (const period of this.history.periods()) {
-      if (this.view.timeline.size >= this.ctx.options.firstScreen) break
+      if (this.view.timeline.size >= this.ctx.options.firstScreen && period < present) break
       await this.loadPeriod(period)
     }
     this.history.complete()
@@ -125,6 +150,18 @@ export class Replica {
   async loadPeriod(period: number): Promise<void> {
     this.history.markLoaded(period)
     for (const doc of this.history.docsOfPeriod(period)) await this.#load(doc)
+  }
+
+  /**
+   * Loads `period` with every newer period not loaded yet, so the loaded window never has a gap: a
+   * doc written or received there shows with the rest of its period (edits, other lanes) and with
+   * everything after it.
+   */
+  async #widen(period: number): Promise<void> {
+    if (this.history.isLoaded(period)) return
+    for (const newer of this.history.periods())
+      if (newer > period && !this.history.isLoaded(newer)) await this.loadPeriod(newer)
+    await this.loadPeriod(period)
   }
 
   /** Loads older periods until `pageSize` more messages are in or none is left. */
@@ -163,42 +200,82 @@ export class Replica {
    * @remarks On a failed write the touched docs are reloaded from storage, so memory never holds
    * changes storage lacks, and the error is rethrown.
    */
-  async commit(changes: readonly LocalChange[], seq?: number): Promise<void> {
+  async commit(changes: readonly LocalChange[], seq?: number): Promise<string[]> {
+    const ids = changes.flatMap((c) => (c.messages ?? []).map((m) => m.id))
+    this.#quiet++
+    // Pending from the moment the docs change: a snapshot taken during the write never says `sent`.
+    this.ctx.outbox.reserve(this.id, ids)
+    try {
+      return await this.#commit(changes, seq)
+    } finally {
+      this.ctx.outbox.release(this.id, ids)
+      this.#quiet--
+      if (this.#quiet === 0 && this.#dirty) {
+        this.#dirty = false
+        this.#changed()
+      }
+    }
+  }
+
+  /** `commit` without the notification hold; returns superseded docs left with nothing to send. */
+  async #commit(changes: readonly LocalChange[], seq?: number): Promise<string[]> {
     const updates: UpdateWrite[] = []
     const outbox: OutboxEntry[] = []
+    const acked: string[] = []
+    const vacant: string[] = []
+    let keys = 0
     const held = this.view.receipts.held.clone()
-    for (const { doc, change, messages = [] } of changes) {
+    for (const { doc, change, messages = [], supersede } of changes) {
       const ref = parseDocName(doc)!
+      if (isMessageDoc(ref)) await this.#widen(ref.period)
       const ydoc = await this.docs.load(doc)
-      if (isMessageDoc(ref)) this.history.markLoaded(ref.period)
       const update = this.docs.change(doc, () => change(ydoc))
-      if (!update) continue
-      for (const m of messages) held.add(m.device, m.seq)
-      const newest = Math.max(0, ...messages.map((m) => m.wall))
-      updates.push({ doc, update, messages: messages.length, newest })
-      const key = `${this.ctx.device}:${this.ctx.outboxSeq + outbox.length + 1}`
-      outbox.push({
-        key,
-        doc,
-        lane: ref.kind === 'meta' ? 'meta' : ref.kind,
-        update,
-        messages: messages.map((m) => m.id),
-      })
+      if (!update && !supersede) continue
+      if (update) {
+        for (const m of messages) held.add(m.device, m.seq)
+        const newest = Math.max(0, ...messages.map((m) => m.wall))
+        updates.push({ doc, update, messages: messages.length, newest })
+      }
+      let entry = {
+        update: update ?? new Uint8Array([0, 0]),
+        messages: messages.map((m) => m.id) as string[],
+      }
+      if (supersede) {
+        const replaced = this.ctx.outbox.entries(this.id).filter((e) => e.doc === doc)
+        acked.push(...replaced.map((e) => e.key))
+        // An entry for this doc earlier in the batch is part of the superseding one.
+        for (let i = outbox.length - 1; i >= 0; i--) if (outbox[i]!.doc === doc) outbox.splice(i, 1)
+        const since = updateSince(
+          ydoc,
+          replaced.map((e) => e.update),
+        )
+        if (!since) {
+          vacant.push(doc)
+          continue
+        }
+        // The messages of the replaced entries still in the doc stay pending with the new one.
+        const m = ydoc.share.get('m')
+        const ids = new Set([...replaced.flatMap((e) => e.messages), ...entry.messages])
+        entry = { update: since, messages: [...ids].filter((id) => m?._map.get(id)?.deleted === false) }
+      }
+      const key = `${this.ctx.device}:${this.ctx.outboxSeq + ++keys}`
+      outbox.push({ key, doc, lane: ref.kind === 'meta' ? 'meta' : ref.kind, ...entry })
     }
-    if (updates.length === 0) return
+    if (updates.length === 0 && acked.length === 0) return vacant
     const meta: Record<string, string> = {
       clock: JSON.stringify(this.ctx.clock.last),
-      outboxSeq: String(this.ctx.outboxSeq + outbox.length),
+      outboxSeq: String(this.ctx.outboxSeq + keys),
       [`held:${this.id}`]: JSON.stringify(held.toJSON()),
     }
     if (seq !== undefined) meta[`seq:${this.id}`] = String(seq)
     try {
-      await this.ctx.storage.write({ updates, outbox, meta })
+      await this.ctx.storage.write({ updates, outbox, meta, ...(acked.length > 0 ? { acked } : {}) })
     } catch (error) {
       await this.#reload(updates.map((u) => u.doc))
       throw error
     }
-    this.ctx.outboxSeq += outbox.length
+    this.ctx.outbox.remove(acked)
+    this.ctx.outboxSeq += keys
     if (seq !== undefined) this.#seq = seq
     for (const u of updates) {
       this.history.note(u.doc, u.messages, u.newest)
@@ -217,6 +294,15 @@ export class Replica {
       })
     }
     this.#takeHeld(held)
+    // A stamp before retainedFrom (a slow clock): the doc goes as it would on every other replica.
+    if (
+      updates.some((u) => {
+        const ref = parseDocName(u.doc)
+        return ref !== undefined && isMessageDoc(ref) && this.#expired(ref)
+      })
+    )
+      await this.applyRetention()
+    return vacant
   }
 
   /** Drops in-memory state of docs whose write failed and reads them back from storage. */
@@ -238,8 +324,11 @@ export class Replica {
     for (const period of periods.keys()) await this.loadPeriod(period)
   }
 
-  /** Stores a remote update and applies it when its doc belongs in memory. */
-  receive(doc: string, update: Uint8Array): Promise<void> {
+  /**
+   * Stores a remote update and applies it when its doc belongs in memory. An imported update also
+   * goes into the outbox, so the server and every peer get it.
+   */
+  receive(doc: string, update: Uint8Array, imported = false): Promise<void> {
     return this.ctx.serial(async () => {
       const ref = parseDocName(doc)
       let sets: ReturnType<typeof readKeySets>
@@ -268,25 +357,46 @@ export class Replica {
           newest = Math.max(newest, record.stamp.wall)
           this.ctx.clock.receive(record.stamp)
         }
+      } else if (ref.kind === 'control' || ref.kind === 'meta') {
+        // Edits are ordered by their stamps: a device must stamp its next edit after those it saw.
+        for (const stamp of readStamps(update)) this.ctx.clock.receive(stamp)
       }
       const deleted = ref.kind === 'control' ? await this.#deletedBy(doc, update, sets) : undefined
+      const outbox: OutboxEntry[] = imported
+        ? [
+            {
+              key: `${this.ctx.device}:${this.ctx.outboxSeq + 1}`,
+              doc,
+              lane: ref.kind === 'meta' ? 'meta' : ref.kind,
+              update,
+              messages: [],
+            },
+          ]
+        : []
       await this.ctx.storage.write({
         updates: [{ doc, update, messages, newest }],
+        outbox,
         meta: {
           [`held:${this.id}`]: JSON.stringify(held.toJSON()),
           clock: JSON.stringify(this.ctx.clock.last),
           ...(deleted ? { [`deleted:${this.id}`]: JSON.stringify(deleted.toJSON()) } : {}),
+          ...(imported ? { outboxSeq: String(this.ctx.outboxSeq + 1) } : {}),
         },
       })
+      this.ctx.outboxSeq += outbox.length
       this.history.note(doc, messages, newest)
       this.#stored(doc)
       this.#takeHeld(held)
       if (ref.kind === 'meta' || ref.kind === 'receipts' || this.history.inWindow(ref.period)) {
-        if (isMessageDoc(ref)) this.history.markLoaded(ref.period)
+        if (isMessageDoc(ref)) await this.#widen(ref.period)
         if (await this.#load(doc)) this.docs.apply(doc, update)
       }
       // Unread counts changed, even where no loaded doc did.
       if (deleted && this.view.receipts.deleted.addAll(deleted)) this.view.touch()
+      for (const entry of outbox) {
+        this.ctx.outbox.add(entry)
+        this.ctx.send({ conversation: this.id, ...entry })
+      }
     })
   }
 
@@ -467,6 +577,13 @@ export class Replica {
       if (newest && newest.wall === value.at?.wall && newest.counter === value.at?.counter) return true
     }
     return false
+  }
+
+  /** Forgets a doc that holds nothing anyone else has (see `supersede`): storage, memory, history. */
+  async dropVacant(doc: string): Promise<void> {
+    this.docs.unload(doc)
+    this.history.forget(doc)
+    await this.ctx.storage.drop(doc)
   }
 
   destroy(): void {

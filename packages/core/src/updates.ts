@@ -1,4 +1,15 @@
-import { decodeStateVector, decodeUpdate, encodeStateVector, Item, isDeleted, mergeUpdates } from 'yjs'
+import {
+  ContentAny,
+  type Doc,
+  decodeStateVector,
+  decodeUpdate,
+  encodeStateAsUpdate,
+  encodeStateVector,
+  Item,
+  isDeleted,
+  mergeUpdates,
+} from 'yjs'
+import { isStamp, type Stamp } from './hlc.js'
 
 /** True for an update that carries no structs and no deletions (`[0, 0]` in encoding V1). */
 export const isEmptyUpdate = (update: Uint8Array): boolean =>
@@ -12,21 +23,57 @@ export interface KeySet {
 }
 
 /**
- * Lists the root-map keys an update sets for the first time, with their values. Overwrites of a key
- * carry no parent info in Yjs encoding and are skipped, which is enough for message ids: they are
- * written once.
+ * Lists the root-map keys an update sets, with their values. An overwrite carries no parent info
+ * in Yjs encoding: it is placed through its left origin when that is in the same update (a message
+ * re-stamped in place travels with the value it replaces), and skipped otherwise.
  */
 export const readKeySets = (update: Uint8Array): KeySet[] => {
-  const sets: KeySet[] = []
   const { structs, ds } = decodeUpdate(update)
-  for (const struct of structs) {
-    if (!(struct instanceof Item) || typeof struct.parent !== 'string' || struct.parentSub === null) continue
+  const items = structs.filter((s): s is Item => s instanceof Item)
+  const places = new Map<Item, { map: string; key: string }>()
+  const byClient = new Map<number, Item[]>()
+  for (const item of items) {
+    const list = byClient.get(item.id.client)
+    if (list) list.push(item)
+    else byClient.set(item.id.client, [item])
+    if (typeof item.parent === 'string' && item.parentSub !== null)
+      places.set(item, { map: item.parent, key: item.parentSub })
+  }
+  // Clients are encoded in no causal order: resolve origins until a pass places nothing new.
+  for (let progress = true; progress; ) {
+    progress = false
+    for (const item of items) {
+      if (places.has(item) || item.parent !== null || !item.origin) continue
+      const { client, clock } = item.origin
+      const left = byClient.get(client)?.find((s) => clock >= s.id.clock && clock < s.id.clock + s.length)
+      const place = left && places.get(left)
+      if (!place) continue
+      places.set(item, place)
+      progress = true
+    }
+  }
+  const sets: KeySet[] = []
+  for (const item of items) {
+    const place = places.get(item)
     // Overwritten or removed within this update: its value is stale (or already dropped by gc).
-    if (isDeleted(ds, struct.id)) continue
-    const values = struct.content.getContent()
-    sets.push({ map: struct.parent, key: struct.parentSub, value: values[values.length - 1] })
+    if (!place || isDeleted(ds, item.id)) continue
+    const values = item.content.getContent()
+    sets.push({ ...place, value: values[values.length - 1] })
   }
   return sets
+}
+
+/** Stamps of the JSON values an update writes (control records, pins), for the clock's receive rule. */
+export const readStamps = (update: Uint8Array): Stamp[] => {
+  const stamps: Stamp[] = []
+  for (const struct of decodeUpdate(update).structs) {
+    if (!(struct instanceof Item) || !(struct.content instanceof ContentAny)) continue
+    for (const value of struct.content.arr) {
+      const stamp = (value as { stamp?: unknown } | null)?.stamp
+      if (isStamp(stamp)) stamps.push(stamp)
+    }
+  }
+  return stamps
 }
 
 /**
@@ -65,4 +112,24 @@ export const mergeUpdatesTree = (updates: readonly Uint8Array[]): Uint8Array => 
     level = next
   }
   return level[0]!
+}
+
+/**
+ * Everything of `doc` from the first clock, per client, that `updates` carry: what the other side
+ * lacks when it never got those updates. Deleted items travel as deleted content, so the result can
+ * replace them when what they inserted is gone. Undefined when the other side has nothing of the
+ * doc and the doc holds no live value: there is nothing worth sending.
+ */
+export const updateSince = (doc: Doc, updates: readonly Uint8Array[]): Uint8Array | undefined => {
+  const vector = decodeStateVector(encodeStateVector(doc))
+  for (const update of updates) {
+    for (const struct of decodeUpdate(update).structs) {
+      const known = vector.get(struct.id.client)
+      if (known !== undefined && struct.id.clock < known) vector.set(struct.id.client, struct.id.clock)
+    }
+  }
+  const theirsEmpty = [...vector.values()].every((clock) => clock === 0)
+  const live = [...doc.share.values()].some((type) => [...type._map.values()].some((item) => !item.deleted))
+  if (theirsEmpty && !live) return undefined
+  return encodeStateAsUpdate(doc, encodeStateVector(vector))
 }

@@ -1,5 +1,5 @@
 import type * as Y from 'yjs'
-import { compareStamps, MAX_DRIFT } from './hlc.js'
+import { compareStamps } from './hlc.js'
 import { type DeviceId, type MessageId, parseMessageId } from './ids.js'
 import { parseDocName } from './lanes.js'
 import {
@@ -28,6 +28,9 @@ export interface Entry {
   /** The length of `period`, from the doc's name: edits go to the control doc of the same period. */
   readonly periodMs: number
 }
+
+/** How far past a device's clock a retention value may lie and still be followed: a week. */
+export const RETENTION_LEAD = 7 * 24 * 60 * 60 * 1000
 
 /** A period doc's number and length. */
 type Period = { readonly period: number; readonly periodMs: number }
@@ -86,11 +89,13 @@ export class ConversationView {
   }
 
   /**
-   * The highest published value, ignoring values past now + MAX_DRIFT: no server lets a client
-   * publish those, and following one (2^53-1) would drop every period doc, for good.
+   * The highest published value, ignoring values more than `RETENTION_LEAD` past this device's
+   * clock: no server lets a client publish those, and following one (2^53-1) would drop every
+   * period doc, for good. The allowance is wide on purpose: replicas without a server must agree on
+   * `retainedFrom` although their clocks differ (by a day or two, not a week).
    */
   get retainedFrom(): number {
-    const limit = this.#now() + MAX_DRIFT
+    const limit = this.#now() + RETENTION_LEAD
     let max = 0
     for (const value of this.retention.values()) if (value <= limit) max = Math.max(max, value)
     return max

@@ -28,7 +28,7 @@ const stampArb = fc.record({ wall: fc.integer({ min: 0, max: 2 * T0 }), counter:
 type Op =
   | { op: 'tick' }
   | { op: 'move'; ms: number }
-  | { op: 'receive' | 'witness'; dWall: number; counter: number }
+  | { op: 'receive' | 'after'; dWall: number; counter: number }
 
 /** Physical moves include standing still and large backward jumps; remote stamps range from far
  * behind to a day ahead, so the clamp is exercised both ways. */
@@ -44,7 +44,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   {
     weight: 2,
     arbitrary: fc.record({
-      op: fc.constantFrom('receive' as const, 'witness' as const),
+      op: fc.constantFrom('receive' as const, 'after' as const),
       dWall: fc.oneof(
         fc.integer({ min: -DAY, max: 2 * DAY }),
         fc.integer({ min: MAX_DRIFT - 3, max: MAX_DRIFT + 3 }),
@@ -192,16 +192,31 @@ describe('HybridClock', () => {
     expect(zero.tick()).toEqual({ wall: T0, counter: 1 })
   })
 
-  it('witness moves past a stamp without the drift clamp (replies sort after their parent)', () => {
+  it('after() orders a reply after a parent a day ahead without dragging the clock', () => {
     const clock = new HybridClock({ now: () => T0 })
     const parent = { wall: T0 + DAY, counter: 3 }
-    clock.witness(parent)
-    expect(clock.last).toEqual(parent)
-    const reply = clock.tick()
-    expect(compareStamps(reply, parent)).toBeGreaterThan(0)
+    const reply = clock.after(parent)
     expect(reply).toEqual({ wall: T0 + DAY, counter: 4 })
-    clock.witness({ wall: T0, counter: 0 })
-    expect(clock.last).toEqual(reply)
+    // The clock moved by the receive rule only: the next message is not stamped a day ahead.
+    expect(clock.last.wall).toBeLessThanOrEqual(T0 + MAX_DRIFT)
+    expect(clock.tick().wall).toBeLessThanOrEqual(T0 + MAX_DRIFT)
+    // A parent within the bound: the reply is an ordinary tick after it.
+    const near = { wall: T0 + 30_000, counter: 0 }
+    const r2 = clock.after(near)
+    expect(compareStamps(r2, near)).toBeGreaterThan(0)
+    expect(clock.last).toEqual(r2)
+  })
+
+  it('clamp() takes back a lead the clock gave itself while its physical time ran fast', () => {
+    const time = manual(T0 + DAY)
+    const clock = new HybridClock({ now: time.now })
+    const fast = clock.tick()
+    expect(clock.isAhead(fast)).toBe(false)
+    time.set(T0)
+    expect(clock.isAhead(fast)).toBe(true)
+    clock.clamp()
+    expect(clock.last.wall).toBe(T0 + MAX_DRIFT)
+    expect(clock.isAhead(clock.tick())).toBe(false)
   })
 
   it('restored last keeps a restart from going back', () => {
@@ -244,7 +259,7 @@ describe('HybridClock', () => {
     expect(compareStamps(clock.tick(), { wall: T0 + 5001 + MAX_DRIFT, counter: 0 })).toBeGreaterThan(0)
   })
 
-  it('is monotonic, causal and drift-bounded under random ticks, clock jumps, receives and witnesses (property)', () => {
+  it('is monotonic, causal and drift-bounded under random ticks, clock jumps, receives and replies (property)', () => {
     fc.assert(
       fc.property(
         fc.array(opArb, { maxLength: 200 }),
@@ -267,9 +282,13 @@ describe('HybridClock', () => {
             } else {
               const remote = { wall: Math.max(0, time.now() + op.dWall), counter: op.counter }
               const before = clock.last
-              if (op.op === 'witness') {
-                clock.witness(remote)
-                floor = max(floor, remote)
+              if (op.op === 'after') {
+                const s = clock.after(remote)
+                expect(compareStamps(s, floor)).toBeGreaterThan(0)
+                expect(compareStamps(s, remote)).toBeGreaterThan(0)
+                const bound = time.now() + MAX_DRIFT
+                expect(clock.last.wall).toBeLessThanOrEqual(Math.max(before.wall, bound))
+                if (remote.wall <= bound) floor = max(floor, s)
               } else {
                 clock.receive(remote)
                 const bound = time.now() + MAX_DRIFT

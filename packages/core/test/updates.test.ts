@@ -120,6 +120,19 @@ describe('readKeySets', () => {
     expect(readKeySets(last())).toEqual([])
   })
 
+  it('places an overwrite through the value it replaces when both travel together', () => {
+    const first = recordingDoc(1)
+    first.doc.getMap('m').set('abcd.1', 'stamped a day ahead')
+    // A later session (another clientID) re-stamps it in place; the server never saw the first value.
+    const later = recordingDoc(2)
+    Y.applyUpdate(later.doc, first.last())
+    later.doc.getMap('m').set('abcd.1', 're-stamped')
+    const both = Y.encodeStateAsUpdate(later.doc)
+    expect(readKeySets(both)).toEqual([{ map: 'm', key: 'abcd.1', value: 're-stamped' }])
+    // Alone, the overwrite names no key: it is skipped, as before.
+    expect(readKeySets(later.last())).toEqual([])
+  })
+
   it('never reports a value for a key that the same update overwrote', () => {
     const { doc, last } = recordingDoc()
     const m = doc.getMap('m')

@@ -1,0 +1,100 @@
+import type * as Y from 'yjs'
+import type { ClientContext } from './context.js'
+import { parseMessageId } from './ids.js'
+import { laneDocName, periodOf } from './lanes.js'
+import { type ControlRecord, type MessageRecord, readControlRecord } from './message.js'
+import type { LocalChange, Replica } from './replica.js'
+
+/**
+ * Re-stamps this device's unsent messages whose stamps lie beyond physical time + the drift bound
+ * (written while the device's clock ran fast; a server refuses them with `clock/skew` for as long
+ * as they stay so). Each keeps its id and body and moves to the period of its new stamp, with this
+ * device's edit or tombstone of it; what the server never saw of the old period doc is dropped.
+ * Unsent edits and tombstones of other messages stamped so are re-stamped in place. Call inside
+ * `ctx.serial`, after the clock was corrected (a server's offset). Resolves true when it changed
+ * something.
+ * @remarks Messages of periods not loaded are left as they are.
+ */
+export const restampAhead = async (ctx: ClientContext, replica: Replica): Promise<boolean> => {
+  const { clock } = ctx
+  const ahead = ctx.outbox
+    .entries(replica.id)
+    .flatMap((entry) => entry.messages)
+    .map((id) => replica.view.timeline.get(id))
+    .filter((entry) => entry !== undefined)
+    .filter((e) => e.header.device === ctx.device && clock.isAhead(e.header.stamp))
+    .sort((a, b) => a.key.seq - b.key.seq)
+  const edits = aheadEdits(ctx, replica, new Set(ahead.map((e) => e.id)))
+  if (ahead.length === 0 && edits.length === 0) return false
+  // Every stamp a server accepted lies within the bound: stamps after it still follow all of them.
+  clock.clamp()
+  const changes: LocalChange[] = []
+  for (const { doc, key, record } of edits) {
+    const rewrite = (d: Y.Doc) => d.getMap('c').set(key, { ...record, stamp: clock.tick() })
+    changes.push({ doc, change: rewrite, supersede: true })
+  }
+  for (const entry of ahead) {
+    const oldLane = laneDocName(replica.id, entry.header.priority, entry.period, entry.periodMs)
+    const stored = replica.docs.get(oldLane)?.getMap<MessageRecord>('m').get(entry.id)
+    const deleted = entry.revision?.deleted === true
+    if (!stored && !deleted) continue
+    const replyTo = entry.header.replyTo
+    const parent = replyTo ? replica.view.timeline.get(replyTo) : undefined
+    const stamp = parent ? clock.after(parent.header.stamp) : clock.tick()
+    // New docs take this device's current length, which may differ from the old doc's.
+    const { periodMs } = replica
+    const period = periodOf(stamp.wall, periodMs)
+    const lane = laneDocName(replica.id, entry.header.priority, period, periodMs)
+    const moved = lane !== oldLane
+    const seq = parseMessageId(entry.id)!.seq
+    if (!stored) {
+      // Deleted before it was sent: only its tombstone, placed at the new stamp, is left to send.
+      changes.push({ doc: oldLane, change: () => {}, supersede: true })
+    } else {
+      // The old copy goes first: the view knows a message by its id, whichever period holds it.
+      if (moved)
+        changes.push({ doc: oldLane, change: (d) => d.getMap('m').delete(entry.id), supersede: true })
+      changes.push({
+        doc: lane,
+        change: (d) => d.getMap('m').set(entry.id, { ...stored, stamp }),
+        messages: [{ id: entry.id, device: ctx.device, seq, wall: stamp.wall }],
+        supersede: !moved,
+      })
+    }
+    // This device's edit of the message goes with it, stamped after the message.
+    const key = `${entry.id}/${ctx.device}`
+    const oldControl = laneDocName(replica.id, 'control', entry.period, entry.periodMs)
+    const edit = readControlRecord(replica.docs.get(oldControl)?.getMap('c').get(key))
+    if (!edit) continue
+    const value = 'deleted' in edit ? { ...edit, header: { ...edit.header, stamp } } : edit
+    const rewrite = (d: Y.Doc) => d.getMap('c').set(key, { ...value, stamp: clock.tick() })
+    if (!moved) changes.push({ doc: oldControl, change: rewrite, supersede: true })
+    else {
+      changes.push({ doc: oldControl, change: (d) => d.getMap('c').delete(key), supersede: true })
+      changes.push({ doc: laneDocName(replica.id, 'control', period, periodMs), change: rewrite })
+    }
+  }
+  const vacant = await replica.commit(changes)
+  for (const doc of vacant) await replica.dropVacant(doc)
+  return changes.length > 0
+}
+
+/** This device's unsent control records stamped beyond the bound, of messages not re-stamped. */
+const aheadEdits = (ctx: ClientContext, replica: Replica, moving: ReadonlySet<string>) => {
+  const docs = new Set(
+    ctx.outbox
+      .entries(replica.id)
+      .filter((e) => e.lane === 'control')
+      .map((e) => e.doc),
+  )
+  const found: { doc: string; key: string; record: ControlRecord }[] = []
+  const suffix = `/${ctx.device}`
+  for (const doc of docs) {
+    for (const [key, value] of replica.docs.get(doc)?.getMap('c') ?? []) {
+      if (!key.endsWith(suffix) || moving.has(key.slice(0, -suffix.length))) continue
+      const record = readControlRecord(value)
+      if (record && ctx.clock.isAhead(record.stamp)) found.push({ doc, key, record })
+    }
+  }
+  return found
+}
