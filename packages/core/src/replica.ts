@@ -461,9 +461,11 @@ export class Replica {
     this.#heldTimer = undefined
     const at = this.ctx.clock.tick()
     const { held, read } = this.view.receipts
+    // A slow clock's stamp may lie before retainedFrom: the record goes to a period that is kept.
+    const wall = Math.max(at.wall, this.view.retainedFrom)
     await this.commit([
       {
-        doc: docAt(this.id, 'receipts', at.wall, this.periodMs),
+        doc: docAt(this.id, 'receipts', wall, this.periodMs),
         change: (doc) =>
           doc.getMap('r').set(this.ctx.device, { held: held.toJSON(), read: read.toJSON(), at }),
       },
