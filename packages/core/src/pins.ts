@@ -30,10 +30,16 @@ export const parseRecordKey = (key: string): { id: MessageId; device: DeviceId }
   return { id: id as MessageId, device }
 }
 
+/** The fields of a pin value, no more. */
+const PIN_FIELDS = ['header', 'body', 'stamp']
+
 /** Reads a `pins` value; undefined when it is not a well-formed snapshot of message `id`. */
 export const readPinRecord = (id: string, value: unknown): PinRecord | undefined => {
   const v = value as Record<string, unknown>
   if (typeof v !== 'object' || v === null || Array.isArray(v) || !isStamp(v.stamp) || !('body' in v))
+    return undefined
+  // Exactly these fields: anything else (a claimed `pinnedBy`, a large blob) is not a pin.
+  if (Object.keys(v).length !== PIN_FIELDS.length || !PIN_FIELDS.every((k) => Object.hasOwn(v, k)))
     return undefined
   const header = readMessageRecord(id, { ...(v.header as object), body: null })
   if (!header || typeof v.header !== 'object') return undefined
