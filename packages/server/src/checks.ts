@@ -23,6 +23,13 @@ export interface CheckContext {
 export interface CheckResult {
   /** False when the update holds nothing the server lacks: nothing to store or forward. */
   readonly effective: boolean
+  /**
+   * Some structs of the update were stored already under a clientID that is not the sender's
+   * user's (another user's, or unbound). They are skipped as known, but the sender's copy of them
+   * was not stored: an `update` frame like this must never be acked (a session that drew a
+   * clientID someone else used would see its message "sent" while the server holds other content).
+   */
+  readonly foreign: boolean
   /** clientIDs this update binds to the sender's user. */
   readonly bindings: ReadonlyMap<number, string>
   /** New message keys, for storage's per-doc counts. */
@@ -78,7 +85,7 @@ type Placement = { readonly map: string; readonly key: string } | 'gc'
  * @throws Refusal naming the first rule it breaks
  */
 export const checkUpdate = (update: Uint8Array, ctx: CheckContext): CheckResult => {
-  const decoded = decodeUpdateV1(update, ctx.maxStructs)
+  const decoded = decodeUpdateV1(update, ctx.maxStructs, { gc: ctx.ref === undefined })
   return checkDecoded(decoded, ctx)
 }
 
@@ -100,6 +107,7 @@ export const checkDecoded = (decoded: DecodedUpdate, ctx: CheckContext): CheckRe
   const known = (client: number) => ends.get(client) ?? stateOf(doc, client)
   const fresh: Struct[] = []
   const inUpdate = new Map<number, Struct[]>()
+  const stale = new Set<number>()
   for (const struct of decoded.structs) {
     const { client, clock } = struct.id
     const end = known(client)
@@ -115,7 +123,10 @@ export const checkDecoded = (decoded: DecodedUpdate, ctx: CheckContext): CheckRe
       )
     }
     ends.set(client, Math.max(end, clock + struct.length))
-    if (clock + struct.length <= stateOf(doc, client)) continue
+    if (clock + struct.length <= stateOf(doc, client)) {
+      stale.add(client)
+      continue
+    }
     fresh.push(struct)
     const list = inUpdate.get(client) ?? []
     list.push(struct)
@@ -141,8 +152,7 @@ export const checkDecoded = (decoded: DecodedUpdate, ctx: CheckContext): CheckRe
   const targets: Y.Item[] = []
   for (const [client, ranges] of decoded.deletes) {
     const state = stateOf(doc, client)
-    for (const { clock, len } of ranges) {
-      if (len === 0) continue
+    for (const { clock, len } of mergeRanges(ranges)) {
       if (clock + len > known(client)) {
         // The pre-delete attack: deleting what the server has not seen. Only the sender's own
         // structs may still be on their way; anyone else's is refused now.
@@ -161,11 +171,12 @@ export const checkDecoded = (decoded: DecodedUpdate, ctx: CheckContext): CheckRe
   }
   const effective = fresh.length > 0 || targets.length > 0
   const bindings = new Map<number, string>()
-  if (!effective) return { effective, bindings, messages: 0, newest: 0 }
+  const foreign = tidings && [...stale].some((client) => ctx.owner(client) !== sender.userId)
+  if (!effective) return { effective, foreign, bindings, messages: 0, newest: 0 }
   if (!sender.canWrite) throw new Refusal('permission/denied', 'this user may not write the conversation')
   if (!tidings) {
     for (const struct of fresh) if (struct instanceof Y.Item) requireDependencies(struct, has)
-    return { effective, bindings, messages: 0, newest: 0 }
+    return { effective, foreign, bindings, messages: 0, newest: 0 }
   }
 
   const isOwn = (client: number) => (bindings.get(client) ?? ctx.owner(client)) === sender.userId
@@ -178,15 +189,13 @@ export const checkDecoded = (decoded: DecodedUpdate, ctx: CheckContext): CheckRe
   }
   const rules: RuleContext = { sender, deviceOwner: ctx.deviceOwner, now: ctx.now }
   const placements = new Map<Struct, Placement>()
-  const place = (item: Y.Item, depth: number): Placement => {
-    const cached = placements.get(item)
-    if (cached) return cached
-    const placement = placeItem(item, depth)
-    placements.set(item, placement)
-    return placement
-  }
-  const placeItem = (item: Y.Item, depth: number): Placement => {
-    if (depth > 10_000) throw new Refusal('protocol/malformed', 'an origin chain too long to follow')
+  const freshSet = new Set<Struct>(fresh)
+  /**
+   * One step of the walk from an item towards the root-map entry it lands on: a placement, or the
+   * item of this update it takes its parent from. Yjs takes the parent from the left neighbour,
+   * else the right one; a GC neighbour makes a GC.
+   */
+  const step = (item: Y.Item): Placement | Y.Item => {
     const parent = item.parent as unknown
     if (item.origin === null && item.rightOrigin === null) {
       if (typeof parent !== 'string' || item.parentSub === null) {
@@ -194,7 +203,6 @@ export const checkDecoded = (decoded: DecodedUpdate, ctx: CheckContext): CheckRe
       }
       return { map: parent, key: item.parentSub }
     }
-    // Yjs takes the parent from the left neighbour, else the right one; a GC neighbour makes a GC.
     const neighbours = [item.origin, item.rightOrigin].filter((id): id is Y.ID => id !== null)
     const structs = neighbours.map((id) => serverStruct(doc, id) ?? updateStruct(id))
     if (structs.some((s) => s instanceof Y.GC)) return 'gc'
@@ -202,7 +210,7 @@ export const checkDecoded = (decoded: DecodedUpdate, ctx: CheckContext): CheckRe
     if (!(from instanceof Y.Item)) throw new Refusal('protocol/malformed', 'an origin the server lacks', true)
     if (from.parent === null || typeof from.parent === 'string' || from.parent instanceof Y.ID) {
       // An item of this update (parent info as decoded), or a dangling one: follow its placement.
-      if (inUpdate.get(from.id.client)?.includes(from)) return place(from, depth + 1)
+      if (freshSet.has(from)) return from
       throw new Refusal('permission/denied', 'Tidings docs hold only entries of root maps')
     }
     const type = from.parent as Y.AbstractType<unknown>
@@ -211,13 +219,35 @@ export const checkDecoded = (decoded: DecodedUpdate, ctx: CheckContext): CheckRe
     }
     return { map: Y.findRootTypeKey(type), key: from.parentSub }
   }
+  /**
+   * Follows the chain iteratively and remembers the answer for every item on it, so a chain of
+   * n items costs O(n) in all (a recursive walk per item was quadratic, and deep).
+   */
+  const place = (item: Y.Item): Placement => {
+    const chain: Y.Item[] = []
+    const onChain = new Set<Y.Item>()
+    let current = item
+    let placement = placements.get(current)
+    while (placement === undefined) {
+      if (onChain.has(current)) throw new Refusal('protocol/malformed', 'an origin cycle')
+      chain.push(current)
+      onChain.add(current)
+      const next = step(current)
+      if (next instanceof Y.Item) {
+        current = next
+        placement = placements.get(current)
+      } else placement = next
+    }
+    for (const link of chain) placements.set(link, placement)
+    return placement
+  }
 
   let messages = 0
   let newest = 0
   for (const struct of fresh) {
     if (!(struct instanceof Y.Item)) continue
     requireDependencies(struct, has)
-    const placement = place(struct, 0)
+    const placement = place(struct)
     if (placement === 'gc') continue
     const content = struct.content
     let value: unknown
@@ -240,7 +270,24 @@ export const checkDecoded = (decoded: DecodedUpdate, ctx: CheckContext): CheckRe
     if (ref.kind === 'meta' && rootOf(target) === 'pins') continue
     throw new Refusal('permission/denied', `deletes an item of another user (client ${target.id.client})`)
   }
-  return { effective, bindings, messages, newest }
+  return { effective, foreign, bindings, messages, newest }
+}
+
+/**
+ * Sorted, merged delete ranges: overlapping ranges would make the walk over the server's structs
+ * repeat itself (ten thousand ranges over the same ten thousand structs).
+ */
+const mergeRanges = (
+  ranges: readonly { readonly clock: number; readonly len: number }[],
+): { clock: number; len: number }[] => {
+  const sorted = ranges.filter((r) => r.len > 0).sort((a, b) => a.clock - b.clock)
+  const merged: { clock: number; len: number }[] = []
+  for (const { clock, len } of sorted) {
+    const last = merged[merged.length - 1]
+    if (last && clock <= last.clock + last.len) last.len = Math.max(last.len, clock + len - last.clock)
+    else merged.push({ clock, len })
+  }
+  return merged
 }
 
 /** Could this clientID be the sender's? (Plain docs have no bindings: any may be.) */

@@ -135,7 +135,8 @@ export class Committer {
       const prepared: Prepared[] = []
       for (const job of jobs) {
         try {
-          const decoded = decodeUpdateV1(job.update, this.options.maxStructs)
+          // Tidings docs refuse GC structs while decoding, before any binding is staged.
+          const decoded = decodeUpdateV1(job.update, this.options.maxStructs, { gc: job.ref === undefined })
           const state = job.ref ? await conversations.open(job.ref.conversation) : undefined
           const doc = await hold(job.doc)
           if (state) {
@@ -205,6 +206,14 @@ export class Committer {
         const refusal = error instanceof Refusal ? error : new Refusal('protocol/malformed', String(error))
         if (refusal.waits && this.#waiting.wait(job, refusal)) requeued.add(job)
         else this.#fail(job, refusal)
+        continue
+      }
+      if (result.foreign && job.frameRef !== 0) {
+        // Never ack what was not stored: the server's structs at that range are not the sender's.
+        this.#fail(
+          job,
+          new Refusal('permission/denied', "these clientIDs and clocks hold another user's content"),
+        )
         continue
       }
       if (!result.effective) {
