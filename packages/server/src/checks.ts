@@ -261,8 +261,14 @@ export const checkDecoded = (decoded: DecodedUpdate, ctx: CheckContext): CheckRe
     checkEntry(ref, { ...placement, value, deleted }, rules)
     checkOverwrite(ctx, ref, placement, struct, isOwn)
     if (ref.kind !== 'meta' && ref.kind !== 'control' && ref.kind !== 'receipts' && !deleted) {
+      const { wall } = (value as { stamp: { wall: number } }).stamp
+      // A message lives in the period of its stamp: otherwise any current message could open any
+      // of the ~3,000 past periods and lengthen every subscriber's manifest.
+      if (wall < ref.period * ctx.periodMs || wall >= (ref.period + 1) * ctx.periodMs) {
+        throw new Refusal('permission/denied', `message ${placement.key} is stamped outside ${ref.name}`)
+      }
       messages++
-      newest = Math.max(newest, (value as { stamp: { wall: number } }).stamp.wall)
+      newest = Math.max(newest, wall)
     }
   }
   for (const target of targets) {

@@ -7,6 +7,7 @@ import { type DecodedUpdate, decodeUpdateV1, Refusal } from './decode.js'
 import type { DocStore } from './docs.js'
 import { bucketOf, PriorityQueue } from './lanes-queue.js'
 import type { ManifestStep } from './manifest.js'
+import { DocQuotas } from './quotas.js'
 import type { Sender } from './rules.js'
 import { WaitingRoom } from './waiting.js'
 
@@ -20,6 +21,8 @@ export interface Writer {
   failed(error: unknown): void
   /** The job left the queue: its bytes no longer count against the connection. */
   released(bytes: number): void
+  /** True once the server closed this connection for abuse: its queued jobs are dropped unread. */
+  readonly abandoned?: boolean
 }
 
 /** One incoming update, queued in its doc's lane until the next group commit. */
@@ -39,6 +42,10 @@ export interface CommitterOptions {
   readonly docs: DocStore
   readonly conversations: Conversations
   readonly maxStructs: number
+  /** Period docs starting after now that one member may create per conversation. */
+  readonly maxDocsAhead: number
+  /** New docs one member may create per conversation and minute. */
+  readonly newDocsPerMinute: number
   /** How long an update whose dependencies are missing waits for them before it is refused. */
   readonly waitMs: number
   /** Waiting updates per connection; past it they are refused at once. */
@@ -55,6 +62,14 @@ export interface CommitterOptions {
 
 /** Jobs per group commit: big enough to amortise a transaction, small enough to keep acks quick. */
 const MAX_ROUND = 512
+/**
+ * Update bytes per group commit (at least one job): decoding and checking are linear in bytes, so
+ * this bounds how long one round holds the event loop, and pings of other clients wait no longer.
+ */
+const MAX_ROUND_BYTES = 256 * 1024
+
+/** Lets timers and sockets run between rounds (a round on memory storage never leaves the microtask queue). */
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
 /** Marks the server's own application of a checked update, so nothing echoes it back. */
 export const COMMIT_ORIGIN = Symbol('tidings-commit')
@@ -75,9 +90,23 @@ export class Committer {
   readonly #tasks: (() => Promise<void>)[] = []
   #running: Promise<void> | undefined
   readonly #waiting: WaitingRoom
+  readonly #docQuotas = new WeakMap<ConversationState, DocQuotas>()
 
   constructor(private readonly options: CommitterOptions) {
     this.#waiting = new WaitingRoom(options.waitMs, options.maxWaiting, options.now)
+  }
+
+  /** Up to MAX_ROUND jobs and MAX_ROUND_BYTES bytes, highest lane first. */
+  #nextRound(): UpdateJob[] {
+    const jobs: UpdateJob[] = []
+    let bytes = 0
+    while (jobs.length < MAX_ROUND && (jobs.length === 0 || bytes < MAX_ROUND_BYTES)) {
+      const job = this.#queue.shift()
+      if (!job) break
+      jobs.push(job)
+      bytes += job.update.length
+    }
+    return jobs
   }
 
   push(job: UpdateJob): void {
@@ -115,10 +144,11 @@ export class Committer {
       const task = this.#tasks.shift()
       try {
         if (task) await task()
-        else await this.#round(this.#queue.drain(MAX_ROUND))
+        else await this.#round(this.#nextRound())
       } catch (error) {
         this.options.report(error)
       }
+      if (this.#tasks.length > 0 || this.#queue.size > 0) await yieldToEventLoop()
     }
   }
 
@@ -134,6 +164,8 @@ export class Committer {
     try {
       const prepared: Prepared[] = []
       for (const job of jobs) {
+        // A connection closed for abuse: its backlog would only cost decodes nobody reads.
+        if (job.writer.abandoned) continue
         try {
           // Tidings docs refuse GC structs while decoding, before any binding is staged.
           const decoded = decodeUpdateV1(job.update, this.options.maxStructs, { gc: job.ref === undefined })
@@ -153,6 +185,17 @@ export class Committer {
       for (const name of held) docs.release(name)
       for (const job of jobs) if (!requeued.has(job)) job.writer.released(job.update.length)
     }
+  }
+
+  /** Counts a new period doc against its creator's quotas; a Refusal when they are spent. */
+  #admitDoc(state: ConversationState, job: UpdateJob, ctx: CheckContext): Refusal | undefined {
+    let quotas = this.#docQuotas.get(state)
+    if (!quotas) {
+      quotas = new DocQuotas(this.options.maxDocsAhead, this.options.newDocsPerMinute)
+      this.#docQuotas.set(state, quotas)
+    }
+    const ref = job.ref as DocRef & { period: number }
+    return quotas.admit(job.sender.userId, job.doc, ref.period, Math.floor(ctx.now / ctx.periodMs))
   }
 
   #fail(job: UpdateJob, error: unknown): void {
@@ -219,6 +262,14 @@ export class Committer {
       if (!result.effective) {
         noops.push(item)
         continue
+      }
+      if (state && job.ref && job.ref.kind !== 'meta' && !state.docs.has(job.doc)) {
+        const createdNow = created.get(state)?.has(job.doc) ?? false
+        const refusal = createdNow ? undefined : this.#admitDoc(state, job, ctx)
+        if (refusal) {
+          this.#fail(job, refusal)
+          continue
+        }
       }
       try {
         Y.applyUpdate(doc, job.update, COMMIT_ORIGIN)

@@ -9,6 +9,7 @@ import { Refusal, type RefusalCode } from './decode.js'
 import { authenticateSafely, type Hub } from './hub.js'
 import { type Bucket, bucketOf, Outgoing } from './lanes-queue.js'
 import { TokenBucket } from './limits.js'
+import { refusalBudget } from './quotas.js'
 import type { Sender } from './rules.js'
 import { toBytes } from './socket.js'
 
@@ -30,6 +31,12 @@ export class TidingsConnection implements Writer, Subscriber {
   readonly #out: Outgoing
   readonly #rate: TokenBucket
   readonly #abuse: TokenBucket
+  readonly #refusals: TokenBucket
+  /** The authenticated user, counted in `hub.userConnections` until the connection closes. */
+  #user: string | undefined
+  #abandoned = false
+  /** Requests wait (and the socket is not read) while the client leaves our answers unread. */
+  #backlogged = false
   #malformed = 0
   #authFrames = 0
   #authBytes = 0
@@ -50,9 +57,15 @@ export class TidingsConnection implements Writer, Subscriber {
       limits.sendHighWater,
       limits.maxQueuedBytes,
       () => this.close(1013, 'too far behind: reconnect and resync'),
+      {
+        budget: hub.outgoing,
+        stallMs: limits.sendStallMs,
+        stalled: () => this.close(1013, 'not reading: reconnect and resync'),
+      },
     )
     this.#rate = new TokenBucket(limits.framesPerSecond, limits.burst)
     this.#abuse = new TokenBucket(limits.framesPerSecond / 2, limits.abuseBudget)
+    this.#refusals = refusalBudget(limits)
     this.#authTimer = setTimeout(() => {
       if (this.#phase === 'auth' || this.#phase === 'authenticating') this.close(4408, 'auth timeout')
     }, limits.authTimeoutMs)
@@ -90,9 +103,14 @@ export class TidingsConnection implements Writer, Subscriber {
     this.#closed()
   }
 
+  /** Closed for abuse: the committer drops this connection's queued updates unread. */
+  get abandoned(): boolean {
+    return this.#abandoned
+  }
+
   refused(job: UpdateJob, refusal: Refusal): void {
     this.#error(job.doc, refusal.code, refusal.message, job.frameRef)
-    if (refusal.code === 'protocol/malformed') this.#countMalformed()
+    this.#countRefusal(refusal)
   }
 
   acked(refs: readonly number[]): void {
@@ -107,8 +125,15 @@ export class TidingsConnection implements Writer, Subscriber {
     this.#pending -= bytes
     if (this.#paused && this.#pending < this.hub.limits.maxPendingBytes / 2) {
       this.#paused = false
-      this.ws.resume()
+      this.#flow()
     }
+  }
+
+  /** Reads the socket only while neither uncommitted input nor unread output piles up. */
+  #flow(): void {
+    if (this.#phase === 'closed') return
+    if (this.#paused || this.#backlogged) this.ws.pause()
+    else this.ws.resume()
   }
 
   #receive(bytes: Uint8Array, isBinary: boolean): void {
@@ -118,7 +143,7 @@ export class TidingsConnection implements Writer, Subscriber {
       return
     }
     if (!this.#rate.take()) {
-      if (!this.#abuse.take()) this.close(4429, 'rate limit')
+      if (!this.#abuse.take()) this.#abuseClose(4429, 'rate limit')
       else this.#error('', 'quota/exceeded', 'too many frames per second', refOf(bytes))
       return
     }
@@ -134,7 +159,7 @@ export class TidingsConnection implements Writer, Subscriber {
     if (this.#pending > this.hub.limits.maxPendingBytes && !this.#paused) {
       // Stop reading the socket until the committer catches up: TCP pushes back on the client.
       this.#paused = true
-      this.ws.pause()
+      this.#flow()
     }
     // Frames are handled one at a time, in order; a failure never stops the chain.
     this.#chain = this.#chain.then(() => this.#handle(frame, bytes.length)).catch(this.hub.report)
@@ -177,6 +202,12 @@ export class TidingsConnection implements Writer, Subscriber {
       this.#error('', 'auth/denied', 'the token or device id was refused', 0)
       return this.close(4401, 'auth refused')
     }
+    if (!this.hub.userConnections.add(result.userId)) {
+      const max = this.hub.limits.maxConnectionsPerUser
+      this.#error('', 'quota/exceeded', `more than ${max} connections for this user`, 0)
+      return this.close(4429, 'too many connections')
+    }
+    this.#user = result.userId
     clearTimeout(this.#authTimer)
     this.#token = frame.token
     this.#device = frame.device
@@ -188,12 +219,14 @@ export class TidingsConnection implements Writer, Subscriber {
     let queued = 0
     try {
       if (this.#phase !== 'open') return
+      await this.#drained()
+      if (this.#phase !== 'open') return
       queued = await this.#dispatch(frame)
     } catch (error) {
       if (error instanceof Refusal) {
         const doc = 'doc' in frame ? frame.doc : 'conversation' in frame ? frame.conversation : ''
         this.#error(doc, error.code, error.message, frame.type === 'update' ? frame.ref : 0)
-        if (error.code === 'protocol/malformed') this.#countMalformed()
+        this.#countRefusal(error)
       } else {
         // Storage trouble or a bug: this client reconnects and resyncs; nobody else notices.
         this.hub.report(error)
@@ -203,6 +236,21 @@ export class TidingsConnection implements Writer, Subscriber {
       // Queued update bytes are given back when the committer is done with them.
       this.released(size - queued)
     }
+  }
+
+  /**
+   * Waits while more than `sendHighWater` bytes of ours wait for this client, without reading its
+   * socket: a client that asks for a big doc again and again but never reads gets one answer queued,
+   * not sixty.
+   */
+  async #drained(): Promise<void> {
+    const { sendHighWater } = this.hub.limits
+    if (this.#out.queued <= sendHighWater) return
+    this.#backlogged = true
+    this.#flow()
+    await this.#out.whenBelow(sendHighWater)
+    this.#backlogged = false
+    this.#flow()
   }
 
   /** Handles one frame; returns the update bytes it queued for the committer. */
@@ -247,6 +295,10 @@ export class TidingsConnection implements Writer, Subscriber {
   async #subscribe(conversation: string, version: number): Promise<void> {
     if (!parseDocName(`${conversation}/meta`)) {
       throw new Refusal('protocol/malformed', `${JSON.stringify(conversation)} is not a conversation id`)
+    }
+    const { maxSubscriptions } = this.hub.limits
+    if (!this.#subs.has(conversation) && this.#subs.size >= maxSubscriptions) {
+      throw new Refusal('quota/exceeded', `more than ${maxSubscriptions} subscriptions on one connection`)
     }
     const result = await authenticateSafely(this.hub, this.#token, conversation, { device: this.#device })
     if (!result) throw new Refusal('auth/denied', `no access to ${conversation}`)
@@ -326,8 +378,19 @@ export class TidingsConnection implements Writer, Subscriber {
     this.#countMalformed()
   }
 
+  /** Every refusal counts against the refusal budget; malformed frames also against their own. */
+  #countRefusal(refusal: Refusal): void {
+    if (refusal.code === 'protocol/malformed') this.#countMalformed()
+    if (!this.#refusals.take()) this.#abuseClose(4429, 'too many refused frames')
+  }
+
+  #abuseClose(code: number, reason: string): void {
+    this.#abandoned = true
+    this.close(code, reason)
+  }
+
   #countMalformed(): void {
-    if (++this.#malformed >= this.hub.limits.maxMalformed) this.close(4400, 'too many malformed frames')
+    if (++this.#malformed >= this.hub.limits.maxMalformed) this.#abuseClose(4400, 'too many malformed frames')
   }
 
   #error(doc: string, code: RefusalCode, reason: string, ref: number): void {
@@ -340,6 +403,8 @@ export class TidingsConnection implements Writer, Subscriber {
     clearTimeout(this.#idleTimer)
     this.#out.close()
     this.hub.connections.delete(this)
+    if (this.#user !== undefined) this.hub.userConnections.remove(this.#user)
+    this.#user = undefined
     for (const conversation of [...this.#subs.keys()]) this.#unsubscribe(conversation)
   }
 }

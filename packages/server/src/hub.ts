@@ -6,6 +6,7 @@ import type { DocStore } from './docs.js'
 import { bucketOf } from './lanes-queue.js'
 import type { Limits } from './limits.js'
 import type { ManifestStep } from './manifest.js'
+import type { ByteBudget, UserConnections } from './quotas.js'
 
 /** Who a token belongs to, and whether that user may write the conversation. */
 export interface AuthResult {
@@ -50,6 +51,10 @@ export interface Hub {
   readonly rooms: Map<string, Set<RoomMember>>
   /** Presence of y-websocket rooms that are not a conversation's meta doc. */
   readonly roomAwareness: Map<string, AwarenessRoom>
+  /** Bytes queued for sending over all connections (`maxTotalQueuedBytes`). */
+  readonly outgoing: ByteBudget
+  /** Open connections per user (`maxConnectionsPerUser`). */
+  readonly userConnections: UserConnections
   /** Every open connection, to close them at shutdown. */
   readonly connections: Set<{ close(code: number, reason: string): void }>
   closing: boolean

@@ -8,6 +8,7 @@ import { Conversations } from './conversations.js'
 import { DocStore } from './docs.js'
 import { type Authenticate, forward, type Hub, pushManifest } from './hub.js'
 import { type Limits, resolveLimits } from './limits.js'
+import { ByteBudget, UserConnections } from './quotas.js'
 import { applyPolicy, applyRetention, type RetentionDays, setRetainedFrom } from './retention.js'
 import { YConnection } from './y-websocket.js'
 
@@ -88,6 +89,8 @@ export const createServer = async (options: ServerOptions): Promise<TidingsServe
     docs,
     conversations,
     maxStructs: limits.maxStructs,
+    maxDocsAhead: limits.maxDocsAhead,
+    newDocsPerMinute: limits.newDocsPerMinute,
     waitMs: limits.dependencyWaitMs,
     maxWaiting: limits.maxWaiting,
     now,
@@ -107,6 +110,8 @@ export const createServer = async (options: ServerOptions): Promise<TidingsServe
     report,
     rooms: new Map(),
     roomAwareness: new Map(),
+    outgoing: new ByteBudget(limits.maxTotalQueuedBytes),
+    userConnections: new UserConnections(limits.maxConnectionsPerUser),
     connections: new Set(),
     closing: false,
   }

@@ -1,0 +1,101 @@
+import { Refusal } from './decode.js'
+import { type Limits, TokenBucket } from './limits.js'
+
+/**
+ * Bytes queued for sending, summed over every connection: one budget the server shares, so twenty
+ * connections that never read cannot each fill their own cap. `Outgoing` charges and refunds it.
+ */
+export class ByteBudget {
+  #used = 0
+
+  constructor(readonly max: number) {}
+
+  get used(): number {
+    return this.#used
+  }
+
+  /** True while the total is past the cap. */
+  get over(): boolean {
+    return this.#used > this.max
+  }
+
+  charge(bytes: number): void {
+    this.#used += bytes
+  }
+
+  refund(bytes: number): void {
+    this.#used -= bytes
+  }
+}
+
+/**
+ * Refused frames a connection may cause before it is closed (4429): a refusal still costs the
+ * server a decode and a check, so a flood of them must end. The budget is `maxRefusals`, refilled
+ * at `maxRefusals` a minute, so an honest client whose stale outbox meets a few refusals
+ * (`retention/expired`, `clock/skew`) is never closed for them. Reusable by any protocol path.
+ */
+export const refusalBudget = (limits: Pick<Limits, 'maxRefusals'>, now?: () => number): TokenBucket =>
+  new TokenBucket(limits.maxRefusals / 60, limits.maxRefusals, now)
+
+/** Open connections per user, so one token cannot hold the server's sockets and queues. */
+export class UserConnections {
+  readonly #count = new Map<string, number>()
+
+  constructor(readonly max: number) {}
+
+  /** Counts a connection of `user`; false (and nothing counted) when the user has `max` already. */
+  add(user: string): boolean {
+    const count = this.#count.get(user) ?? 0
+    if (count >= this.max) return false
+    this.#count.set(user, count + 1)
+    return true
+  }
+
+  /** Forgets one connection of `user` (exactly once per successful `add`). */
+  remove(user: string): void {
+    const count = (this.#count.get(user) ?? 1) - 1
+    if (count <= 0) this.#count.delete(user)
+    else this.#count.set(user, count)
+  }
+}
+
+/**
+ * The docs members create in one conversation: each member may have `maxAhead` period docs whose
+ * period starts after now (a tiny period length puts thousands of periods inside the drift
+ * allowance), and create `perMinute` new docs a minute (late messages may open past periods, but
+ * every doc lengthens the manifest each subscriber receives). Held in memory while the
+ * conversation is open.
+ */
+export class DocQuotas {
+  readonly #ahead = new Map<string, Map<string, number>>()
+  readonly #rates = new Map<string, TokenBucket>()
+
+  constructor(
+    readonly maxAhead: number,
+    readonly perMinute: number,
+  ) {}
+
+  /** Counts `doc` (of `period`) as created by `user`; a `quota/exceeded` Refusal when it may not. */
+  admit(user: string, doc: string, period: number, currentPeriod: number): Refusal | undefined {
+    let ahead = this.#ahead.get(user)
+    if (period > currentPeriod) {
+      ahead ??= new Map()
+      // Docs whose period has begun are no longer ahead of time.
+      for (const [name, p] of ahead) if (p <= currentPeriod) ahead.delete(name)
+      if (ahead.size >= this.maxAhead) {
+        return new Refusal('quota/exceeded', `more than ${this.maxAhead} docs ahead of the current period`)
+      }
+    }
+    let rate = this.#rates.get(user)
+    if (!rate) {
+      rate = new TokenBucket(this.perMinute / 60, this.perMinute)
+      this.#rates.set(user, rate)
+    }
+    if (!rate.take()) return new Refusal('quota/exceeded', `more than ${this.perMinute} new docs a minute`)
+    if (period > currentPeriod && ahead) {
+      ahead.set(doc, period)
+      this.#ahead.set(user, ahead)
+    }
+    return undefined
+  }
+}
