@@ -120,7 +120,10 @@ export class Outgoing {
     this.#queue.push(bucket, frame)
     this.#queued += frame.length
     this.options.budget?.charge(frame.length)
-    if (this.#queued > this.maxQueued) return this.#overflow()
+    if (this.#queued > this.maxQueued) {
+      this.#overflow()
+      return
+    }
     this.#flush()
     // Over the shared budget, a connection that cannot take what it is sent gives way first.
     if (this.#queued > 0 && this.options.budget?.over) this.#overflow()
