@@ -77,8 +77,11 @@ export const clientsOf = (decoded: DecodedUpdate, doc: Y.Doc): Set<number> => {
   return clients
 }
 
-/** Where a map entry lives: a root map name and key, or 'gc' when Yjs will garbage-collect it. */
-type Placement = { readonly map: string; readonly key: string } | 'gc'
+/**
+ * Where a map entry lives: a root map name and key, or 'gc' when Yjs will garbage-collect it.
+ * `deletedChecked` marks that a deletion of this entry passed the rules (one object per chain).
+ */
+type Placement = { readonly map: string; readonly key: string; deletedChecked?: boolean } | 'gc'
 
 /**
  * Checks an update against the server's doc without changing anything.
@@ -106,7 +109,8 @@ export const checkDecoded = (decoded: DecodedUpdate, ctx: CheckContext): CheckRe
   const ends = new Map<number, number>()
   const known = (client: number) => ends.get(client) ?? stateOf(doc, client)
   const fresh: Struct[] = []
-  const inUpdate = new Map<number, Struct[]>()
+  /** Per client, indices into `fresh` in clock order. */
+  const inUpdate = new Map<number, number[]>()
   const stale = new Set<number>()
   for (const struct of decoded.structs) {
     const { client, clock } = struct.id
@@ -127,25 +131,27 @@ export const checkDecoded = (decoded: DecodedUpdate, ctx: CheckContext): CheckRe
       stale.add(client)
       continue
     }
-    fresh.push(struct)
     const list = inUpdate.get(client) ?? []
-    list.push(struct)
+    list.push(fresh.length)
     inUpdate.set(client, list)
+    fresh.push(struct)
   }
   const has = (id: Y.ID) => id.clock < known(id.client)
-  const updateStruct = (id: Y.ID): Struct | undefined => {
+  /** The index in `fresh` of the struct of this update holding `id`, or -1. */
+  const updateIndex = (id: Y.ID): number => {
     const list = inUpdate.get(id.client)
-    if (!list) return undefined
+    if (!list) return -1
     let lo = 0
     let hi = list.length - 1
     while (lo <= hi) {
       const mid = (lo + hi) >> 1
-      const s = list[mid]!
+      const index = list[mid]!
+      const s = fresh[index]!
       if (id.clock < s.id.clock) hi = mid - 1
       else if (id.clock >= s.id.clock + s.length) lo = mid + 1
-      else return s
+      else return index
     }
-    return undefined
+    return -1
   }
 
   // Deletions: nothing the server has not seen, and only live items count as an effect.
@@ -188,14 +194,14 @@ export const checkDecoded = (decoded: DecodedUpdate, ctx: CheckContext): CheckRe
     }
   }
   const rules: RuleContext = { sender, deviceOwner: ctx.deviceOwner, now: ctx.now }
-  const placements = new Map<Struct, Placement>()
-  const freshSet = new Set<Struct>(fresh)
+  // Indexed like `fresh`: structs as map keys cost a hash each, and ten thousand of them show.
+  const placements: (Placement | undefined)[] = new Array(fresh.length)
   /**
    * One step of the walk from an item towards the root-map entry it lands on: a placement, or the
-   * item of this update it takes its parent from. Yjs takes the parent from the left neighbour,
-   * else the right one; a GC neighbour makes a GC.
+   * index of the item of this update it takes its parent from. Yjs takes the parent from the left
+   * neighbour, else the right one; a GC neighbour makes a GC.
    */
-  const step = (item: Y.Item): Placement | Y.Item => {
+  const step = (item: Y.Item): Placement | number => {
     const parent = item.parent as unknown
     if (item.origin === null && item.rightOrigin === null) {
       if (typeof parent !== 'string' || item.parentSub === null) {
@@ -203,14 +209,26 @@ export const checkDecoded = (decoded: DecodedUpdate, ctx: CheckContext): CheckRe
       }
       return { map: parent, key: item.parentSub }
     }
-    const neighbours = [item.origin, item.rightOrigin].filter((id): id is Y.ID => id !== null)
-    const structs = neighbours.map((id) => serverStruct(doc, id) ?? updateStruct(id))
-    if (structs.some((s) => s instanceof Y.GC)) return 'gc'
-    const from = structs[0]
+    let fromIndex = -1
+    let from: Struct | undefined
+    for (const id of [item.origin, item.rightOrigin]) {
+      if (id === null) continue
+      let struct: Struct | undefined = serverStruct(doc, id)
+      let index = -1
+      if (struct === undefined) {
+        index = updateIndex(id)
+        struct = index < 0 ? undefined : fresh[index]
+      }
+      if (struct instanceof Y.GC) return 'gc'
+      if (id === (item.origin ?? item.rightOrigin)) {
+        from = struct
+        fromIndex = index
+      }
+    }
     if (!(from instanceof Y.Item)) throw new Refusal('protocol/malformed', 'an origin the server lacks', true)
     if (from.parent === null || typeof from.parent === 'string' || from.parent instanceof Y.ID) {
       // An item of this update (parent info as decoded), or a dangling one: follow its placement.
-      if (freshSet.has(from)) return from
+      if (fromIndex >= 0) return fromIndex
       throw new Refusal('permission/denied', 'Tidings docs hold only entries of root maps')
     }
     const type = from.parent as Y.AbstractType<unknown>
@@ -223,31 +241,34 @@ export const checkDecoded = (decoded: DecodedUpdate, ctx: CheckContext): CheckRe
    * Follows the chain iteratively and remembers the answer for every item on it, so a chain of
    * n items costs O(n) in all (a recursive walk per item was quadratic, and deep).
    */
-  const place = (item: Y.Item): Placement => {
-    const chain: Y.Item[] = []
-    const onChain = new Set<Y.Item>()
-    let current = item
-    let placement = placements.get(current)
+  const chain: number[] = []
+  const place = (index: number): Placement => {
+    const known = placements[index]
+    if (known) return known
+    chain.length = 0
+    let current = index
+    let placement: Placement | undefined
     while (placement === undefined) {
-      if (onChain.has(current)) throw new Refusal('protocol/malformed', 'an origin cycle')
+      // Longer than the update itself: the chain runs in a cycle.
+      if (chain.length > fresh.length) throw new Refusal('protocol/malformed', 'an origin cycle')
       chain.push(current)
-      onChain.add(current)
-      const next = step(current)
-      if (next instanceof Y.Item) {
+      const next = step(fresh[current] as Y.Item)
+      if (typeof next === 'number') {
         current = next
-        placement = placements.get(current)
+        placement = placements[current]
       } else placement = next
     }
-    for (const link of chain) placements.set(link, placement)
+    for (const link of chain) placements[link] = placement
     return placement
   }
 
   let messages = 0
   let newest = 0
-  for (const struct of fresh) {
+  for (let index = 0; index < fresh.length; index++) {
+    const struct = fresh[index]!
     if (!(struct instanceof Y.Item)) continue
     requireDependencies(struct, has)
-    const placement = place(struct)
+    const placement = place(index)
     if (placement === 'gc') continue
     const content = struct.content
     let value: unknown
@@ -258,7 +279,11 @@ export const checkDecoded = (decoded: DecodedUpdate, ctx: CheckContext): CheckRe
       }
       value = content.arr[0]
     }
-    checkEntry(ref, { ...placement, value, deleted }, rules)
+    // Deletions of one entry pass or fail alike: a chain of ten thousand is checked once.
+    if (!deleted || !placement.deletedChecked) {
+      checkEntry(ref, { map: placement.map, key: placement.key, value, deleted }, rules)
+      if (deleted) placement.deletedChecked = true
+    }
     checkOverwrite(ctx, ref, placement, struct, isOwn)
     if (ref.kind !== 'meta' && ref.kind !== 'control' && ref.kind !== 'receipts' && !deleted) {
       const { wall } = (value as { stamp: { wall: number } }).stamp

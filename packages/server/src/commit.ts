@@ -5,6 +5,7 @@ import type { ConversationState, Conversations } from './conversations.js'
 import { mapValue, periodMsOf, retainedFromOf } from './conversations.js'
 import { type DecodedUpdate, decodeUpdateV1, Refusal } from './decode.js'
 import type { DocStore } from './docs.js'
+import { yieldIfBusy } from './fairness.js'
 import { bucketOf, PriorityQueue } from './lanes-queue.js'
 import type { ManifestStep } from './manifest.js'
 import { DocQuotas } from './quotas.js'
@@ -66,7 +67,7 @@ const MAX_ROUND = 512
  * Update bytes per group commit (at least one job): decoding and checking are linear in bytes, so
  * this bounds how long one round holds the event loop, and pings of other clients wait no longer.
  */
-const MAX_ROUND_BYTES = 256 * 1024
+const MAX_ROUND_BYTES = 32 * 1024
 
 /** Lets timers and sockets run between rounds (a round on memory storage never leaves the microtask queue). */
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
@@ -166,6 +167,7 @@ export class Committer {
       for (const job of jobs) {
         // A connection closed for abuse: its backlog would only cost decodes nobody reads.
         if (job.writer.abandoned) continue
+        await yieldIfBusy()
         try {
           // Tidings docs refuse GC structs while decoding, before any binding is staged.
           const decoded = decodeUpdateV1(job.update, this.options.maxStructs, { gc: job.ref === undefined })

@@ -6,10 +6,11 @@ import type { AwarenessPeer } from './awareness.js'
 import type { UpdateJob, Writer } from './commit.js'
 import { type ConversationState, periodMsOf, type Subscriber } from './conversations.js'
 import { Refusal, type RefusalCode } from './decode.js'
+import { yieldIfBusy } from './fairness.js'
 import { authenticateSafely, type Hub } from './hub.js'
 import { type Bucket, bucketOf, Outgoing } from './lanes-queue.js'
 import { TokenBucket } from './limits.js'
-import { refusalBudget } from './quotas.js'
+import { refusalBudget, refusalCost } from './quotas.js'
 import type { Sender } from './rules.js'
 import { toBytes } from './socket.js'
 
@@ -60,7 +61,8 @@ export class TidingsConnection implements Writer, Subscriber {
       {
         budget: hub.outgoing,
         stallMs: limits.sendStallMs,
-        stalled: () => this.close(1013, 'not reading: reconnect and resync'),
+        // A socket that takes nothing would hold a close frame (and its buffers) for ws's 30 s.
+        stalled: () => this.close(1013, 'not reading: reconnect and resync', true),
       },
     )
     this.#rate = new TokenBucket(limits.framesPerSecond, limits.burst)
@@ -89,14 +91,20 @@ export class TidingsConnection implements Writer, Subscriber {
     this.#out.push(bucket, encodeFrame(frame))
   }
 
-  close(code: number, reason: string): void {
+  /** Closes with a close frame, or at once (`terminate`) when the peer reads nothing anyway. */
+  close(code: number, reason: string, terminate = false): void {
     if (this.#phase === 'closed') return
     this.#phase = 'closed'
     clearTimeout(this.#idleTimer)
     clearTimeout(this.#authTimer)
     this.#out.close()
     try {
-      this.ws.close(code, reason)
+      if (terminate) this.ws.terminate()
+      else {
+        this.ws.close(code, reason)
+        // A socket paused for back-pressure would never read the peer's close frame.
+        this.ws.resume()
+      }
     } catch {
       this.ws.terminate()
     }
@@ -110,7 +118,7 @@ export class TidingsConnection implements Writer, Subscriber {
 
   refused(job: UpdateJob, refusal: Refusal): void {
     this.#error(job.doc, refusal.code, refusal.message, job.frameRef)
-    this.#countRefusal(refusal)
+    this.#countRefusal(refusal, job.update.length)
   }
 
   acked(refs: readonly number[]): void {
@@ -219,6 +227,7 @@ export class TidingsConnection implements Writer, Subscriber {
     let queued = 0
     try {
       if (this.#phase !== 'open') return
+      await yieldIfBusy()
       await this.#drained()
       if (this.#phase !== 'open') return
       queued = await this.#dispatch(frame)
@@ -226,7 +235,7 @@ export class TidingsConnection implements Writer, Subscriber {
       if (error instanceof Refusal) {
         const doc = 'doc' in frame ? frame.doc : 'conversation' in frame ? frame.conversation : ''
         this.#error(doc, error.code, error.message, frame.type === 'update' ? frame.ref : 0)
-        this.#countRefusal(error)
+        this.#countRefusal(error, size)
       } else {
         // Storage trouble or a bug: this client reconnects and resyncs; nobody else notices.
         this.hub.report(error)
@@ -378,10 +387,10 @@ export class TidingsConnection implements Writer, Subscriber {
     this.#countMalformed()
   }
 
-  /** Every refusal counts against the refusal budget; malformed frames also against their own. */
-  #countRefusal(refusal: Refusal): void {
+  /** Every refusal counts against the refusal budget by size; malformed frames also against their own. */
+  #countRefusal(refusal: Refusal, bytes: number): void {
     if (refusal.code === 'protocol/malformed') this.#countMalformed()
-    if (!this.#refusals.take()) this.#abuseClose(4429, 'too many refused frames')
+    if (!this.#refusals.take(refusalCost(bytes))) this.#abuseClose(4429, 'too many refused frames')
   }
 
   #abuseClose(code: number, reason: string): void {

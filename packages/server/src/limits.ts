@@ -50,8 +50,9 @@ export interface Limits {
   /** Conversations one connection may subscribe to at once (default 256). */
   readonly maxSubscriptions: number
   /**
-   * Refused frames a connection may cause, refilled at this many a minute, before it is closed
-   * with 4429 (default 100): every refusal costs a decode and a check.
+   * Refusals a connection may cause, refilled at this many a minute, before it is closed with 4429
+   * (default 100). A refused frame costs 1, plus 1 per 4 KiB: decoding and checking it cost the
+   * server in proportion to its size, so a flood of big refusals ends after a few frames.
    */
   readonly maxRefusals: number
   /**
@@ -128,12 +129,13 @@ export class TokenBucket {
     this.#last = now()
   }
 
-  take(): boolean {
+  /** Takes `count` tokens (default 1); false, taking none, when fewer are left. */
+  take(count = 1): boolean {
     const now = this.now()
     this.#tokens = Math.min(this.capacity, this.#tokens + ((now - this.#last) / 1000) * this.rate)
     this.#last = now
-    if (this.#tokens < 1) return false
-    this.#tokens -= 1
+    if (this.#tokens < count) return false
+    this.#tokens -= count
     return true
   }
 }
