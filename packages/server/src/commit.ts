@@ -171,6 +171,7 @@ export class Committer {
         try {
           // Tidings docs refuse GC structs while decoding, before any binding is staged.
           const decoded = decodeUpdateV1(job.update, this.options.maxStructs, { gc: job.ref === undefined })
+          await yieldIfBusy()
           const state = job.ref ? await conversations.open(job.ref.conversation) : undefined
           const doc = await hold(job.doc)
           if (state) {
@@ -182,6 +183,8 @@ export class Committer {
           this.#fail(job, error)
         }
       }
+      // Nothing is applied yet: the checks of a big update may start in a turn of their own.
+      await yieldIfBusy()
       requeued = await this.#commit(prepared)
     } finally {
       for (const name of held) docs.release(name)
@@ -249,6 +252,7 @@ export class Committer {
         result = checkDecoded(decoded, ctx)
       } catch (error) {
         const refusal = error instanceof Refusal ? error : new Refusal('protocol/malformed', String(error))
+        refusal.structs = decoded.count
         if (refusal.waits && this.#waiting.wait(job, refusal)) requeued.add(job)
         else this.#fail(job, refusal)
         continue

@@ -390,7 +390,8 @@ export class TidingsConnection implements Writer, Subscriber {
   /** Every refusal counts against the refusal budget by size; malformed frames also against their own. */
   #countRefusal(refusal: Refusal, bytes: number): void {
     if (refusal.code === 'protocol/malformed') this.#countMalformed()
-    if (!this.#refusals.take(refusalCost(bytes))) this.#abuseClose(4429, 'too many refused frames')
+    const cost = refusalCost(bytes, refusal.structs)
+    if (!this.#refusals.take(cost)) this.#abuseClose(4429, 'too many refused frames')
   }
 
   #abuseClose(code: number, reason: string): void {

@@ -22,6 +22,9 @@ export class Refusal extends Error {
   ) {
     super(reason)
   }
+
+  /** Structs and delete ranges read before the refusal: what it cost the server to reach it. */
+  structs = 0
 }
 
 /** Clocks past this are refused: no real session writes four billion structs into one doc. */
@@ -33,6 +36,8 @@ export interface DecodedUpdate {
   readonly structs: readonly Struct[]
   /** Delete ranges by client. */
   readonly deletes: ReadonlyMap<number, readonly { readonly clock: number; readonly len: number }[]>
+  /** Structs plus delete ranges. */
+  readonly count: number
 }
 
 /** What a decoder accepts besides the struct cap. */
@@ -97,8 +102,12 @@ export const decodeUpdateV1 = (
   try {
     decoded = Y.decodeUpdateV2(update, Capture)
   } catch (error) {
-    if (error instanceof Refusal) throw error
-    throw new Refusal('protocol/malformed', `unreadable Yjs update: ${(error as Error).message}`)
+    const refusal =
+      error instanceof Refusal
+        ? error
+        : new Refusal('protocol/malformed', `unreadable Yjs update: ${(error as Error).message}`)
+    refusal.structs = count
+    throw refusal
   }
   if (!rest || decoding.hasContent(rest)) {
     throw new Refusal('protocol/malformed', 'not a Yjs V1 update (trailing bytes; V2 is not accepted)')
@@ -113,7 +122,7 @@ export const decodeUpdateV1 = (
       if (clock + len > MAX_CLOCK) throw new Refusal('protocol/malformed', 'a delete range out of range')
     }
   }
-  return { structs: decoded.structs, deletes }
+  return { structs: decoded.structs, deletes, count }
 }
 
 /** True when a value is plain JSON: what lane docs and records may hold. */

@@ -4,8 +4,9 @@ const SLICE_MS = 10
 let sliceStart: number | undefined
 
 /**
- * Resolves at once, unless the current macrotask has run for more than SLICE_MS: then after the
- * event loop turned. Frame chains and commit rounds on synchronous storage only ever await
+ * A checkpoint: resolves at once, unless the work since the first checkpoint of the current turn
+ * of the event loop took more than SLICE_MS: then after the loop turned. Put one before and one
+ * after each expensive step. Frame chains and commit rounds on synchronous storage only ever await
  * settled promises, which never leave the microtask queue; one client's thousands of frames
  * would otherwise hold every other client's pings until they were all handled.
  */

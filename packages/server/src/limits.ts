@@ -51,8 +51,8 @@ export interface Limits {
   readonly maxSubscriptions: number
   /**
    * Refusals a connection may cause, refilled at this many a minute, before it is closed with 4429
-   * (default 100). A refused frame costs 1, plus 1 per 4 KiB: decoding and checking it cost the
-   * server in proportion to its size, so a flood of big refusals ends after a few frames.
+   * (default 100). A refused frame costs 1, plus 1 per 4 KiB and 1 per 100 structs read: decoding
+   * and checking cost the server in proportion, so a flood of big refusals ends at its first frames.
    */
   readonly maxRefusals: number
   /**

@@ -32,14 +32,19 @@ export class ByteBudget {
  * Refusals a connection may cause before it is closed (4429): a refusal still costs the server a
  * decode and a check, so a flood of them must end. The budget is `maxRefusals`, refilled at
  * `maxRefusals` a minute, so an honest client whose stale outbox meets a few refusals
- * (`retention/expired`, `clock/skew`) is never closed for them. Take `refusalCost(bytes)` per
+ * (`retention/expired`, `clock/skew`) is never closed for them. Take `refusalCost(…)` per
  * refused frame. Reusable by any protocol path.
  */
 export const refusalBudget = (limits: Pick<Limits, 'maxRefusals'>, now?: () => number): TokenBucket =>
   new TokenBucket(limits.maxRefusals / 60, limits.maxRefusals, now)
 
-/** What a refused frame of `bytes` costs: 1, plus 1 per 4 KiB it made the server decode. */
-export const refusalCost = (bytes: number): number => 1 + Math.floor(bytes / 4096)
+/**
+ * What a refused frame costs: 1, plus 1 per 4 KiB and 1 per 100 structs or delete ranges the
+ * server read before refusing it. A refused message of an honest client costs 1; an update of
+ * 10,000 structs refused at its last spends a default budget at once.
+ */
+export const refusalCost = (bytes: number, structs = 0): number =>
+  1 + Math.floor(bytes / 4096) + Math.floor(structs / 100)
 
 /** Open connections per user, so one token cannot hold the server's sockets and queues. */
 export class UserConnections {

@@ -36,6 +36,12 @@ describe('exhaustion: refusal floods', () => {
     expect(chain.length).toBeLessThan(64 * 1024)
     let outcome: Awaited<ReturnType<typeof closedWithin>> = 'open'
     let refusals: string[] = []
+    // A server that has been running: legitimate traffic has warmed the decoder and the checks.
+    const alice = await TestClient.connect(server.url, 't-alice', 'alicedev1')
+    await alice.subscribe('room')
+    const aliceDevice = new Device('alice', 'alicedev1')
+    expect(await alice.update('room/meta', aliceDevice.register('room'))).toBe('ack')
+    for (let i = 0; i < 200; i++) await alice.update(doc, aliceDevice.message(doc, `warm-up ${i}`).update)
     const figures = await duringAttack('9: 300 frames of a 10,000-item chain', server, async () => {
       const attacker = await TestClient.connect(server.url, 't-mallory', 'mallorydev1')
       await attacker.subscribe('room')
@@ -48,9 +54,28 @@ describe('exhaustion: refusal floods', () => {
     // Each was checked to its last item (refused for its content there), and refusals were counted.
     expect(refusals[0]).toMatch(/permission\/denied: a message is a JSON object/)
     expect(outcome).toMatchObject({ code: 4429 })
-    // A refusal costs 1 plus 1 per 4 KiB of the frame: 100 buys fewer than 10 of these.
-    expect(refusals.length).toBeLessThanOrEqual(10)
+    // A refusal costs 1, + 1 per 4 KiB, + 1 per 100 structs read: one of these spends the budget.
+    expect(refusals.length).toBeLessThanOrEqual(2)
     expect(figures.p99).toBeLessThan(BOUNDS.p99Ms)
+    expect(figures.rssPeak).toBeLessThan(BOUNDS.rssMiB)
+  })
+
+  it('checks are linear: 60 chains of 10,000 items, with no refusal limit, are all refused in seconds', async () => {
+    // Quadratic placement took ~110 ms a chain (over 6 s for these); linear takes a few ms each.
+    const server = await startServerProcess({ maxRefusals: 1_000_000 })
+    const doc = laneDoc('room')
+    const chain = itemChain(7, 10_000, 'mallorydev1.1', 'not a message')
+    let elapsed = 0
+    const figures = await duringAttack('9: 60 chains, refusals not capped', server, async () => {
+      const attacker = await TestClient.connect(server.url, 't-mallory', 'mallorydev1')
+      await attacker.subscribe('room')
+      const started = performance.now()
+      for (let i = 0; i < 60; i++) attacker.send({ type: 'update', doc, ref: i + 1, update: chain })
+      await attacker.next((f) => f.type === 'error' && f.ref === 60)
+      elapsed = performance.now() - started
+    })
+    console.log(`| 60 chains of 10,000 items refused in ${elapsed.toFixed(0)} ms |`)
+    expect(elapsed).toBeLessThan(3_000)
     expect(figures.rssPeak).toBeLessThan(BOUNDS.rssMiB)
   })
 })
