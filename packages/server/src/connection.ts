@@ -10,7 +10,7 @@ import { yieldIfBusy } from './fairness.js'
 import { authenticateSafely, type Hub } from './hub.js'
 import { type Bucket, bucketOf, Outgoing } from './lanes-queue.js'
 import { TokenBucket } from './limits.js'
-import { refusalBudget, refusalCost } from './quotas.js'
+import { RefusalBudget, refusalCost } from './quotas.js'
 import type { Sender } from './rules.js'
 import { toBytes } from './socket.js'
 
@@ -32,9 +32,9 @@ export class TidingsConnection implements Writer, Subscriber {
   readonly #out: Outgoing
   readonly #rate: TokenBucket
   readonly #abuse: TokenBucket
-  readonly #refusals: TokenBucket
+  readonly #refusals: RefusalBudget
   /** The authenticated user, counted in `hub.userConnections` until the connection closes. */
-  #user: string | undefined
+  #countedUser: string | undefined
   #abandoned = false
   /** Requests wait (and the socket is not read) while the client leaves our answers unread. */
   #backlogged = false
@@ -67,7 +67,7 @@ export class TidingsConnection implements Writer, Subscriber {
     )
     this.#rate = new TokenBucket(limits.framesPerSecond, limits.burst)
     this.#abuse = new TokenBucket(limits.framesPerSecond / 2, limits.abuseBudget)
-    this.#refusals = refusalBudget(limits)
+    this.#refusals = new RefusalBudget(limits.refusalBudget)
     this.#authTimer = setTimeout(() => {
       if (this.#phase === 'auth' || this.#phase === 'authenticating') this.close(4408, 'auth timeout')
     }, limits.authTimeoutMs)
@@ -210,16 +210,16 @@ export class TidingsConnection implements Writer, Subscriber {
       this.#error('', 'auth/denied', 'the token or device id was refused', 0)
       return this.close(4401, 'auth refused')
     }
+    clearTimeout(this.#authTimer)
+    this.#token = frame.token
+    this.#device = frame.device
+    this.#phase = 'open'
     if (!this.hub.userConnections.add(result.userId)) {
       const max = this.hub.limits.maxConnectionsPerUser
       this.#error('', 'quota/exceeded', `more than ${max} connections for this user`, 0)
       return this.close(4429, 'too many connections')
     }
-    this.#user = result.userId
-    clearTimeout(this.#authTimer)
-    this.#token = frame.token
-    this.#device = frame.device
-    this.#phase = 'open'
+    this.#countedUser = result.userId
     this.send('session', { type: 'welcome', user: result.userId, serverTime: this.hub.now() })
   }
 
@@ -390,8 +390,8 @@ export class TidingsConnection implements Writer, Subscriber {
   /** Every refusal counts against the refusal budget by size; malformed frames also against their own. */
   #countRefusal(refusal: Refusal, bytes: number): void {
     if (refusal.code === 'protocol/malformed') this.#countMalformed()
-    const cost = refusalCost(bytes, refusal.structs)
-    if (!this.#refusals.take(cost)) this.#abuseClose(4429, 'too many refused frames')
+    if (!this.#refusals.spend(refusalCost(bytes, refusal.structs)))
+      this.#abuseClose(4429, 'too many refused frames')
   }
 
   #abuseClose(code: number, reason: string): void {
@@ -413,8 +413,8 @@ export class TidingsConnection implements Writer, Subscriber {
     clearTimeout(this.#idleTimer)
     this.#out.close()
     this.hub.connections.delete(this)
-    if (this.#user !== undefined) this.hub.userConnections.remove(this.#user)
-    this.#user = undefined
+    if (this.#countedUser !== undefined) this.hub.userConnections.remove(this.#countedUser)
+    this.#countedUser = undefined
     for (const conversation of [...this.#subs.keys()]) this.#unsubscribe(conversation)
   }
 }

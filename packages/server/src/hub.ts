@@ -43,6 +43,10 @@ export interface Hub {
   readonly docs: DocStore
   readonly conversations: Conversations
   readonly committer: Committer
+  /** Bytes queued for sending over all connections (`maxTotalQueuedBytes`). */
+  readonly outgoing: ByteBudget
+  /** Open connections per user (`maxConnectionsPerUser`). */
+  readonly userConnections: UserConnections
   readonly limits: Limits
   readonly authenticate: Authenticate
   readonly now: () => number
@@ -51,10 +55,6 @@ export interface Hub {
   readonly rooms: Map<string, Set<RoomMember>>
   /** Presence of y-websocket rooms that are not a conversation's meta doc. */
   readonly roomAwareness: Map<string, AwarenessRoom>
-  /** Bytes queued for sending over all connections (`maxTotalQueuedBytes`). */
-  readonly outgoing: ByteBudget
-  /** Open connections per user (`maxConnectionsPerUser`). */
-  readonly userConnections: UserConnections
   /** Every open connection, to close them at shutdown. */
   readonly connections: Set<{ close(code: number, reason: string): void }>
   closing: boolean

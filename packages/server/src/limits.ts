@@ -50,11 +50,12 @@ export interface Limits {
   /** Conversations one connection may subscribe to at once (default 256). */
   readonly maxSubscriptions: number
   /**
-   * Refusals a connection may cause, refilled at this many a minute, before it is closed with 4429
-   * (default 100). A refused frame costs 1, plus 1 per 4 KiB and 1 per 100 structs read: decoding
-   * and checking cost the server in proportion, so a flood of big refusals ends at its first frames.
+   * What refused frames may cost one Tidings connection, refilled at this much a minute, before it
+   * is closed with 4429 (default 100). A refused frame costs 1, plus 1 per 4 KiB and 1 per 100
+   * structs read: decoding and checking cost the server in proportion, so a flood of big refusals
+   * ends at its first frame, while an honest client's few refused messages cost 1 each.
    */
-  readonly maxRefusals: number
+  readonly refusalBudget: number
   /**
    * Period docs whose period starts after the server's now that one member may create in a
    * conversation (default 16). Later periods than now + MAX_DRIFT are refused anyway (`clock/skew`).
@@ -95,7 +96,7 @@ export const DEFAULT_LIMITS: Limits = {
   sendStallMs: 15_000,
   maxConnectionsPerUser: 16,
   maxSubscriptions: 256,
-  maxRefusals: 100,
+  refusalBudget: 100,
   maxDocsAhead: 16,
   newDocsPerMinute: 120,
   maxAwarenessClients: 64,
@@ -129,13 +130,12 @@ export class TokenBucket {
     this.#last = now()
   }
 
-  /** Takes `count` tokens (default 1); false, taking none, when fewer are left. */
-  take(count = 1): boolean {
+  take(): boolean {
     const now = this.now()
     this.#tokens = Math.min(this.capacity, this.#tokens + ((now - this.#last) / 1000) * this.rate)
     this.#last = now
-    if (this.#tokens < count) return false
-    this.#tokens -= count
+    if (this.#tokens < 1) return false
+    this.#tokens -= 1
     return true
   }
 }

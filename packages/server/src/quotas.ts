@@ -1,5 +1,5 @@
 import { Refusal } from './decode.js'
-import { type Limits, TokenBucket } from './limits.js'
+import { TokenBucket } from './limits.js'
 
 /**
  * Bytes queued for sending, summed over every connection: one budget the server shares, so twenty
@@ -29,14 +29,24 @@ export class ByteBudget {
 }
 
 /**
- * Refusals a connection may cause before it is closed (4429): a refusal still costs the server a
- * decode and a check, so a flood of them must end. The budget is `maxRefusals`, refilled at
- * `maxRefusals` a minute, so an honest client whose stale outbox meets a few refusals
- * (`retention/expired`, `clock/skew`) is never closed for them. Take `refusalCost(…)` per
- * refused frame. Reusable by any protocol path.
+ * What refused frames may cost a connection before it is closed (4429): a refusal still costs the
+ * server a decode and a check, so a flood of them must end. Holds `limits.refusalBudget`, refilled
+ * at that much a minute, so an honest client whose stale outbox meets a few refusals
+ * (`retention/expired`, `clock/skew`) is never closed for them. Reusable by any protocol path.
  */
-export const refusalBudget = (limits: Pick<Limits, 'maxRefusals'>, now?: () => number): TokenBucket =>
-  new TokenBucket(limits.maxRefusals / 60, limits.maxRefusals, now)
+export class RefusalBudget {
+  readonly #bucket: TokenBucket
+
+  constructor(budget: number, now?: () => number) {
+    this.#bucket = new TokenBucket(budget / 60, budget, now)
+  }
+
+  /** Spends `cost` (see `refusalCost`); false once the budget is spent: close the connection. */
+  spend(cost: number): boolean {
+    for (let i = 0; i < cost; i++) if (!this.#bucket.take()) return false
+    return true
+  }
+}
 
 /**
  * What a refused frame costs: 1, plus 1 per 4 KiB and 1 per 100 structs or delete ranges the
