@@ -309,6 +309,10 @@ export class TidingsConnection implements Writer, Subscriber {
     if (!this.#subs.has(conversation) && this.#subs.size >= maxSubscriptions) {
       throw new Refusal('quota/exceeded', `more than ${maxSubscriptions} subscriptions on one connection`)
     }
+    // Before anything is opened: a user's other connections share one allowance.
+    if (!this.hub.userSubscriptions.allows(this.#countedUser!, conversation)) {
+      throw new Refusal('quota/exceeded', `more than ${maxSubscriptions} conversations for this user`)
+    }
     const result = await authenticateSafely(this.hub, this.#token, conversation, { device: this.#device })
     if (!result) throw new Refusal('auth/denied', `no access to ${conversation}`)
     const state = await this.hub.conversations.open(conversation)
@@ -324,6 +328,7 @@ export class TidingsConnection implements Writer, Subscriber {
       peer,
     })
     state.subscribers.add(this)
+    this.hub.userSubscriptions.add(result.userId, conversation)
     this.send('session', state.manifest.frameFor(version, state.docs, state.retainedFrom))
     state.awareness.join(peer)
   }
@@ -332,6 +337,7 @@ export class TidingsConnection implements Writer, Subscriber {
     const sub = this.#subs.get(conversation)
     if (!sub) return
     this.#subs.delete(conversation)
+    this.hub.userSubscriptions.remove(sub.sender.userId, conversation)
     sub.state.subscribers.delete(this)
     sub.state.awareness.leave(sub.peer)
     sub.state.lastUsed = this.hub.now()

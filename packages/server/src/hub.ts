@@ -6,7 +6,7 @@ import type { DocStore } from './docs.js'
 import { bucketOf } from './lanes-queue.js'
 import type { Limits } from './limits.js'
 import type { ManifestStep } from './manifest.js'
-import type { ByteBudget, UserConnections } from './quotas.js'
+import type { ByteBudget, UserConnections, UserSubscriptions } from './quotas.js'
 
 /** Who a token belongs to, and whether that user may write the conversation. */
 export interface AuthResult {
@@ -47,6 +47,8 @@ export interface Hub {
   readonly outgoing: ByteBudget
   /** Open connections per user (`maxConnectionsPerUser`). */
   readonly userConnections: UserConnections
+  /** Distinct conversations per user over their connections (`maxSubscriptions`). */
+  readonly userSubscriptions: UserSubscriptions
   readonly limits: Limits
   readonly authenticate: Authenticate
   readonly now: () => number

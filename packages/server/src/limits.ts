@@ -47,7 +47,10 @@ export interface Limits {
   readonly sendStallMs: number
   /** Open Tidings connections per user; one more is refused with 4429 (default 16). */
   readonly maxConnectionsPerUser: number
-  /** Conversations one connection may subscribe to at once (default 256). */
+  /**
+   * Conversations one connection may subscribe to at once, and one user over all of their
+   * connections (default 256): a user's devices share their conversations.
+   */
   readonly maxSubscriptions: number
   /**
    * What refused frames may cost one Tidings connection, refilled at this much a minute, before it

@@ -118,3 +118,39 @@ export class DocQuotas {
     return undefined
   }
 }
+
+/**
+ * The distinct conversations each user has subscribed to, over all of their connections: devices
+ * of one user share their conversations, while an attacker's extra connections add nothing.
+ */
+export class UserSubscriptions {
+  readonly #byUser = new Map<string, Map<string, number>>()
+
+  constructor(readonly max: number) {}
+
+  /** Whether `user` may subscribe to `conversation`: one of theirs already, or one more fits. */
+  allows(user: string, conversation: string): boolean {
+    const conversations = this.#byUser.get(user)
+    return !conversations || conversations.has(conversation) || conversations.size < this.max
+  }
+
+  /**
+   * Counts one subscription (ask `allows` first). It never refuses: connections of one user that
+   * asked at the same time may pass `max` by a few, never by more than their number.
+   */
+  add(user: string, conversation: string): void {
+    const conversations = this.#byUser.get(user) ?? new Map<string, number>()
+    conversations.set(conversation, (conversations.get(conversation) ?? 0) + 1)
+    this.#byUser.set(user, conversations)
+  }
+
+  /** Forgets one subscription (once per `add`). */
+  remove(user: string, conversation: string): void {
+    const conversations = this.#byUser.get(user)
+    const count = conversations?.get(conversation)
+    if (!conversations || count === undefined) return
+    if (count > 1) conversations.set(conversation, count - 1)
+    else conversations.delete(conversation)
+    if (conversations.size === 0) this.#byUser.delete(user)
+  }
+}

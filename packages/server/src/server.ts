@@ -8,7 +8,7 @@ import { Conversations } from './conversations.js'
 import { DocStore } from './docs.js'
 import { type Authenticate, forward, type Hub, pushManifest } from './hub.js'
 import { type Limits, resolveLimits } from './limits.js'
-import { ByteBudget, UserConnections } from './quotas.js'
+import { ByteBudget, UserConnections, UserSubscriptions } from './quotas.js'
 import { applyPolicy, applyRetention, type RetentionDays, setRetainedFrom } from './retention.js'
 import { YConnection } from './y-websocket.js'
 
@@ -106,6 +106,7 @@ export const createServer = async (options: ServerOptions): Promise<TidingsServe
     committer,
     outgoing: new ByteBudget(limits.maxTotalQueuedBytes),
     userConnections: new UserConnections(limits.maxConnectionsPerUser),
+    userSubscriptions: new UserSubscriptions(limits.maxSubscriptions),
     limits,
     authenticate: options.authenticate,
     now,

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { afterEach } from 'vitest'
 import type { Limits } from '../src/index.js'
+import type { TestClient } from './helpers.js'
 
 const children: ChildProcess[] = []
 
@@ -132,6 +133,13 @@ export const duringAttack = async (
   console.log(`| ${row.join(' | ')} |`)
   return figures
 }
+
+/** Resolves with the client's close, or 'open' once `ms` passed without one. */
+export const closedWithin = (
+  client: TestClient,
+  ms: number,
+): Promise<{ code: number; reason: string } | 'open'> =>
+  Promise.race([client.closed, new Promise<'open'>((resolve) => setTimeout(() => resolve('open'), ms))])
 
 /** The issue's bounds for every exhaustion attack: p99 ping under 250 ms, RSS under 300 MiB. */
 export const BOUNDS = { p99Ms: 250, rssMiB: 300 } as const
