@@ -2,13 +2,30 @@
 const SLICE_MS = 10
 
 let sliceStart: number | undefined
+/** Work that gave way, oldest first: each turn of the event loop resumes one of them. */
+const waiting: (() => void)[] = []
+let resuming = false
+
+const resumeNext = (): void => {
+  resuming = false
+  sliceStart = undefined
+  waiting.shift()?.()
+  if (waiting.length > 0) scheduleResume()
+}
+
+const scheduleResume = (): void => {
+  if (resuming) return
+  resuming = true
+  setImmediate(resumeNext)
+}
 
 /**
  * A checkpoint: resolves at once, unless the work since the first checkpoint of the current turn
- * of the event loop took more than SLICE_MS: then after the loop turned. Put one before and one
- * after each expensive step. Frame chains and commit rounds on synchronous storage only ever await
- * settled promises, which never leave the microtask queue; one client's thousands of frames
- * would otherwise hold every other client's pings until they were all handled.
+ * of the event loop took more than SLICE_MS: then in a later turn, in first-come order, one
+ * waiter a turn. Frame chains and commit rounds on synchronous storage only ever await settled
+ * promises, which never leave the microtask queue; without this, one client's thousands of frames
+ * would hold every other client's pings until they were all handled. Put one before and one after
+ * each expensive step.
  */
 export const yieldIfBusy = (): Promise<void> | undefined => {
   const now = performance.now()
@@ -21,5 +38,9 @@ export const yieldIfBusy = (): Promise<void> | undefined => {
     return undefined
   }
   if (now - sliceStart < SLICE_MS) return undefined
-  return new Promise((resolve) => setImmediate(resolve))
+  // FIFO: whoever used the slice queues behind everyone who was already waiting.
+  return new Promise((resolve) => {
+    waiting.push(resolve)
+    scheduleResume()
+  })
 }
