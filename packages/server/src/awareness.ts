@@ -111,6 +111,11 @@ export class AwarenessRoom {
   }
 
   /** Adds a peer and sends it everyone's presence. */
+  /** The user who claimed this client id, while the claim lasts. */
+  ownerOf(client: number): string | undefined {
+    return this.#claims.get(client)?.user
+  }
+
   join(peer: AwarenessPeer): void {
     this.#peers.add(peer)
     const clients = [...this.awareness.getStates().keys()]

@@ -22,11 +22,24 @@ export interface CheckContext {
   readonly maxStructs: number
   /** A message as the server stores it, to check pin snapshots against (meta updates). */
   readonly storedMessage?: (id: string, header: MessageHeader) => StoredMessage
+  /**
+   * The user whose presence uses this clientID in the conversation, if any. Stock y-websocket
+   * clients publish presence under their doc's clientID before they write: another user must not
+   * bind that id first and lock its owner's writes out.
+   */
+  readonly presenceOwner?: (client: number) => string | undefined
 }
 
 export interface CheckResult {
   /** False when the update holds nothing the server lacks: nothing to store or forward. */
   readonly effective: boolean
+  /**
+   * Some structs of the update were stored already under a clientID that is not the sender's
+   * user's (another user's, or unbound). They are skipped as known, but the sender's copy of them
+   * was not stored: an `update` frame like this must never be acked (a session that drew a
+   * clientID someone else used would see its message "sent" while the server holds other content).
+   */
+  readonly foreign: boolean
   /** clientIDs this update binds to the sender's user. */
   readonly bindings: ReadonlyMap<number, string>
   /** New message keys, for storage's per-doc counts. */
@@ -74,15 +87,18 @@ export const clientsOf = (decoded: DecodedUpdate, doc: Y.Doc): Set<number> => {
   return clients
 }
 
-/** Where a map entry lives: a root map name and key, or 'gc' when Yjs will garbage-collect it. */
-type Placement = { readonly map: string; readonly key: string } | 'gc'
+/**
+ * Where a map entry lives: a root map name and key, or 'gc' when Yjs will garbage-collect it.
+ * `deletedChecked` marks that a deletion of this entry passed the rules (one object per chain).
+ */
+type Placement = { readonly map: string; readonly key: string; deletedChecked?: boolean } | 'gc'
 
 /**
  * Checks an update against the server's doc without changing anything.
  * @throws Refusal naming the first rule it breaks
  */
 export const checkUpdate = (update: Uint8Array, ctx: CheckContext): CheckResult => {
-  const decoded = decodeUpdateV1(update, ctx.maxStructs)
+  const decoded = decodeUpdateV1(update, ctx.maxStructs, { gc: ctx.ref === undefined })
   return checkDecoded(decoded, ctx)
 }
 
@@ -103,7 +119,9 @@ export const checkDecoded = (decoded: DecodedUpdate, ctx: CheckContext): CheckRe
   const ends = new Map<number, number>()
   const known = (client: number) => ends.get(client) ?? stateOf(doc, client)
   const fresh: Struct[] = []
-  const inUpdate = new Map<number, Struct[]>()
+  /** Per client, indices into `fresh` in clock order. */
+  const inUpdate = new Map<number, number[]>()
+  const stale = new Set<number>()
   for (const struct of decoded.structs) {
     const { client, clock } = struct.id
     const end = known(client)
@@ -119,34 +137,38 @@ export const checkDecoded = (decoded: DecodedUpdate, ctx: CheckContext): CheckRe
       )
     }
     ends.set(client, Math.max(end, clock + struct.length))
-    if (clock + struct.length <= stateOf(doc, client)) continue
-    fresh.push(struct)
+    if (clock + struct.length <= stateOf(doc, client)) {
+      stale.add(client)
+      continue
+    }
     const list = inUpdate.get(client) ?? []
-    list.push(struct)
+    list.push(fresh.length)
     inUpdate.set(client, list)
+    fresh.push(struct)
   }
   const has = (id: Y.ID) => id.clock < known(id.client)
-  const updateStruct = (id: Y.ID): Struct | undefined => {
+  /** The index in `fresh` of the struct of this update holding `id`, or -1. */
+  const updateIndex = (id: Y.ID): number => {
     const list = inUpdate.get(id.client)
-    if (!list) return undefined
+    if (!list) return -1
     let lo = 0
     let hi = list.length - 1
     while (lo <= hi) {
       const mid = (lo + hi) >> 1
-      const s = list[mid]!
+      const index = list[mid]!
+      const s = fresh[index]!
       if (id.clock < s.id.clock) hi = mid - 1
       else if (id.clock >= s.id.clock + s.length) lo = mid + 1
-      else return s
+      else return index
     }
-    return undefined
+    return -1
   }
 
   // Deletions: nothing the server has not seen, and only live items count as an effect.
   const targets: Y.Item[] = []
   for (const [client, ranges] of decoded.deletes) {
     const state = stateOf(doc, client)
-    for (const { clock, len } of ranges) {
-      if (len === 0) continue
+    for (const { clock, len } of mergeRanges(ranges)) {
       if (clock + len > known(client)) {
         // The pre-delete attack: deleting what the server has not seen. Only the sender's own
         // structs may still be on their way; anyone else's is refused now.
@@ -165,16 +187,18 @@ export const checkDecoded = (decoded: DecodedUpdate, ctx: CheckContext): CheckRe
   }
   const effective = fresh.length > 0 || targets.length > 0
   const bindings = new Map<number, string>()
-  if (!effective) return { effective, bindings, messages: 0, newest: 0 }
+  const foreign = tidings && [...stale].some((client) => ctx.owner(client) !== sender.userId)
+  if (!effective) return { effective, foreign, bindings, messages: 0, newest: 0 }
   if (!sender.canWrite) throw new Refusal('permission/denied', 'this user may not write the conversation')
   if (!tidings) {
     for (const struct of fresh) if (struct instanceof Y.Item) requireDependencies(struct, has)
-    return { effective, bindings, messages: 0, newest: 0 }
+    return { effective, foreign, bindings, messages: 0, newest: 0 }
   }
 
   const isOwn = (client: number) => (bindings.get(client) ?? ctx.owner(client)) === sender.userId
   for (const struct of fresh) {
-    const owner = bindings.get(struct.id.client) ?? ctx.owner(struct.id.client)
+    const owner =
+      bindings.get(struct.id.client) ?? ctx.owner(struct.id.client) ?? claimedByOther(ctx, struct.id.client)
     if (owner === undefined) bindings.set(struct.id.client, sender.userId)
     else if (owner !== sender.userId) {
       throw new Refusal('permission/denied', `clientID ${struct.id.client} belongs to another user`)
@@ -187,16 +211,14 @@ export const checkDecoded = (decoded: DecodedUpdate, ctx: CheckContext): CheckRe
     retentionLimit: ctx.retentionLimit,
     ...(ctx.storedMessage ? { storedMessage: ctx.storedMessage } : {}),
   }
-  const placements = new Map<Struct, Placement>()
-  const place = (item: Y.Item, depth: number): Placement => {
-    const cached = placements.get(item)
-    if (cached) return cached
-    const placement = placeItem(item, depth)
-    placements.set(item, placement)
-    return placement
-  }
-  const placeItem = (item: Y.Item, depth: number): Placement => {
-    if (depth > 10_000) throw new Refusal('protocol/malformed', 'an origin chain too long to follow')
+  // Indexed like `fresh`: structs as map keys cost a hash each, and ten thousand of them show.
+  const placements: (Placement | undefined)[] = new Array(fresh.length)
+  /**
+   * One step of the walk from an item towards the root-map entry it lands on: a placement, or the
+   * index of the item of this update it takes its parent from. Yjs takes the parent from the left
+   * neighbour, else the right one; a GC neighbour makes a GC.
+   */
+  const step = (item: Y.Item): Placement | number => {
     const parent = item.parent as unknown
     if (item.origin === null && item.rightOrigin === null) {
       if (typeof parent !== 'string' || item.parentSub === null) {
@@ -204,15 +226,26 @@ export const checkDecoded = (decoded: DecodedUpdate, ctx: CheckContext): CheckRe
       }
       return { map: parent, key: item.parentSub }
     }
-    // Yjs takes the parent from the left neighbour, else the right one; a GC neighbour makes a GC.
-    const neighbours = [item.origin, item.rightOrigin].filter((id): id is Y.ID => id !== null)
-    const structs = neighbours.map((id) => serverStruct(doc, id) ?? updateStruct(id))
-    if (structs.some((s) => s instanceof Y.GC)) return 'gc'
-    const from = structs[0]
+    let fromIndex = -1
+    let from: Struct | undefined
+    for (const id of [item.origin, item.rightOrigin]) {
+      if (id === null) continue
+      let struct: Struct | undefined = serverStruct(doc, id)
+      let index = -1
+      if (struct === undefined) {
+        index = updateIndex(id)
+        struct = index < 0 ? undefined : fresh[index]
+      }
+      if (struct instanceof Y.GC) return 'gc'
+      if (id === (item.origin ?? item.rightOrigin)) {
+        from = struct
+        fromIndex = index
+      }
+    }
     if (!(from instanceof Y.Item)) throw new Refusal('protocol/malformed', 'an origin the server lacks', true)
     if (from.parent === null || typeof from.parent === 'string' || from.parent instanceof Y.ID) {
       // An item of this update (parent info as decoded), or a dangling one: follow its placement.
-      if (inUpdate.get(from.id.client)?.includes(from)) return place(from, depth + 1)
+      if (fromIndex >= 0) return fromIndex
       throw new Refusal('permission/denied', 'Tidings docs hold only entries of root maps')
     }
     const type = from.parent as Y.AbstractType<unknown>
@@ -221,13 +254,38 @@ export const checkDecoded = (decoded: DecodedUpdate, ctx: CheckContext): CheckRe
     }
     return { map: Y.findRootTypeKey(type), key: from.parentSub }
   }
+  /**
+   * Follows the chain iteratively and remembers the answer for every item on it, so a chain of
+   * n items costs O(n) in all (a recursive walk per item was quadratic, and deep).
+   */
+  const chain: number[] = []
+  const place = (index: number): Placement => {
+    const known = placements[index]
+    if (known) return known
+    chain.length = 0
+    let current = index
+    let placement: Placement | undefined
+    while (placement === undefined) {
+      // Longer than the update itself: the chain runs in a cycle.
+      if (chain.length > fresh.length) throw new Refusal('protocol/malformed', 'an origin cycle')
+      chain.push(current)
+      const next = step(fresh[current] as Y.Item)
+      if (typeof next === 'number') {
+        current = next
+        placement = placements[current]
+      } else placement = next
+    }
+    for (const link of chain) placements[link] = placement
+    return placement
+  }
 
   let messages = 0
   let newest = 0
-  for (const struct of fresh) {
+  for (let index = 0; index < fresh.length; index++) {
+    const struct = fresh[index]!
     if (!(struct instanceof Y.Item)) continue
     requireDependencies(struct, has)
-    const placement = place(struct, 0)
+    const placement = place(index)
     if (placement === 'gc') continue
     const content = struct.content
     let value: unknown
@@ -238,11 +296,21 @@ export const checkDecoded = (decoded: DecodedUpdate, ctx: CheckContext): CheckRe
       }
       value = content.arr[0]
     }
-    checkEntry(ref, { ...placement, value, deleted }, rules)
+    // Deletions of one entry pass or fail alike: a chain of ten thousand is checked once.
+    if (!deleted || !placement.deletedChecked) {
+      checkEntry(ref, { map: placement.map, key: placement.key, value, deleted }, rules)
+      if (deleted) placement.deletedChecked = true
+    }
     checkOverwrite(ctx, ref, placement, struct, isOwn)
     if (ref.kind !== 'meta' && ref.kind !== 'control' && ref.kind !== 'receipts' && !deleted) {
+      const { wall } = (value as { stamp: { wall: number } }).stamp
+      // A message lives in the period of its stamp: otherwise any current message could open any
+      // of the ~3,000 past periods and lengthen every subscriber's manifest.
+      if (wall < periodStart(ref) || wall >= periodEnd(ref)) {
+        throw new Refusal('permission/denied', `message ${placement.key} is stamped outside ${ref.name}`)
+      }
       messages++
-      newest = Math.max(newest, (value as { stamp: { wall: number } }).stamp.wall)
+      newest = Math.max(newest, wall)
     }
   }
   for (const target of targets) {
@@ -257,14 +325,37 @@ export const checkDecoded = (decoded: DecodedUpdate, ctx: CheckContext): CheckRe
     if (ref.kind === 'meta' && rootOf(target) === 'settings' && sender.canAdmin) continue
     throw new Refusal('permission/denied', `deletes an item of another user (client ${target.id.client})`)
   }
-  return { effective, bindings, messages, newest }
+  return { effective, foreign, bindings, messages, newest }
+}
+
+/**
+ * Sorted, merged delete ranges: overlapping ranges would make the walk over the server's structs
+ * repeat itself (ten thousand ranges over the same ten thousand structs).
+ */
+const mergeRanges = (
+  ranges: readonly { readonly clock: number; readonly len: number }[],
+): { clock: number; len: number }[] => {
+  const sorted = ranges.filter((r) => r.len > 0).sort((a, b) => a.clock - b.clock)
+  const merged: { clock: number; len: number }[] = []
+  for (const { clock, len } of sorted) {
+    const last = merged[merged.length - 1]
+    if (last && clock <= last.clock + last.len) last.len = Math.max(last.len, clock + len - last.clock)
+    else merged.push({ clock, len })
+  }
+  return merged
 }
 
 /** Could this clientID be the sender's? (Plain docs have no bindings: any may be.) */
 const mayBeOwn = (ctx: CheckContext, client: number): boolean => {
   if (ctx.ref === undefined) return true
-  const owner = ctx.owner(client)
+  const owner = ctx.owner(client) ?? claimedByOther(ctx, client)
   return owner === undefined || owner === ctx.sender.userId
+}
+
+/** Another user's presence id, which an unbound clientID must not be bound over. */
+const claimedByOther = (ctx: CheckContext, client: number): string | undefined => {
+  const user = ctx.presenceOwner?.(client)
+  return user === ctx.sender.userId ? undefined : user
 }
 
 /** Yjs would park an item whose neighbours or parent are unknown: refuse it, or wait for them. */

@@ -1,13 +1,22 @@
-import type { DocRef, StorageAdapter, UpdateWrite } from '@tidings/core'
+import {
+  type DocRef,
+  type PeriodRef,
+  parseDocName,
+  periodStart,
+  type StorageAdapter,
+  type UpdateWrite,
+} from '@tidings/core'
 import * as Y from 'yjs'
 import { type CheckContext, checkDecoded, clientsOf } from './checks.js'
 import type { ConversationState, Conversations } from './conversations.js'
 import { mapValue, retainedFromOf } from './conversations.js'
 import { type DecodedUpdate, decodeUpdateV1, Refusal } from './decode.js'
 import type { DocStore } from './docs.js'
+import { yieldIfBusy } from './fairness.js'
 import { bucketOf, PriorityQueue } from './lanes-queue.js'
 import type { ManifestStep } from './manifest.js'
 import { pinDocs, storedMessageLookup } from './pins.js'
+import { DocQuotas } from './quotas.js'
 import type { Sender } from './rules.js'
 import { WaitingRoom } from './waiting.js'
 
@@ -21,6 +30,8 @@ export interface Writer {
   failed(error: unknown): void
   /** The job left the queue: its bytes no longer count against the connection. */
   released(bytes: number): void
+  /** True once the server closed this connection for abuse: its queued jobs are dropped unread. */
+  readonly abandoned?: boolean
 }
 
 /** One incoming update, queued in its doc's lane until the next group commit. */
@@ -40,6 +51,10 @@ export interface CommitterOptions {
   readonly docs: DocStore
   readonly conversations: Conversations
   readonly maxStructs: number
+  /** Period docs starting after now that one member may create per conversation. */
+  readonly maxDocsAhead: number
+  /** New docs one member may create per conversation and minute. */
+  readonly newDocsPerMinute: number
   /** How long an update whose dependencies are missing waits for them before it is refused. */
   readonly waitMs: number
   /** Waiting updates per connection; past it they are refused at once. */
@@ -58,6 +73,14 @@ export interface CommitterOptions {
 
 /** Jobs per group commit: big enough to amortise a transaction, small enough to keep acks quick. */
 const MAX_ROUND = 512
+/**
+ * Update bytes per group commit (at least one job): decoding and checking are linear in bytes, so
+ * this bounds how long one round holds the event loop, and pings of other clients wait no longer.
+ */
+const MAX_ROUND_BYTES = 32 * 1024
+
+/** Lets timers and sockets run between rounds (a round on memory storage never leaves the microtask queue). */
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
 /** Marks the server's own application of a checked update, so nothing echoes it back. */
 export const COMMIT_ORIGIN = Symbol('tidings-commit')
@@ -78,9 +101,23 @@ export class Committer {
   readonly #tasks: (() => Promise<void>)[] = []
   #running: Promise<void> | undefined
   readonly #waiting: WaitingRoom
+  readonly #docQuotas = new WeakMap<ConversationState, DocQuotas>()
 
   constructor(private readonly options: CommitterOptions) {
     this.#waiting = new WaitingRoom(options.waitMs, options.maxWaiting, options.now)
+  }
+
+  /** Up to MAX_ROUND jobs and MAX_ROUND_BYTES bytes, highest lane first. */
+  #nextRound(): UpdateJob[] {
+    const jobs: UpdateJob[] = []
+    let bytes = 0
+    while (jobs.length < MAX_ROUND && (jobs.length === 0 || bytes < MAX_ROUND_BYTES)) {
+      const job = this.#queue.shift()
+      if (!job) break
+      jobs.push(job)
+      bytes += job.update.length
+    }
+    return jobs
   }
 
   push(job: UpdateJob): void {
@@ -118,10 +155,11 @@ export class Committer {
       const task = this.#tasks.shift()
       try {
         if (task) await task()
-        else await this.#round(this.#queue.drain(MAX_ROUND))
+        else await this.#round(this.#nextRound())
       } catch (error) {
         this.options.report(error)
       }
+      if (this.#tasks.length > 0 || this.#queue.size > 0) await yieldToEventLoop()
     }
   }
 
@@ -137,8 +175,13 @@ export class Committer {
     try {
       const prepared: Prepared[] = []
       for (const job of jobs) {
+        // A connection closed for abuse: its backlog would only cost decodes nobody reads.
+        if (job.writer.abandoned) continue
+        await yieldIfBusy()
         try {
-          const decoded = decodeUpdateV1(job.update, this.options.maxStructs)
+          // Tidings docs refuse GC structs while decoding, before any binding is staged.
+          const decoded = decodeUpdateV1(job.update, this.options.maxStructs, { gc: job.ref === undefined })
+          await yieldIfBusy()
           const state = job.ref ? await conversations.open(job.ref.conversation) : undefined
           const doc = await hold(job.doc)
           if (state) {
@@ -152,11 +195,40 @@ export class Committer {
           this.#fail(job, error)
         }
       }
+      // Nothing is applied yet: the checks of a big update may start in a turn of their own.
+      await yieldIfBusy()
       requeued = await this.#commit(prepared)
     } finally {
       for (const name of held) docs.release(name)
       for (const job of jobs) if (!requeued.has(job)) job.writer.released(job.update.length)
     }
+  }
+
+  #quotasOf(state: ConversationState): DocQuotas {
+    let quotas = this.#docQuotas.get(state)
+    if (!quotas) {
+      quotas = new DocQuotas(this.options.maxDocsAhead, this.options.newDocsPerMinute)
+      this.#docQuotas.set(state, quotas)
+    }
+    return quotas
+  }
+
+  /** Counts a new period doc against its creator's quotas; a Refusal when they are spent. */
+  #admitDoc(state: ConversationState, job: UpdateJob, ctx: CheckContext): Refusal | undefined {
+    const quotas = this.#quotasOf(state)
+    const ref = job.ref as PeriodRef
+    const lengths = new Set<number>()
+    for (const name of state.docs) {
+      const other = parseDocName(name)
+      if (other && other.kind !== 'meta') lengths.add(other.periodMs)
+    }
+    if (!lengths.has(ref.periodMs) && lengths.size >= DocQuotas.MAX_PERIOD_LENGTHS) {
+      return new Refusal(
+        'quota/exceeded',
+        `more than ${DocQuotas.MAX_PERIOD_LENGTHS} period lengths in one conversation`,
+      )
+    }
+    return quotas.admit(job.sender.userId, job.doc, periodStart(ref), ctx.now)
   }
 
   #fail(job: UpdateJob, error: unknown): void {
@@ -194,6 +266,7 @@ export class Committer {
         ref: job.ref,
         sender: job.sender,
         owner: (client) => stage.get(client) ?? state?.bindings.owner(client),
+        ...(state ? { presenceOwner: (client: number) => state.awareness.ownerOf(client) } : {}),
         deviceOwner: (device) => {
           const user = meta ? mapValue(meta, 'devices', device) : undefined
           return typeof user === 'string' ? user : undefined
@@ -213,13 +286,37 @@ export class Committer {
         result = checkDecoded(decoded, ctx)
       } catch (error) {
         const refusal = error instanceof Refusal ? error : new Refusal('protocol/malformed', String(error))
+        refusal.structs = decoded.count
         if (refusal.waits && this.#waiting.wait(job, refusal)) requeued.add(job)
         else this.#fail(job, refusal)
+        continue
+      }
+      if (result.foreign && job.frameRef !== 0) {
+        // Never ack what was not stored: the server's structs at that range are not the sender's.
+        this.#fail(
+          job,
+          new Refusal('permission/denied', "these clientIDs and clocks hold another user's content"),
+        )
         continue
       }
       if (!result.effective) {
         noops.push(item)
         continue
+      }
+      if (state && job.ref && job.ref.kind !== 'meta' && !state.docs.has(job.doc)) {
+        const createdNow = created.get(state)?.has(job.doc) ?? false
+        const refusal = createdNow ? undefined : this.#admitDoc(state, job, ctx)
+        if (refusal) {
+          this.#fail(job, refusal)
+          continue
+        }
+      }
+      if (state && result.bindings.size > 0) {
+        const refusal = this.#quotasOf(state).admitBindings(job.sender.userId, result.bindings.size)
+        if (refusal) {
+          this.#fail(job, refusal)
+          continue
+        }
       }
       try {
         Y.applyUpdate(doc, job.update, COMMIT_ORIGIN)

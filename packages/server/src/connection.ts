@@ -6,9 +6,11 @@ import type { AwarenessPeer } from './awareness.js'
 import type { UpdateJob, Writer } from './commit.js'
 import type { ConversationState, Subscriber } from './conversations.js'
 import { Refusal, type RefusalCode } from './decode.js'
+import { yieldIfBusy } from './fairness.js'
 import { authenticateSafely, type Hub } from './hub.js'
 import { type Bucket, bucketOf, Outgoing } from './lanes-queue.js'
 import { TokenBucket } from './limits.js'
+import { RefusalBudget, refusalCost } from './quotas.js'
 import type { Sender } from './rules.js'
 import { toBytes } from './socket.js'
 
@@ -32,6 +34,12 @@ export class TidingsConnection implements Writer, Subscriber {
   readonly #out: Outgoing
   readonly #rate: TokenBucket
   readonly #abuse: TokenBucket
+  readonly #refusals: RefusalBudget
+  /** The authenticated user, counted in `hub.userConnections` until the connection closes. */
+  #countedUser: string | undefined
+  #abandoned = false
+  /** Requests wait (and the socket is not read) while the client leaves our answers unread. */
+  #backlogged = false
   #malformed = 0
   #authFrames = 0
   #authBytes = 0
@@ -52,9 +60,16 @@ export class TidingsConnection implements Writer, Subscriber {
       limits.sendHighWater,
       limits.maxQueuedBytes,
       () => this.close(1013, 'too far behind: reconnect and resync'),
+      {
+        budget: hub.outgoing,
+        stallMs: limits.sendStallMs,
+        // A socket that takes nothing would hold a close frame (and its buffers) for ws's 30 s.
+        stalled: () => this.close(1013, 'not reading: reconnect and resync', true),
+      },
     )
     this.#rate = new TokenBucket(limits.framesPerSecond, limits.burst)
     this.#abuse = new TokenBucket(limits.framesPerSecond / 2, limits.abuseBudget)
+    this.#refusals = new RefusalBudget(limits.refusalBudget)
     this.#authTimer = setTimeout(() => {
       if (this.#phase === 'auth' || this.#phase === 'authenticating') this.close(4408, 'auth timeout')
     }, limits.authTimeoutMs)
@@ -78,23 +93,34 @@ export class TidingsConnection implements Writer, Subscriber {
     this.#out.push(bucket, encodeFrame(frame))
   }
 
-  close(code: number, reason: string): void {
+  /** Closes with a close frame, or at once (`terminate`) when the peer reads nothing anyway. */
+  close(code: number, reason: string, terminate = false): void {
     if (this.#phase === 'closed') return
     this.#phase = 'closed'
     clearTimeout(this.#idleTimer)
     clearTimeout(this.#authTimer)
     this.#out.close()
     try {
-      this.ws.close(code, reason)
+      if (terminate) this.ws.terminate()
+      else {
+        this.ws.close(code, reason)
+        // A socket paused for back-pressure would never read the peer's close frame.
+        this.ws.resume()
+      }
     } catch {
       this.ws.terminate()
     }
     this.#closed()
   }
 
+  /** Closed for abuse: the committer drops this connection's queued updates unread. */
+  get abandoned(): boolean {
+    return this.#abandoned
+  }
+
   refused(job: UpdateJob, refusal: Refusal): void {
     this.#error(job.doc, refusal.code, refusal.message, job.frameRef)
-    if (refusal.code === 'protocol/malformed') this.#countMalformed()
+    this.#countRefusal(refusal, job.update.length)
   }
 
   acked(refs: readonly number[]): void {
@@ -109,8 +135,15 @@ export class TidingsConnection implements Writer, Subscriber {
     this.#pending -= bytes
     if (this.#paused && this.#pending < this.hub.limits.maxPendingBytes / 2) {
       this.#paused = false
-      this.ws.resume()
+      this.#flow()
     }
+  }
+
+  /** Reads the socket only while neither uncommitted input nor unread output piles up. */
+  #flow(): void {
+    if (this.#phase === 'closed') return
+    if (this.#paused || this.#backlogged) this.ws.pause()
+    else this.ws.resume()
   }
 
   #receive(bytes: Uint8Array, isBinary: boolean): void {
@@ -120,7 +153,7 @@ export class TidingsConnection implements Writer, Subscriber {
       return
     }
     if (!this.#rate.take()) {
-      if (!this.#abuse.take()) this.close(4429, 'rate limit')
+      if (!this.#abuse.take()) this.#abuseClose(4429, 'rate limit')
       else this.#error('', 'quota/exceeded', 'too many frames per second', refOf(bytes))
       return
     }
@@ -136,7 +169,7 @@ export class TidingsConnection implements Writer, Subscriber {
     if (this.#pending > this.hub.limits.maxPendingBytes && !this.#paused) {
       // Stop reading the socket until the committer catches up: TCP pushes back on the client.
       this.#paused = true
-      this.ws.pause()
+      this.#flow()
     }
     // Frames are handled one at a time, in order; a failure never stops the chain.
     this.#chain = this.#chain.then(() => this.#handle(frame, bytes.length)).catch(this.hub.report)
@@ -191,6 +224,12 @@ export class TidingsConnection implements Writer, Subscriber {
     this.#device = frame.device
     this.#user = result.userId
     this.#phase = 'open'
+    if (!this.hub.userConnections.add(result.userId)) {
+      const max = this.hub.limits.maxConnectionsPerUser
+      this.#error('', 'quota/exceeded', `more than ${max} connections for this user`, 0)
+      return this.close(4429, 'too many connections')
+    }
+    this.#countedUser = result.userId
     this.send('session', { type: 'welcome', user: result.userId, serverTime: this.hub.now() })
   }
 
@@ -198,12 +237,15 @@ export class TidingsConnection implements Writer, Subscriber {
     let queued = 0
     try {
       if (this.#phase !== 'open') return
+      await yieldIfBusy()
+      await this.#drained()
+      if (this.#phase !== 'open') return
       queued = await this.#dispatch(frame)
     } catch (error) {
       if (error instanceof Refusal) {
         const doc = 'doc' in frame ? frame.doc : 'conversation' in frame ? frame.conversation : ''
         this.#error(doc, error.code, error.message, frame.type === 'update' ? frame.ref : 0)
-        if (error.code === 'protocol/malformed') this.#countMalformed()
+        this.#countRefusal(error, size)
       } else {
         // Storage trouble or a bug: this client reconnects and resyncs; nobody else notices.
         this.hub.report(error)
@@ -213,6 +255,21 @@ export class TidingsConnection implements Writer, Subscriber {
       // Queued update bytes are given back when the committer is done with them.
       this.released(size - queued)
     }
+  }
+
+  /**
+   * Waits while more than `sendHighWater` bytes of ours wait for this client, without reading its
+   * socket: a client that asks for a big doc again and again but never reads gets one answer queued,
+   * not sixty.
+   */
+  async #drained(): Promise<void> {
+    const { sendHighWater } = this.hub.limits
+    if (this.#out.queued <= sendHighWater) return
+    this.#backlogged = true
+    this.#flow()
+    await this.#out.whenBelow(sendHighWater)
+    this.#backlogged = false
+    this.#flow()
   }
 
   /** Handles one frame; returns the update bytes it queued for the committer. */
@@ -258,6 +315,14 @@ export class TidingsConnection implements Writer, Subscriber {
     if (!parseDocName(`${conversation}/meta`)) {
       throw new Refusal('protocol/malformed', `${JSON.stringify(conversation)} is not a conversation id`)
     }
+    const { maxSubscriptions } = this.hub.limits
+    if (!this.#subs.has(conversation) && this.#subs.size >= maxSubscriptions) {
+      throw new Refusal('quota/exceeded', `more than ${maxSubscriptions} subscriptions on one connection`)
+    }
+    // Before anything is opened: a user's other connections share one allowance.
+    if (!this.hub.userSubscriptions.allows(this.#countedUser!, conversation)) {
+      throw new Refusal('quota/exceeded', `more than ${maxSubscriptions} conversations for this user`)
+    }
     const result = await authenticateSafely(this.hub, this.#token, conversation, { device: this.#device })
     if (!result) throw new Refusal('auth/denied', `no access to ${conversation}`)
     // The device is bound to the connection's user: it never acts for another one.
@@ -281,6 +346,7 @@ export class TidingsConnection implements Writer, Subscriber {
       peer,
     })
     state.subscribers.add(this)
+    this.hub.userSubscriptions.add(result.userId, conversation)
     this.send('session', state.manifest.frameFor(version, state.docs, state.retainedFrom))
     state.awareness.join(peer)
   }
@@ -289,6 +355,7 @@ export class TidingsConnection implements Writer, Subscriber {
     const sub = this.#subs.get(conversation)
     if (!sub) return
     this.#subs.delete(conversation)
+    this.hub.userSubscriptions.remove(sub.sender.userId, conversation)
     sub.state.subscribers.delete(this)
     sub.state.awareness.leave(sub.peer)
     sub.state.lastUsed = this.hub.now()
@@ -336,8 +403,20 @@ export class TidingsConnection implements Writer, Subscriber {
     this.#countMalformed()
   }
 
+  /** Every refusal counts against the refusal budget by size; malformed frames also against their own. */
+  #countRefusal(refusal: Refusal, bytes: number): void {
+    if (refusal.code === 'protocol/malformed') this.#countMalformed()
+    if (!this.#refusals.spend(refusalCost(bytes, refusal.structs)))
+      this.#abuseClose(4429, 'too many refused frames')
+  }
+
+  #abuseClose(code: number, reason: string): void {
+    this.#abandoned = true
+    this.close(code, reason)
+  }
+
   #countMalformed(): void {
-    if (++this.#malformed >= this.hub.limits.maxMalformed) this.close(4400, 'too many malformed frames')
+    if (++this.#malformed >= this.hub.limits.maxMalformed) this.#abuseClose(4400, 'too many malformed frames')
   }
 
   #error(doc: string, code: RefusalCode, reason: string, ref: number): void {
@@ -350,6 +429,8 @@ export class TidingsConnection implements Writer, Subscriber {
     clearTimeout(this.#idleTimer)
     this.#out.close()
     this.hub.connections.delete(this)
+    if (this.#countedUser !== undefined) this.hub.userConnections.remove(this.#countedUser)
+    this.#countedUser = undefined
     for (const conversation of [...this.#subs.keys()]) this.#unsubscribe(conversation)
   }
 }

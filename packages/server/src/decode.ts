@@ -22,6 +22,9 @@ export class Refusal extends Error {
   ) {
     super(reason)
   }
+
+  /** Structs and delete ranges read before the refusal: what it cost the server to reach it. */
+  structs = 0
 }
 
 /** Clocks past this are refused: no real session writes four billion structs into one doc. */
@@ -33,59 +36,93 @@ export interface DecodedUpdate {
   readonly structs: readonly Struct[]
   /** Delete ranges by client. */
   readonly deletes: ReadonlyMap<number, readonly { readonly clock: number; readonly len: number }[]>
+  /** Structs plus delete ranges. */
+  readonly count: number
+}
+
+/** What a decoder accepts besides the struct cap. */
+export interface DecodeOptions {
+  /**
+   * Accept GC structs (default true). Tidings docs hold root-map entries only, whose deletions Yjs
+   * keeps as items, so a client never has a GC struct to send there: one is an attempt to bind
+   * clientIDs (and claim their clock ranges) without content.
+   */
+  readonly gc?: boolean
 }
 
 /**
  * Decodes a Yjs update in encoding V1, refusing anything else: trailing bytes (a V2 update read
  * as V1 leaves most of itself unread), a client listed twice (Yjs would apply only the last run,
- * so checks could see structs that are not the ones applied), absurd clocks, and more structs and
- * delete ranges than `maxStructs`.
+ * so checks could see structs that are not the ones applied), absurd clocks, GC structs when
+ * `options.gc` is false, and more structs and delete ranges than `maxStructs`.
+ * @remarks The caps apply while reading: a frame of half a million structs is refused after
+ * `maxStructs + 1` of them, at a cost linear in what was read, never decoded in full first.
  * @throws Refusal with `protocol/malformed`
  */
-export const decodeUpdateV1 = (update: Uint8Array, maxStructs: number): DecodedUpdate => {
+export const decodeUpdateV1 = (
+  update: Uint8Array,
+  maxStructs: number,
+  options: DecodeOptions = {},
+): DecodedUpdate => {
   let rest: decoding.Decoder | undefined
-  // decodeUpdateV2 takes the decoder class: a subclass lets us see where reading stopped.
+  let count = 0
+  const seen = new Set<number>()
+  const refuseGC = options.gc === false
+  const tooMany = () =>
+    new Refusal('protocol/malformed', `more structs and delete ranges than the cap of ${maxStructs}`)
+  // decodeUpdateV2 takes the decoder class, and Yjs reads structs one by one through it: a
+  // subclass sees where reading stopped, and counts (and refuses) as it goes.
   class Capture extends Y.UpdateDecoderV1 {
     constructor(decoder: decoding.Decoder) {
       super(decoder)
       rest = decoder
+    }
+    override readClient(): number {
+      const client = super.readClient()
+      if (seen.has(client)) throw new Refusal('protocol/malformed', `client ${client} is listed twice`)
+      seen.add(client)
+      if (seen.size > maxStructs) throw tooMany()
+      return client
+    }
+    override readInfo(): number {
+      if (++count > maxStructs) throw tooMany()
+      const info = super.readInfo()
+      // Yjs reads a struct whose low five bits are 0 as a GC (10 is a Skip).
+      if (refuseGC && (info & 31) === 0) {
+        throw new Refusal('protocol/malformed', 'GC structs are not accepted in Tidings docs')
+      }
+      return info
+    }
+    override readDsLen(): number {
+      if (++count > maxStructs) throw tooMany()
+      return super.readDsLen()
     }
   }
   let decoded: ReturnType<typeof Y.decodeUpdateV2>
   try {
     decoded = Y.decodeUpdateV2(update, Capture)
   } catch (error) {
-    throw new Refusal('protocol/malformed', `unreadable Yjs update: ${(error as Error).message}`)
+    const refusal =
+      error instanceof Refusal
+        ? error
+        : new Refusal('protocol/malformed', `unreadable Yjs update: ${(error as Error).message}`)
+    refusal.structs = count
+    throw refusal
   }
   if (!rest || decoding.hasContent(rest)) {
     throw new Refusal('protocol/malformed', 'not a Yjs V1 update (trailing bytes; V2 is not accepted)')
   }
-  let count = decoded.structs.length
-  const seen = new Set<number>()
-  let current: number | undefined
   for (const struct of decoded.structs) {
-    const { client, clock } = struct.id
-    if (client !== current) {
-      if (seen.has(client)) throw new Refusal('protocol/malformed', `client ${client} is listed twice`)
-      seen.add(client)
-      current = client
-    }
-    if (clock + struct.length > MAX_CLOCK) throw new Refusal('protocol/malformed', 'a clock out of range')
+    if (struct.id.clock + struct.length > MAX_CLOCK)
+      throw new Refusal('protocol/malformed', 'a clock out of range')
   }
   const deletes = decoded.ds.clients as Map<number, { clock: number; len: number }[]>
   for (const ranges of deletes.values()) {
-    count += ranges.length
     for (const { clock, len } of ranges) {
       if (clock + len > MAX_CLOCK) throw new Refusal('protocol/malformed', 'a delete range out of range')
     }
   }
-  if (count > maxStructs) {
-    throw new Refusal(
-      'protocol/malformed',
-      `${count} structs and delete ranges exceed the cap of ${maxStructs}`,
-    )
-  }
-  return { structs: decoded.structs, deletes }
+  return { structs: decoded.structs, deletes, count }
 }
 
 /** True when a value is plain JSON: what lane docs and records may hold. */

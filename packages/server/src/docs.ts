@@ -111,7 +111,8 @@ export class DocStore {
 
   async #load(name: string): Promise<Entry> {
     const rows = await this.options.storage.load(name)
-    const doc = new Y.Doc()
+    // A guid of our own: Yjs would draw a uuid, 31 calls to crypto each, for every doc loaded.
+    const doc = new Y.Doc({ guid: name })
     doc.transact(() => {
       for (const row of rows) {
         try {

@@ -7,6 +7,7 @@ import type { DocStore } from './docs.js'
 import { bucketOf } from './lanes-queue.js'
 import type { Limits } from './limits.js'
 import type { ManifestStep } from './manifest.js'
+import type { ByteBudget, UserConnections, UserSubscriptions } from './quotas.js'
 import type { RefusalLedger } from './refusals.js'
 
 /** Who a token belongs to, and what that user may do in the conversation. */
@@ -65,6 +66,12 @@ export interface Hub {
   readonly docs: DocStore
   readonly conversations: Conversations
   readonly committer: Committer
+  /** Bytes queued for sending over all connections (`maxTotalQueuedBytes`). */
+  readonly outgoing: ByteBudget
+  /** Open connections per user (`maxConnectionsPerUser`). */
+  readonly userConnections: UserConnections
+  /** Distinct conversations per user over their connections (`maxSubscriptions`). */
+  readonly userSubscriptions: UserSubscriptions
   readonly limits: Limits
   readonly authenticate: Authenticate
   /** Device id → user, server-wide: claimed at authentication. */

@@ -1,4 +1,5 @@
 import { parseDocName } from '@tidings/core'
+import type { ByteBudget } from './quotas.js'
 
 /**
  * Outgoing priority buckets, highest first. Session frames (welcome, acks, errors, manifests,
@@ -78,22 +79,35 @@ export interface FrameSink {
   send(data: Uint8Array, done: (error?: Error) => void): void
 }
 
+/** What an `Outgoing` shares with the rest of the server, and when it gives up on a reader. */
+export interface OutgoingOptions {
+  /** The server-wide budget of queued bytes; past it, a connection with a backlog overflows. */
+  readonly budget?: ByteBudget
+  /** Time without any written frame, while frames wait, after which `stalled` is called. */
+  readonly stallMs?: number
+  readonly stalled?: () => void
+}
+
 /**
  * A connection's outgoing frames. At most `highWater` bytes sit in the socket's own buffers at a
  * time; the rest wait here by bucket, so a frame queued later in a higher bucket still goes before
  * lower frames that are not yet written: a backlog of low frames never delays an urgent one.
+ * @remarks Every byte from `push` until it is written (or dropped) counts against `options.budget`.
  */
 export class Outgoing {
   readonly #queue = new PriorityQueue<Uint8Array>()
   #inFlight = 0
   #queued = 0
   #closed = false
+  #stall: ReturnType<typeof setTimeout> | undefined
+  readonly #drains = new Set<{ bytes: number; resolve: () => void }>()
 
   constructor(
     private readonly sink: FrameSink,
     private readonly highWater: number,
     private readonly maxQueued: number,
     private readonly overflow: () => void,
+    private readonly options: OutgoingOptions = {},
   ) {}
 
   /** Bytes waiting in the queues. */
@@ -105,36 +119,84 @@ export class Outgoing {
     if (this.#closed) return
     this.#queue.push(bucket, frame)
     this.#queued += frame.length
+    this.options.budget?.charge(frame.length)
     if (this.#queued > this.maxQueued) {
-      this.close()
-      this.overflow()
+      this.#overflow()
       return
     }
     this.#flush()
+    // Over the shared budget, a connection that cannot take what it is sent gives way first.
+    if (this.#queued > 0 && this.options.budget?.over) this.#overflow()
+  }
+
+  /** Resolves once at most `bytes` wait in the queues (or the connection closed). */
+  whenBelow(bytes: number): Promise<void> {
+    if (this.#closed || this.#queued <= bytes) return Promise.resolve()
+    return new Promise((resolve) => this.#drains.add({ bytes, resolve }))
   }
 
   /** Drops everything still queued. */
   close(): void {
+    if (!this.#closed) this.options.budget?.refund(this.#queued + this.#inFlight)
     this.#closed = true
     this.#queue.drain()
     this.#queued = 0
+    clearTimeout(this.#stall)
+    this.#wake()
   }
 
-  #flush(): void {
+  #overflow(): void {
+    this.close()
+    this.overflow()
+  }
+
+  #wake(): void {
+    for (const drain of this.#drains) {
+      if (this.#closed || this.#queued <= drain.bytes) {
+        this.#drains.delete(drain)
+        drain.resolve()
+      }
+    }
+  }
+
+  /** Restarted by every written frame (`progress`); runs only while frames are in flight. */
+  #watch(progress: boolean): void {
+    const { stallMs, stalled } = this.options
+    if (stallMs === undefined || !stalled || this.#closed) return
+    if (this.#inFlight === 0) {
+      clearTimeout(this.#stall)
+      this.#stall = undefined
+    } else if (this.#stall) {
+      if (progress) this.#stall.refresh()
+    } else {
+      this.#stall = setTimeout(() => {
+        if (this.#closed) return
+        this.close()
+        stalled()
+      }, stallMs)
+      this.#stall.unref?.()
+    }
+  }
+
+  #flush(progress = false): void {
     while (!this.#closed && this.#inFlight < this.highWater) {
       const frame = this.#queue.shift()
-      if (!frame) return
+      if (!frame) break
       this.#queued -= frame.length
       this.#inFlight += frame.length
       try {
         this.sink.send(frame, () => {
+          if (this.#closed) return
           this.#inFlight -= frame.length
-          this.#flush()
+          this.options.budget?.refund(frame.length)
+          this.#flush(true)
         })
       } catch {
         // The socket closed under us: nothing more will be written.
         this.close()
       }
     }
+    this.#watch(progress)
+    this.#wake()
   }
 }

@@ -29,8 +29,46 @@ export interface Limits {
   readonly maxPendingBytes: number
   /** Bytes handed to a socket and not yet written out; further frames wait in the lane queues. */
   readonly sendHighWater: number
-  /** Bytes queued for one slow connection past which it is closed (1013) and must resync. */
+  /**
+   * Bytes queued for one slow connection past which it is closed (1013) and must resync (default
+   * 16 MiB). While more than `sendHighWater` bytes wait, the server also stops reading that
+   * connection's requests, so a client that does not read cannot make it encode more.
+   */
   readonly maxQueuedBytes: number
+  /**
+   * Bytes queued for all connections together (default 128 MiB). Past it, a connection that has
+   * bytes waiting when more are queued for it is closed (1013).
+   */
+  readonly maxTotalQueuedBytes: number
+  /**
+   * Time a connection may leave bytes unwritten without its socket taking any (default 15 s):
+   * a client that never reads is closed (1013) instead of holding its queue forever.
+   */
+  readonly sendStallMs: number
+  /** Open Tidings connections per user; one more is refused with 4429 (default 16). */
+  readonly maxConnectionsPerUser: number
+  /**
+   * Conversations one connection may subscribe to at once, and one user over all of their
+   * connections (default 256): a user's devices share their conversations.
+   */
+  readonly maxSubscriptions: number
+  /**
+   * What refused frames may cost one Tidings connection, refilled at this much a minute, before it
+   * is closed with 4429 (default 100). A refused frame costs 1, plus 1 per 4 KiB and 1 per 100
+   * structs read: decoding and checking cost the server in proportion, so a flood of big refusals
+   * ends at its first frame, while an honest client's few refused messages cost 1 each.
+   */
+  readonly refusalBudget: number
+  /**
+   * Period docs whose period starts after the server's now that one member may create in a
+   * conversation (default 16). Later periods than now + MAX_DRIFT are refused anyway (`clock/skew`).
+   */
+  readonly maxDocsAhead: number
+  /**
+   * New docs one member may create in a conversation per minute, as a burst refilled over the
+   * minute (default 120): late messages with old stamps may create past periods, but not thousands.
+   */
+  readonly newDocsPerMinute: number
   /** Awareness client ids one connection may introduce per conversation or room (default 64). */
   readonly maxAwarenessClients: number
   /**
@@ -63,7 +101,14 @@ export const DEFAULT_LIMITS: Limits = {
   authMaxFrames: 1,
   maxPendingBytes: 8 * 1024 * 1024,
   sendHighWater: 64 * 1024,
-  maxQueuedBytes: 64 * 1024 * 1024,
+  maxQueuedBytes: 16 * 1024 * 1024,
+  maxTotalQueuedBytes: 128 * 1024 * 1024,
+  sendStallMs: 15_000,
+  maxConnectionsPerUser: 16,
+  maxSubscriptions: 256,
+  refusalBudget: 100,
+  maxDocsAhead: 16,
+  newDocsPerMinute: 120,
   maxAwarenessClients: 64,
   dependencyWaitMs: 10_000,
   maxWaiting: 256,

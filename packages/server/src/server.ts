@@ -9,6 +9,7 @@ import { DeviceOwners } from './device-owners.js'
 import { DocStore } from './docs.js'
 import { type Authenticate, forward, type Hub, pushManifest } from './hub.js'
 import { type Limits, resolveLimits } from './limits.js'
+import { ByteBudget, UserConnections, UserSubscriptions } from './quotas.js'
 import { RefusalLedger } from './refusals.js'
 import {
   applyPolicy,
@@ -96,6 +97,8 @@ export const createServer = async (options: ServerOptions): Promise<TidingsServe
     docs,
     conversations,
     maxStructs: limits.maxStructs,
+    maxDocsAhead: limits.maxDocsAhead,
+    newDocsPerMinute: limits.newDocsPerMinute,
     waitMs: limits.dependencyWaitMs,
     maxWaiting: limits.maxWaiting,
     now,
@@ -110,6 +113,9 @@ export const createServer = async (options: ServerOptions): Promise<TidingsServe
     docs,
     conversations,
     committer,
+    outgoing: new ByteBudget(limits.maxTotalQueuedBytes),
+    userConnections: new UserConnections(limits.maxConnectionsPerUser),
+    userSubscriptions: new UserSubscriptions(limits.maxSubscriptions),
     limits,
     authenticate: options.authenticate,
     devices: new DeviceOwners(storage),
