@@ -1,23 +1,12 @@
 import { type Client, type Conversation, createClient, memoryStorage } from '@tidings/core'
 import { afterEach, describe, expect, it } from 'vitest'
-import { startServer } from './helpers.js'
+import { startServer, until } from './helpers.js'
 import { miniTransport } from './mini-transport.js'
 
 const clients: Client[] = []
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close()))
 })
-
-/** Resolves once `check` holds for the conversation. */
-const until = (conversation: Conversation, check: () => boolean): Promise<void> =>
-  new Promise((resolve) => {
-    if (check()) return resolve()
-    const stop = conversation.subscribe(() => {
-      if (!check()) return
-      stop()
-      resolve()
-    })
-  })
 
 const client = (url: string, user: string) => {
   const c = createClient({

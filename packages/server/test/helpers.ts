@@ -1,6 +1,6 @@
-import { memoryStorage, type StorageAdapter } from '@tidings/core'
+import { type Conversation, memoryStorage, type StorageAdapter } from '@tidings/core'
 import { decodeFrame, encodeFrame, type Frame, type FrameOf } from '@tidings/protocol'
-import { afterEach } from 'vitest'
+import { afterEach, expect } from 'vitest'
 import WebSocket from 'ws'
 import * as Y from 'yjs'
 import { type Authenticate, createServer, type ServerOptions, type TidingsServer } from '../src/index.js'
@@ -270,3 +270,27 @@ export const expectRefused = async (
   if (relayed.length > 0) throw new Error(`relayed ${relayed.length} frames`)
   return answer
 }
+
+/** A member of `conversation`: connected, subscribed, and its device registered in meta. */
+export const member = async (url: string, token: string, user: string, id: string, conversation = 'room') => {
+  const client = await TestClient.connect(url, token, id)
+  await client.subscribe(conversation)
+  const device = new Device(user, id)
+  expect(await client.update(`${conversation}/meta`, device.register(conversation))).toBe('ack')
+  return { client, device }
+}
+
+/** An answer as `'ack'` or its refusal code. */
+export const refusalCode = (answer: 'ack' | FrameOf<'error'>): string =>
+  answer === 'ack' ? 'ack' : answer.code
+
+/** Resolves once `check` holds for the conversation. */
+export const until = (conversation: Conversation, check: () => boolean): Promise<void> =>
+  new Promise((resolve) => {
+    if (check()) return resolve()
+    const stop = conversation.subscribe(() => {
+      if (!check()) return
+      stop()
+      resolve()
+    })
+  })

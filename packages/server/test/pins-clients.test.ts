@@ -1,24 +1,13 @@
-import { type Client, type Conversation, createClient, memoryStorage } from '@tidings/core'
+import { type Client, createClient, memoryStorage } from '@tidings/core'
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { startServer, storedDoc } from './helpers.js'
+import { startServer, storedDoc, until } from './helpers.js'
 import { miniTransport } from './mini-transport.js'
 
 const clients: Client[] = []
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close()))
 })
-
-/** Resolves once `check` holds for the conversation. */
-const until = (conversation: Conversation, check: () => boolean): Promise<void> =>
-  new Promise((resolve) => {
-    if (check()) return resolve()
-    const stop = conversation.subscribe(() => {
-      if (!check()) return
-      stop()
-      resolve()
-    })
-  })
 
 /** Core clients on a server, their errors collected, and their links to take offline. */
 const world = async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type * as Y from 'yjs'
-import { Device, expectRefused, laneDoc, startServer, TestClient } from './helpers.js'
+import { type Device, expectRefused, laneDoc, member, startServer, type TestClient } from './helpers.js'
 
 const DOC = laneDoc('room')
 const CONTROL = `room/control/${DOC.split('/')[2]}`
@@ -8,13 +8,7 @@ const CONTROL = `room/control/${DOC.split('/')[2]}`
 /** Alice, Bob and Mallory registered; Alice sent one message and edited it. */
 const setup = async () => {
   const server = await startServer()
-  const connect = async (token: string, user: string, device: string) => {
-    const client = await TestClient.connect(server.url, token, device)
-    await client.subscribe('room')
-    const who = { client, device: new Device(user, device) }
-    expect(await client.update('room/meta', who.device.register('room'))).toBe('ack')
-    return who
-  }
+  const connect = (token: string, user: string, device: string) => member(server.url, token, user, device)
   const alice = await connect('t-alice', 'alice', 'alicedev1')
   const bob = await connect('t-bob', 'bob', 'bobdev01')
   const mallory = await connect('t-mallory', 'mallory', 'mallory1')

@@ -1,17 +1,9 @@
 import type { FrameOf } from '@tidings/protocol'
 import { describe, expect, it } from 'vitest'
-import { Device, laneDoc, startServer, storedDoc, TestClient } from '../helpers.js'
+import { Device, laneDoc, member, refusalCode, startServer, storedDoc, TestClient } from '../helpers.js'
 import { RawY } from '../y-raw.js'
 
-const refusal = (answer: 'ack' | FrameOf<'error'>) => (answer === 'ack' ? 'ack' : answer.code)
-
-const member = async (url: string, token: string, user: string, id: string, conversation = 'room') => {
-  const client = await TestClient.connect(url, token, id)
-  await client.subscribe(conversation)
-  const device = new Device(user, id)
-  expect(await client.update(`${conversation}/meta`, device.register(conversation))).toBe('ack')
-  return { client, device }
-}
+const refusal = refusalCode
 
 describe('red team: devices across conversations and connections', () => {
   it('a device registered in one conversation writes nothing in another before registering there', async () => {

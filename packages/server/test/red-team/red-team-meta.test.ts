@@ -1,8 +1,16 @@
-import type { FrameOf } from '@tidings/protocol'
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import type { Authenticate } from '../../src/index.js'
-import { authenticate, Device, laneDoc, startServer, storedDoc, TestClient } from '../helpers.js'
+import {
+  authenticate,
+  Device,
+  laneDoc,
+  member,
+  refusalCode,
+  startServer,
+  storedDoc,
+  TestClient,
+} from '../helpers.js'
 
 const DAY = 24 * 60 * 60 * 1000
 
@@ -14,15 +22,7 @@ const scopedAuth: Authenticate = (token, conversation, context) => {
   return authenticate(token, conversation, context)
 }
 
-const refusal = (answer: 'ack' | FrameOf<'error'>) => (answer === 'ack' ? 'ack' : answer.code)
-
-const member = async (url: string, token: string, user: string, id: string, conversation = 'room') => {
-  const client = await TestClient.connect(url, token, id)
-  await client.subscribe(conversation)
-  const device = new Device(user, id)
-  expect(await client.update(`${conversation}/meta`, device.register(conversation))).toBe('ack')
-  return { client, device }
-}
+const refusal = refusalCode
 
 /** One update built on a fresh doc (optionally with a chosen clientID). */
 const raw = (fn: (doc: Y.Doc) => void, clientID?: number): Uint8Array => {

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest'
 import type * as Y from 'yjs'
-import { Device, expectRefused, laneDoc, startServer, storedDoc, TestClient } from '../helpers.js'
+import {
+  type Device,
+  expectRefused,
+  laneDoc,
+  member,
+  startServer,
+  storedDoc,
+  type TestClient,
+} from '../helpers.js'
 
 const DOC = laneDoc('room')
 const CONTROL = `room/control/${DOC.split('/')[2]}`
@@ -8,13 +16,7 @@ const CONTROL = `room/control/${DOC.split('/')[2]}`
 /** Alice sent X and Y and edited Y; Bob and Mallory are members. */
 const setup = async () => {
   const server = await startServer()
-  const connect = async (token: string, user: string, device: string) => {
-    const client = await TestClient.connect(server.url, token, device)
-    await client.subscribe('room')
-    const who = { client, device: new Device(user, device) }
-    expect(await client.update('room/meta', who.device.register('room'))).toBe('ack')
-    return who
-  }
+  const connect = (token: string, user: string, device: string) => member(server.url, token, user, device)
   const alice = await connect('t-alice', 'alice', 'alicedev1')
   const bob = await connect('t-bob', 'bob', 'bobdev01')
   const mallory = await connect('t-mallory', 'mallory', 'mallory1')
