@@ -185,8 +185,9 @@ describe('exhaustion: refusal floods', () => {
     console.log(
       `| µs per item: chains of 4,000 ${short.toFixed(2)} | a chain of 250,000 ${long.toFixed(2)} |`,
     )
-    // The quadratic placement scanned the chain once per item: about 5 times the cost per item here.
-    expect(long / short).toBeLessThan(3)
+    // The quadratic placement scanned the chain once per item: 17 times the cost per item here.
+    // Linear checks measure 1-2, and up to 4 on a machine busy with other work (GC of the big frame).
+    expect(long / short).toBeLessThan(8)
     expect(figures.bystanderOpen).toBe(true)
   })
 })
