@@ -50,6 +50,7 @@ const syncMessage = (kind: number, payload: Uint8Array): Uint8Array => {
 export class YConnection implements Writer, RoomMember, AwarenessPeer {
   readonly echo = true
   readonly #ref: DocRef | undefined
+  #abandoned = false
   readonly #out: Outgoing
   readonly #rate: TokenBucket
   readonly #abuse: TokenBucket
@@ -151,8 +152,14 @@ export class YConnection implements Writer, RoomMember, AwarenessPeer {
     }
   }
 
+  /** Closed for abuse (4400, 4429): the committer drops this connection's queued updates unread. */
+  get abandoned(): boolean {
+    return this.#abandoned
+  }
+
   close(code: number, reason: string): void {
     if (this.#phase === 'closed') return
+    if (code === 4400 || code === 4429) this.#abandoned = true
     // A paused socket would not read the client's answer to the close frame.
     if (this.#paused) this.ws.resume()
     try {
