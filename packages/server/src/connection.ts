@@ -2,7 +2,7 @@ import { isDeviceId, parseDocName, periodEnd } from '@tidings/core'
 import { decodeFrame, encodeFrame, type Frame, type FrameOf } from '@tidings/protocol'
 import type { WebSocket } from 'ws'
 import * as Y from 'yjs'
-import type { AwarenessPeer } from './awareness.js'
+import { AwarenessBytes, type AwarenessPeer } from './awareness.js'
 import type { UpdateJob, Writer } from './commit.js'
 import type { ConversationState, Subscriber } from './conversations.js'
 import { Refusal, type RefusalCode } from './decode.js'
@@ -35,6 +35,8 @@ export class TidingsConnection implements Writer, Subscriber {
   readonly #rate: TokenBucket
   readonly #abuse: TokenBucket
   readonly #refusals: RefusalBudget
+  /** Presence bytes of all this connection's subscriptions together. */
+  readonly #awarenessBytes: AwarenessBytes
   /** The authenticated user, counted in `hub.userConnections` until the connection closes. */
   #countedUser: string | undefined
   #abandoned = false
@@ -70,6 +72,7 @@ export class TidingsConnection implements Writer, Subscriber {
     this.#rate = new TokenBucket(limits.framesPerSecond, limits.burst)
     this.#abuse = new TokenBucket(limits.framesPerSecond / 2, limits.abuseBudget)
     this.#refusals = new RefusalBudget(limits.refusalBudget)
+    this.#awarenessBytes = new AwarenessBytes(limits.maxAwarenessStateBytes, limits.maxAwarenessBytes)
     this.#authTimer = setTimeout(() => {
       if (this.#phase === 'auth' || this.#phase === 'authenticating') this.close(4408, 'auth timeout')
     }, limits.authTimeoutMs)
@@ -333,6 +336,7 @@ export class TidingsConnection implements Writer, Subscriber {
     const peer: AwarenessPeer = {
       user: result.userId,
       echo: false,
+      bytes: this.#awarenessBytes,
       sendAwareness: (update) => this.send('awareness', { type: 'awareness', conversation, update }),
     }
     this.#subs.set(conversation, {

@@ -72,6 +72,17 @@ export interface Limits {
   /** Awareness client ids one connection may introduce per conversation or room (default 64). */
   readonly maxAwarenessClients: number
   /**
+   * Bytes of one presence state, its JSON as sent (default 16 KiB); a larger one is refused with
+   * `quota/exceeded` before it is parsed. Presence is a name, a cursor, a typing flag: small.
+   */
+  readonly maxAwarenessStateBytes: number
+  /**
+   * Bytes the presence states of one connection may hold on the server together, over all its
+   * conversations or its `/y/` room (default 256 KiB); past it an update is refused with
+   * `quota/exceeded`. The server keeps each state for later joiners and relays it to everyone.
+   */
+  readonly maxAwarenessBytes: number
+  /**
    * How long an update whose dependencies the server lacks waits for them (default 10 s): a retried
    * or reordered earlier update of the same doc may still come. Past it, it is refused.
    */
@@ -110,6 +121,8 @@ export const DEFAULT_LIMITS: Limits = {
   maxDocsAhead: 16,
   newDocsPerMinute: 120,
   maxAwarenessClients: 64,
+  maxAwarenessStateBytes: 16 * 1024,
+  maxAwarenessBytes: 256 * 1024,
   dependencyWaitMs: 10_000,
   maxWaiting: 256,
   maxRefusals: 16,

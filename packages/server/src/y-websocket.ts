@@ -4,7 +4,7 @@ import * as encoding from 'lib0/encoding'
 import type { WebSocket } from 'ws'
 import { messageYjsSyncStep1, messageYjsSyncStep2, messageYjsUpdate } from 'y-protocols/sync'
 import * as Y from 'yjs'
-import { type AwarenessPeer, AwarenessRoom } from './awareness.js'
+import { AwarenessBytes, type AwarenessPeer, AwarenessRoom } from './awareness.js'
 import type { UpdateJob, Writer } from './commit.js'
 import type { ConversationState } from './conversations.js'
 import { Refusal } from './decode.js'
@@ -59,6 +59,7 @@ export class YConnection implements Writer, RoomMember, AwarenessPeer {
   #sender: Sender | undefined
   #state: ConversationState | undefined
   #awareness: AwarenessRoom | undefined
+  readonly bytes: AwarenessBytes
   #phase: 'starting' | 'open' | 'closed' = 'starting'
   #malformed = 0
   #holding = false
@@ -86,6 +87,7 @@ export class YConnection implements Writer, RoomMember, AwarenessPeer {
       () => this.close(1013, 'too far behind'),
     )
     const { limits } = hub
+    this.bytes = new AwarenessBytes(limits.maxAwarenessStateBytes, limits.maxAwarenessBytes)
     this.#rate = new TokenBucket(limits.framesPerSecond, limits.burst)
     this.#abuse = new TokenBucket(limits.framesPerSecond / 2, limits.abuseBudget)
     this.#idleTimer = setTimeout(() => this.close(4000, 'idle: nothing received'), limits.idleTimeoutMs)
