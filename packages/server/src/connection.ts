@@ -40,6 +40,8 @@ export class TidingsConnection implements Writer, Subscriber {
   /** The authenticated user, counted in `hub.userConnections` until the connection closes. */
   #countedUser: string | undefined
   #abandoned = false
+  /** Counted in `hub.unauthenticated` until `auth` succeeds or the connection closes. */
+  #unauthenticated = true
   /** Requests wait (and the socket is not read) while the client leaves our answers unread. */
   #backlogged = false
   #malformed = 0
@@ -78,6 +80,7 @@ export class TidingsConnection implements Writer, Subscriber {
     }, limits.authTimeoutMs)
     this.#idleTimer = setTimeout(() => this.close(4000, 'idle: no frame received'), limits.idleTimeoutMs)
     hub.connections.add(this)
+    hub.unauthenticated++
     ws.on('message', (data, isBinary) => {
       this.#idleTimer.refresh()
       try {
@@ -227,6 +230,7 @@ export class TidingsConnection implements Writer, Subscriber {
     this.#device = frame.device
     this.#user = result.userId
     this.#phase = 'open'
+    this.#authenticated()
     if (!this.hub.userConnections.add(result.userId)) {
       const max = this.hub.limits.maxConnectionsPerUser
       this.#error('', 'quota/exceeded', `more than ${max} connections for this user`, 0)
@@ -427,8 +431,14 @@ export class TidingsConnection implements Writer, Subscriber {
     this.send('session', { type: 'error', doc, code, reason: reason.slice(0, 1000), ref })
   }
 
+  #authenticated(): void {
+    if (this.#unauthenticated) this.hub.unauthenticated--
+    this.#unauthenticated = false
+  }
+
   #closed(): void {
     this.#phase = 'closed'
+    this.#authenticated()
     clearTimeout(this.#authTimer)
     clearTimeout(this.#idleTimer)
     this.#out.close()

@@ -25,6 +25,12 @@ export interface Limits {
   readonly authMaxBytes: number
   /** Frames a connection may send before `auth` succeeds (default 1). */
   readonly authMaxFrames: number
+  /**
+   * Connections not authenticated yet, over the whole server (default 64); one more is refused at
+   * the upgrade (503). ws buffers up to `maxPayload` of a frame before `authMaxBytes` can be
+   * checked, so this bounds what strangers without a token hold: 64 MiB by default.
+   */
+  readonly maxUnauthenticated: number
   /** Uncommitted incoming bytes per connection past which the server stops reading its socket. */
   readonly maxPendingBytes: number
   /** Bytes handed to a socket and not yet written out; further frames wait in the lane queues. */
@@ -110,6 +116,7 @@ export const DEFAULT_LIMITS: Limits = {
   authTimeoutMs: 10_000,
   authMaxBytes: 64 * 1024,
   authMaxFrames: 1,
+  maxUnauthenticated: 64,
   maxPendingBytes: 8 * 1024 * 1024,
   sendHighWater: 64 * 1024,
   maxQueuedBytes: 16 * 1024 * 1024,

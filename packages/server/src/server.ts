@@ -126,6 +126,7 @@ export const createServer = async (options: ServerOptions): Promise<TidingsServe
     refusals: new RefusalLedger(limits.maxRefusals),
     connections: new Set(),
     closing: false,
+    unauthenticated: 0,
   }
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayload, perMessageDeflate: false })
@@ -144,6 +145,9 @@ export const createServer = async (options: ServerOptions): Promise<TidingsServe
   http.on('upgrade', (request: IncomingMessage, socket: Socket, head: Buffer) => {
     try {
       if (hub.closing) return refuseUpgrade(socket, '503 Service Unavailable')
+      // Each may buffer up to `maxPayload` of an unfinished frame before anyone knows who it is.
+      if (hub.unauthenticated >= limits.maxUnauthenticated)
+        return refuseUpgrade(socket, '503 Service Unavailable')
       const url = new URL(request.url ?? '/', 'http://localhost')
       if (url.pathname === '/') {
         wss.handleUpgrade(request, socket, head, (ws) => accept(ws, () => new TidingsConnection(hub, ws)))

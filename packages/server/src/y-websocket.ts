@@ -61,6 +61,8 @@ export class YConnection implements Writer, RoomMember, AwarenessPeer {
   #awareness: AwarenessRoom | undefined
   readonly bytes: AwarenessBytes
   #phase: 'starting' | 'open' | 'closed' = 'starting'
+  /** Counted in `hub.unauthenticated` until `authenticate` answered or the connection closes. */
+  #unauthenticated = true
   #malformed = 0
   #holding = false
   /** Update bytes and jobs handed to the committer and not yet released. */
@@ -99,6 +101,7 @@ export class YConnection implements Writer, RoomMember, AwarenessPeer {
       }
     }, limits.idleTimeoutMs / 3)
     hub.connections.add(this)
+    hub.unauthenticated++
     ws.on('pong', () => this.#idleTimer.refresh())
     ws.on('message', (data) => {
       this.#idleTimer.refresh()
@@ -173,6 +176,7 @@ export class YConnection implements Writer, RoomMember, AwarenessPeer {
     const result = ref
       ? await authenticateSafely(this.hub, token, ref.conversation, context)
       : await authenticateSafely(this.hub, token, this.name, { ...context, plainDoc: true })
+    this.#authenticated()
     if (this.#phase === 'closed') return
     // 44xx: y-websocket treats these as final and stops reconnecting.
     if (!result) return this.close(4401, 'auth refused')
@@ -307,7 +311,13 @@ export class YConnection implements Writer, RoomMember, AwarenessPeer {
     if (this.#phase !== 'closed') this.#out.push('normal', bytes)
   }
 
+  #authenticated(): void {
+    if (this.#unauthenticated) this.hub.unauthenticated--
+    this.#unauthenticated = false
+  }
+
   #closed(): void {
+    this.#authenticated()
     const wasOpen = this.#phase !== 'closed'
     this.#phase = 'closed'
     clearTimeout(this.#idleTimer)
