@@ -51,7 +51,7 @@ export interface Limits {
    * a client that never reads is closed (1013) instead of holding its queue forever.
    */
   readonly sendStallMs: number
-  /** Open Tidings connections per user; one more is refused with 4429 (default 16). */
+  /** Open connections per user, Tidings and `/y/` together; one more is closed with 4429 (default 16). */
   readonly maxConnectionsPerUser: number
   /**
    * Conversations one connection may subscribe to at once, and one user over all of their

@@ -63,6 +63,8 @@ export class YConnection implements Writer, RoomMember, AwarenessPeer {
   #phase: 'starting' | 'open' | 'closed' = 'starting'
   /** Counted in `hub.unauthenticated` until `authenticate` answered or the connection closes. */
   #unauthenticated = true
+  /** The user counted in `hub.userConnections` until the connection closes. */
+  #countedUser: string | undefined
   #malformed = 0
   #holding = false
   /** Update bytes and jobs handed to the committer and not yet released. */
@@ -181,6 +183,9 @@ export class YConnection implements Writer, RoomMember, AwarenessPeer {
     // 44xx: y-websocket treats these as final and stops reconnecting.
     if (!result) return this.close(4401, 'auth refused')
     if (!this.hub.refusals.allows(result.userId)) return this.close(4429, 'too many refused messages: wait')
+    // Counted with the user's Tidings connections: each one holds a doc, queues and a socket.
+    if (!this.hub.userConnections.add(result.userId)) return this.close(4429, 'too many connections')
+    this.#countedUser = result.userId
     // A device named with `?device=` is bound to its first user, as on the Tidings protocol.
     if (device !== null && !(await this.hub.devices.claim(device, result.userId))) {
       return this.close(4401, 'auth refused: the device belongs to another user')
@@ -318,6 +323,8 @@ export class YConnection implements Writer, RoomMember, AwarenessPeer {
 
   #closed(): void {
     this.#authenticated()
+    if (this.#countedUser !== undefined) this.hub.userConnections.remove(this.#countedUser)
+    this.#countedUser = undefined
     const wasOpen = this.#phase !== 'closed'
     this.#phase = 'closed'
     clearTimeout(this.#idleTimer)
