@@ -75,6 +75,12 @@ export interface Limits {
    * minute (default 120): late messages with old stamps may create past periods, but not thousands.
    */
   readonly newDocsPerMinute: number
+  /**
+   * New docs one member may create per minute over all conversations together, as a burst
+   * refilled over the minute (default 600); past it `quota/exceeded`. `newDocsPerMinute` alone
+   * would let a member of 256 conversations create 30,000 docs a minute.
+   */
+  readonly userNewDocsPerMinute: number
   /** Awareness client ids one connection may introduce per conversation or room (default 64). */
   readonly maxAwarenessClients: number
   /**
@@ -127,6 +133,7 @@ export const DEFAULT_LIMITS: Limits = {
   refusalBudget: 100,
   maxDocsAhead: 16,
   newDocsPerMinute: 120,
+  userNewDocsPerMinute: 600,
   maxAwarenessClients: 64,
   maxAwarenessStateBytes: 16 * 1024,
   maxAwarenessBytes: 256 * 1024,

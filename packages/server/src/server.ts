@@ -99,6 +99,7 @@ export const createServer = async (options: ServerOptions): Promise<TidingsServe
     maxStructs: limits.maxStructs,
     maxDocsAhead: limits.maxDocsAhead,
     newDocsPerMinute: limits.newDocsPerMinute,
+    userNewDocsPerMinute: limits.userNewDocsPerMinute,
     waitMs: limits.dependencyWaitMs,
     maxWaiting: limits.maxWaiting,
     now,
