@@ -7,7 +7,25 @@ import {
   removeAwarenessStates,
 } from 'y-protocols/awareness'
 import * as Y from 'yjs'
-import { Refusal } from './decode.js'
+import { isJson, Refusal } from './decode.js'
+
+/**
+ * What one connection's presence may hold on the server (`maxAwarenessStateBytes`,
+ * `maxAwarenessBytes`): the server keeps every state for later joiners and relays it to everyone,
+ * so a member publishing big states under many ids would otherwise hold memory without bound.
+ * One per connection, shared by all the rooms it publishes in.
+ */
+export class AwarenessBytes {
+  /** Bytes of the states this connection's ids hold now, over all its rooms. */
+  used = 0
+
+  constructor(
+    /** Largest state in bytes (its JSON as sent). */
+    readonly maxState: number,
+    /** Bytes all of the connection's states may hold together. */
+    readonly maxTotal: number,
+  ) {}
+}
 
 /** A connection taking part in a room's presence. */
 export interface AwarenessPeer {
@@ -15,6 +33,8 @@ export interface AwarenessPeer {
   readonly user: string
   /** y-websocket peers get their own changes back, as the stock server does (keeps their watchdog fed). */
   readonly echo: boolean
+  /** The connection's presence bytes, charged for every state its ids hold. */
+  readonly bytes: AwarenessBytes
   sendAwareness(update: Uint8Array): void
 }
 
@@ -22,13 +42,19 @@ interface Entry {
   readonly client: number
   readonly clock: number
   readonly state: Record<string, unknown> | null
+  /** Bytes of the state's JSON as sent (0 for a removal). */
+  readonly size: number
 }
 
+const utf8 = new TextDecoder()
+
 /**
- * Reads an awareness update, refusing anything unreadable and any state that is neither an object
- * nor null (removal): the server writes `user` into each state, so a state must have fields.
+ * Reads an awareness update, refusing anything unreadable, any state that is neither an object
+ * nor null (removal): the server writes `user` into each state, so a state must have fields; any
+ * state that is not plain JSON within `isJson`'s depth (re-encoding a deeper one overflows the
+ * stack); and, before parsing it, any state larger than `maxState` bytes (`quota/exceeded`).
  */
-const readEntries = (update: Uint8Array): Entry[] => {
+const readEntries = (update: Uint8Array, maxState: number): Entry[] => {
   const entries: Entry[] = []
   try {
     const d = decoding.createDecoder(update)
@@ -36,13 +62,21 @@ const readEntries = (update: Uint8Array): Entry[] => {
     for (let i = 0; i < n; i++) {
       const client = decoding.readVarUint(d)
       const clock = decoding.readVarUint(d)
-      const state: unknown = JSON.parse(decoding.readVarString(d))
+      const json = decoding.readVarUint8Array(d)
+      if (json.length > maxState) {
+        throw new Refusal('quota/exceeded', `an awareness state of ${json.length} bytes; at most ${maxState}`)
+      }
+      const state: unknown = JSON.parse(utf8.decode(json))
       if (state !== null && (typeof state !== 'object' || Array.isArray(state)))
         throw new Error(`the state of client ${client} is not an object`)
-      entries.push({ client, clock, state: state as Entry['state'] })
+      if (!isJson(state))
+        throw new Error(`the state of client ${client} is not plain JSON or nested too deep`)
+      entries.push({ client, clock, state: state as Entry['state'], size: state === null ? 0 : json.length })
     }
     if (decoding.hasContent(d)) throw new Error('trailing bytes')
   } catch (error) {
+    if (error instanceof Refusal) throw error
+    // A RangeError (stack overflow) included: refused and counted like any unreadable update.
     throw new Refusal('protocol/malformed', `unreadable awareness update: ${(error as Error).message}`)
   }
   return entries
@@ -64,6 +98,8 @@ const stamped = (entries: readonly Entry[], user: string): Uint8Array => {
 interface Claim {
   readonly user: string
   peer: AwarenessPeer | undefined
+  /** Bytes of the id's state, charged to `peer.bytes` while `peer` is set. */
+  bytes: number
 }
 
 /**
@@ -136,6 +172,8 @@ export class AwarenessRoom {
     for (const [client, claim] of this.#claims) {
       if (claim.peer !== peer) continue
       owned.push(client)
+      peer.bytes.used -= claim.bytes
+      claim.bytes = 0
       claim.peer = undefined
       this.#claims.delete(client)
       this.#claims.set(client, claim)
@@ -147,10 +185,11 @@ export class AwarenessRoom {
   /**
    * Applies a peer's awareness update, stamped with the peer's user, and relays it.
    * @throws Refusal when it is unreadable, holds a state that is not an object, names a client id
-   * another user introduced, or would leave the peer publishing more than `maxPerPeer` client ids
+   * another user introduced, would leave the peer publishing more than `maxPerPeer` client ids, or
+   * would make its states hold more than its `bytes` allow
    */
   apply(peer: AwarenessPeer, update: Uint8Array): void {
-    const entries = readEntries(update)
+    const entries = readEntries(update, peer.bytes.maxState)
     let taken = 0
     for (const { client } of entries) {
       const claim = this.#claims.get(client)
@@ -166,13 +205,46 @@ export class AwarenessRoom {
         throw new Refusal('quota/exceeded', `more than ${this.maxPerPeer} awareness clients`)
       }
     }
-    for (const { client } of entries) {
+    const sizes = this.#storedSizes(entries)
+    let delta = 0
+    for (const [client, size] of sizes) {
       const claim = this.#claims.get(client)
+      delta += size - (claim?.peer === peer ? claim.bytes : 0)
+    }
+    if (delta > 0 && peer.bytes.used + delta > peer.bytes.maxTotal) {
+      throw new Refusal('quota/exceeded', `presence states of more than ${peer.bytes.maxTotal} bytes`)
+    }
+    for (const [client, size] of sizes) {
+      let claim = this.#claims.get(client)
+      if (!claim) {
+        claim = { user: peer.user, peer: undefined, bytes: 0 }
+        this.#claims.set(client, claim)
+      }
       // The same user's newer connection takes the id over: the old one leaving no longer clears it.
-      if (claim) claim.peer = peer
-      else this.#claims.set(client, { user: peer.user, peer })
+      if (claim.peer) claim.peer.bytes.used -= claim.bytes
+      claim.peer = peer
+      claim.bytes = size
+      peer.bytes.used += size
     }
     applyAwarenessUpdate(this.awareness, stamped(entries, peer.user), peer)
+  }
+
+  /**
+   * The bytes each id of `entries` will hold once applied: y-protocols skips an entry whose clock
+   * is not newer (so an old-clocked small state must not uncharge a big stored one).
+   */
+  #storedSizes(entries: readonly Entry[]): Map<number, number> {
+    const clocks = new Map<number, number>()
+    const sizes = new Map<number, number>()
+    for (const { client, clock, state, size } of entries) {
+      const current = clocks.get(client) ?? this.awareness.meta.get(client)?.clock ?? 0
+      if (!sizes.has(client)) sizes.set(client, this.#claims.get(client)?.bytes ?? 0)
+      if (clock > current || (clock === current && state === null)) {
+        clocks.set(client, clock)
+        sizes.set(client, size)
+      }
+    }
+    return sizes
   }
 
   destroy(): void {

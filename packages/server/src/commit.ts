@@ -16,7 +16,7 @@ import { yieldIfBusy } from './fairness.js'
 import { bucketOf, PriorityQueue } from './lanes-queue.js'
 import type { ManifestStep } from './manifest.js'
 import { pinDocs, storedMessageLookup } from './pins.js'
-import { DocQuotas } from './quotas.js'
+import { DocQuotas, UserDocBudget } from './quotas.js'
 import type { Sender } from './rules.js'
 import { WaitingRoom } from './waiting.js'
 
@@ -55,6 +55,8 @@ export interface CommitterOptions {
   readonly maxDocsAhead: number
   /** New docs one member may create per conversation and minute. */
   readonly newDocsPerMinute: number
+  /** New docs one member may create per minute over all conversations. */
+  readonly userNewDocsPerMinute: number
   /** How long an update whose dependencies are missing waits for them before it is refused. */
   readonly waitMs: number
   /** Waiting updates per connection; past it they are refused at once. */
@@ -102,6 +104,7 @@ export class Committer {
   #running: Promise<void> | undefined
   readonly #waiting: WaitingRoom
   readonly #docQuotas = new WeakMap<ConversationState, DocQuotas>()
+  #userDocs: UserDocBudget | undefined
 
   constructor(private readonly options: CommitterOptions) {
     this.#waiting = new WaitingRoom(options.waitMs, options.maxWaiting, options.now)
@@ -228,7 +231,17 @@ export class Committer {
         `more than ${DocQuotas.MAX_PERIOD_LENGTHS} period lengths in one conversation`,
       )
     }
-    return quotas.admit(job.sender.userId, job.doc, periodStart(ref), ctx.now)
+    const user = job.sender.userId
+    this.#userDocs ??= new UserDocBudget(this.options.userNewDocsPerMinute)
+    if (!this.#userDocs.allows(user)) {
+      return new Refusal(
+        'quota/exceeded',
+        `more than ${this.options.userNewDocsPerMinute} new docs a minute over all conversations`,
+      )
+    }
+    const refusal = quotas.admit(user, job.doc, periodStart(ref), ctx.now)
+    if (!refusal) this.#userDocs.take(user)
+    return refusal
   }
 
   #fail(job: UpdateJob, error: unknown): void {

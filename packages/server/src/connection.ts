@@ -2,7 +2,7 @@ import { isDeviceId, parseDocName, periodEnd } from '@tidings/core'
 import { decodeFrame, encodeFrame, type Frame, type FrameOf } from '@tidings/protocol'
 import type { WebSocket } from 'ws'
 import * as Y from 'yjs'
-import type { AwarenessPeer } from './awareness.js'
+import { AwarenessBytes, type AwarenessPeer } from './awareness.js'
 import type { UpdateJob, Writer } from './commit.js'
 import type { ConversationState, Subscriber } from './conversations.js'
 import { Refusal, type RefusalCode } from './decode.js'
@@ -35,9 +35,13 @@ export class TidingsConnection implements Writer, Subscriber {
   readonly #rate: TokenBucket
   readonly #abuse: TokenBucket
   readonly #refusals: RefusalBudget
+  /** Presence bytes of all this connection's subscriptions together. */
+  readonly #awarenessBytes: AwarenessBytes
   /** The authenticated user, counted in `hub.userConnections` until the connection closes. */
   #countedUser: string | undefined
   #abandoned = false
+  /** Counted in `hub.unauthenticated` until `auth` succeeds or the connection closes. */
+  #unauthenticated = true
   /** Requests wait (and the socket is not read) while the client leaves our answers unread. */
   #backlogged = false
   #malformed = 0
@@ -70,11 +74,13 @@ export class TidingsConnection implements Writer, Subscriber {
     this.#rate = new TokenBucket(limits.framesPerSecond, limits.burst)
     this.#abuse = new TokenBucket(limits.framesPerSecond / 2, limits.abuseBudget)
     this.#refusals = new RefusalBudget(limits.refusalBudget)
+    this.#awarenessBytes = new AwarenessBytes(limits.maxAwarenessStateBytes, limits.maxAwarenessBytes)
     this.#authTimer = setTimeout(() => {
       if (this.#phase === 'auth' || this.#phase === 'authenticating') this.close(4408, 'auth timeout')
     }, limits.authTimeoutMs)
     this.#idleTimer = setTimeout(() => this.close(4000, 'idle: no frame received'), limits.idleTimeoutMs)
     hub.connections.add(this)
+    hub.unauthenticated++
     ws.on('message', (data, isBinary) => {
       this.#idleTimer.refresh()
       try {
@@ -224,6 +230,7 @@ export class TidingsConnection implements Writer, Subscriber {
     this.#device = frame.device
     this.#user = result.userId
     this.#phase = 'open'
+    this.#authenticated()
     if (!this.hub.userConnections.add(result.userId)) {
       const max = this.hub.limits.maxConnectionsPerUser
       this.#error('', 'quota/exceeded', `more than ${max} connections for this user`, 0)
@@ -333,6 +340,7 @@ export class TidingsConnection implements Writer, Subscriber {
     const peer: AwarenessPeer = {
       user: result.userId,
       echo: false,
+      bytes: this.#awarenessBytes,
       sendAwareness: (update) => this.send('awareness', { type: 'awareness', conversation, update }),
     }
     this.#subs.set(conversation, {
@@ -423,8 +431,14 @@ export class TidingsConnection implements Writer, Subscriber {
     this.send('session', { type: 'error', doc, code, reason: reason.slice(0, 1000), ref })
   }
 
+  #authenticated(): void {
+    if (this.#unauthenticated) this.hub.unauthenticated--
+    this.#unauthenticated = false
+  }
+
   #closed(): void {
     this.#phase = 'closed'
+    this.#authenticated()
     clearTimeout(this.#authTimer)
     clearTimeout(this.#idleTimer)
     this.#out.close()

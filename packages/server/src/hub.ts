@@ -87,6 +87,8 @@ export interface Hub {
   /** Every open connection, to close them at shutdown. */
   readonly connections: Set<{ close(code: number, reason: string): void }>
   closing: boolean
+  /** Connections not authenticated yet (`maxUnauthenticated`): Tidings before `auth`, `/y/` before `authenticate` answered. */
+  unauthenticated: number
 }
 
 /** Calls `authenticate`, turning throws and non-results into a refusal (undefined). */

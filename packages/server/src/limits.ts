@@ -25,6 +25,12 @@ export interface Limits {
   readonly authMaxBytes: number
   /** Frames a connection may send before `auth` succeeds (default 1). */
   readonly authMaxFrames: number
+  /**
+   * Connections not authenticated yet, over the whole server (default 64); one more is refused at
+   * the upgrade (503). ws buffers up to `maxPayload` of a frame before `authMaxBytes` can be
+   * checked, so this bounds what strangers without a token hold: 64 MiB by default.
+   */
+  readonly maxUnauthenticated: number
   /** Uncommitted incoming bytes per connection past which the server stops reading its socket. */
   readonly maxPendingBytes: number
   /** Bytes handed to a socket and not yet written out; further frames wait in the lane queues. */
@@ -45,7 +51,7 @@ export interface Limits {
    * a client that never reads is closed (1013) instead of holding its queue forever.
    */
   readonly sendStallMs: number
-  /** Open Tidings connections per user; one more is refused with 4429 (default 16). */
+  /** Open connections per user, Tidings and `/y/` together; one more is closed with 4429 (default 16). */
   readonly maxConnectionsPerUser: number
   /**
    * Conversations one connection may subscribe to at once, and one user over all of their
@@ -69,8 +75,25 @@ export interface Limits {
    * minute (default 120): late messages with old stamps may create past periods, but not thousands.
    */
   readonly newDocsPerMinute: number
+  /**
+   * New docs one member may create per minute over all conversations together, as a burst
+   * refilled over the minute (default 600); past it `quota/exceeded`. `newDocsPerMinute` alone
+   * would let a member of 256 conversations create 30,000 docs a minute.
+   */
+  readonly userNewDocsPerMinute: number
   /** Awareness client ids one connection may introduce per conversation or room (default 64). */
   readonly maxAwarenessClients: number
+  /**
+   * Bytes of one presence state, its JSON as sent (default 16 KiB); a larger one is refused with
+   * `quota/exceeded` before it is parsed. Presence is a name, a cursor, a typing flag: small.
+   */
+  readonly maxAwarenessStateBytes: number
+  /**
+   * Bytes the presence states of one connection may hold on the server together, over all its
+   * conversations or its `/y/` room (default 256 KiB); past it an update is refused with
+   * `quota/exceeded`. The server keeps each state for later joiners and relays it to everyone.
+   */
+  readonly maxAwarenessBytes: number
   /**
    * How long an update whose dependencies the server lacks waits for them (default 10 s): a retried
    * or reordered earlier update of the same doc may still come. Past it, it is refused.
@@ -99,6 +122,7 @@ export const DEFAULT_LIMITS: Limits = {
   authTimeoutMs: 10_000,
   authMaxBytes: 64 * 1024,
   authMaxFrames: 1,
+  maxUnauthenticated: 64,
   maxPendingBytes: 8 * 1024 * 1024,
   sendHighWater: 64 * 1024,
   maxQueuedBytes: 16 * 1024 * 1024,
@@ -109,7 +133,10 @@ export const DEFAULT_LIMITS: Limits = {
   refusalBudget: 100,
   maxDocsAhead: 16,
   newDocsPerMinute: 120,
+  userNewDocsPerMinute: 600,
   maxAwarenessClients: 64,
+  maxAwarenessStateBytes: 16 * 1024,
+  maxAwarenessBytes: 256 * 1024,
   dependencyWaitMs: 10_000,
   maxWaiting: 256,
   maxRefusals: 16,

@@ -161,6 +161,38 @@ export class DocQuotas {
 }
 
 /**
+ * New docs each user may create a minute over all conversations (`userNewDocsPerMinute`), as a
+ * burst refilled over the minute: `DocQuotas` counts per conversation, and a member of hundreds
+ * of conversations would otherwise multiply it by their number.
+ */
+export class UserDocBudget {
+  readonly #buckets = new Map<string, TokenBucket>()
+
+  constructor(
+    readonly perMinute: number,
+    private readonly now?: () => number,
+  ) {}
+
+  /** Whether `user` may create one more doc now (nothing is taken). */
+  allows(user: string): boolean {
+    const bucket = this.#buckets.get(user)
+    return !bucket || bucket.available() >= 1
+  }
+
+  /** Counts one new doc of `user` (ask `allows` first). */
+  take(user: string): void {
+    let bucket = this.#buckets.get(user)
+    if (!bucket) {
+      // A full bucket is what a user without one has: forget those, so the map holds active users.
+      for (const [other, b] of this.#buckets) if (b.available() >= this.perMinute) this.#buckets.delete(other)
+      bucket = new TokenBucket(this.perMinute / 60, this.perMinute, this.now)
+      this.#buckets.set(user, bucket)
+    }
+    bucket.take()
+  }
+}
+
+/**
  * The distinct conversations each user has subscribed to, over all of their connections: devices
  * of one user share their conversations, while an attacker's extra connections add nothing.
  */

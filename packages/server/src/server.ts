@@ -99,6 +99,7 @@ export const createServer = async (options: ServerOptions): Promise<TidingsServe
     maxStructs: limits.maxStructs,
     maxDocsAhead: limits.maxDocsAhead,
     newDocsPerMinute: limits.newDocsPerMinute,
+    userNewDocsPerMinute: limits.userNewDocsPerMinute,
     waitMs: limits.dependencyWaitMs,
     maxWaiting: limits.maxWaiting,
     now,
@@ -126,6 +127,7 @@ export const createServer = async (options: ServerOptions): Promise<TidingsServe
     refusals: new RefusalLedger(limits.maxRefusals),
     connections: new Set(),
     closing: false,
+    unauthenticated: 0,
   }
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayload, perMessageDeflate: false })
@@ -144,6 +146,9 @@ export const createServer = async (options: ServerOptions): Promise<TidingsServe
   http.on('upgrade', (request: IncomingMessage, socket: Socket, head: Buffer) => {
     try {
       if (hub.closing) return refuseUpgrade(socket, '503 Service Unavailable')
+      // Each may buffer up to `maxPayload` of an unfinished frame before anyone knows who it is.
+      if (hub.unauthenticated >= limits.maxUnauthenticated)
+        return refuseUpgrade(socket, '503 Service Unavailable')
       const url = new URL(request.url ?? '/', 'http://localhost')
       if (url.pathname === '/') {
         wss.handleUpgrade(request, socket, head, (ws) => accept(ws, () => new TidingsConnection(hub, ws)))

@@ -4,7 +4,7 @@ import * as encoding from 'lib0/encoding'
 import type { WebSocket } from 'ws'
 import { messageYjsSyncStep1, messageYjsSyncStep2, messageYjsUpdate } from 'y-protocols/sync'
 import * as Y from 'yjs'
-import { type AwarenessPeer, AwarenessRoom } from './awareness.js'
+import { AwarenessBytes, type AwarenessPeer, AwarenessRoom } from './awareness.js'
 import type { UpdateJob, Writer } from './commit.js'
 import type { ConversationState } from './conversations.js'
 import { Refusal } from './decode.js'
@@ -60,7 +60,12 @@ export class YConnection implements Writer, RoomMember, AwarenessPeer {
   #sender: Sender | undefined
   #state: ConversationState | undefined
   #awareness: AwarenessRoom | undefined
+  readonly bytes: AwarenessBytes
   #phase: 'starting' | 'open' | 'closed' = 'starting'
+  /** Counted in `hub.unauthenticated` until `authenticate` answered or the connection closes. */
+  #unauthenticated = true
+  /** The user counted in `hub.userConnections` until the connection closes. */
+  #countedUser: string | undefined
   #malformed = 0
   #holding = false
   /** Update bytes and jobs handed to the committer and not yet released. */
@@ -87,6 +92,7 @@ export class YConnection implements Writer, RoomMember, AwarenessPeer {
       () => this.close(1013, 'too far behind'),
     )
     const { limits } = hub
+    this.bytes = new AwarenessBytes(limits.maxAwarenessStateBytes, limits.maxAwarenessBytes)
     this.#rate = new TokenBucket(limits.framesPerSecond, limits.burst)
     this.#abuse = new TokenBucket(limits.framesPerSecond / 2, limits.abuseBudget)
     this.#idleTimer = setTimeout(() => this.close(4000, 'idle: nothing received'), limits.idleTimeoutMs)
@@ -98,6 +104,7 @@ export class YConnection implements Writer, RoomMember, AwarenessPeer {
       }
     }, limits.idleTimeoutMs / 3)
     hub.connections.add(this)
+    hub.unauthenticated++
     ws.on('pong', () => this.#idleTimer.refresh())
     ws.on('message', (data) => {
       this.#idleTimer.refresh()
@@ -178,10 +185,14 @@ export class YConnection implements Writer, RoomMember, AwarenessPeer {
     const result = ref
       ? await authenticateSafely(this.hub, token, ref.conversation, context)
       : await authenticateSafely(this.hub, token, this.name, { ...context, plainDoc: true })
+    this.#authenticated()
     if (this.#phase === 'closed') return
     // 44xx: y-websocket treats these as final and stops reconnecting.
     if (!result) return this.close(4401, 'auth refused')
     if (!this.hub.refusals.allows(result.userId)) return this.close(4429, 'too many refused messages: wait')
+    // Counted with the user's Tidings connections: each one holds a doc, queues and a socket.
+    if (!this.hub.userConnections.add(result.userId)) return this.close(4429, 'too many connections')
+    this.#countedUser = result.userId
     // A device named with `?device=` is bound to its first user, as on the Tidings protocol.
     if (device !== null && !(await this.hub.devices.claim(device, result.userId))) {
       return this.close(4401, 'auth refused: the device belongs to another user')
@@ -312,7 +323,15 @@ export class YConnection implements Writer, RoomMember, AwarenessPeer {
     if (this.#phase !== 'closed') this.#out.push('normal', bytes)
   }
 
+  #authenticated(): void {
+    if (this.#unauthenticated) this.hub.unauthenticated--
+    this.#unauthenticated = false
+  }
+
   #closed(): void {
+    this.#authenticated()
+    if (this.#countedUser !== undefined) this.hub.userConnections.remove(this.#countedUser)
+    this.#countedUser = undefined
     const wasOpen = this.#phase !== 'closed'
     this.#phase = 'closed'
     clearTimeout(this.#idleTimer)
