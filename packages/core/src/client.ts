@@ -171,8 +171,11 @@ export const createClient = (options: ClientOptions): Client => {
         .then(checkSettled)
         .catch(report)
     }
+    // Only a transport that reports offsets can bring the re-stamp a clock/skew refusal waits for.
+    let measures = false
     transport.on('clock-offset', ({ offset }) => {
       if (!Number.isFinite(offset)) return
+      measures = true
       ctx.clock.offset = offset
       restamp(true)
     })
@@ -198,8 +201,8 @@ export const createClient = (options: ClientOptions): Client => {
         // Never reported as sent: the entry stays pending, and is offered again after a reconnect
         // (a clock that ran ahead, for one, is accepted once the server's time catches up).
         // One refused with clock/skew keeps `whenSynced` waiting until the offset the transport
-        // measures after the refusal has been applied and the entry re-stamped.
-        ctx.outbox.holdBack(key, code === 'clock/skew')
+        // measures after the refusal has been applied and the entry re-stamped (when it measures).
+        ctx.outbox.holdBack(key, code === 'clock/skew' && measures)
         checkSettled()
         if (code === 'clock/skew') restamp(false)
         return
