@@ -57,7 +57,9 @@ export interface Client {
   on<E extends keyof ClientEvents>(event: E, listener: ClientEvents[E]): () => void
   /**
    * Resolves when the link is online and every outbox entry of the open conversations is
-   * acknowledged, or refused by the server in this session (those stay pending; see `error`).
+   * acknowledged, or refused by the server in this session (those stay pending and are offered
+   * again after a reconnect; see `error`). An entry refused with `clock/skew` counts as refused only
+   * once the clock offset measured after the refusal was applied and it could not be re-stamped.
    */
   whenSynced(): Promise<void>
   close(): Promise<void>
@@ -148,19 +150,34 @@ export const createClient = (options: ClientOptions): Client => {
         if (update && kind) transport.send({ conversation, doc, lane: kind, update })
       }, report)
     })
-    /** Re-stamps unsent messages stamped beyond the corrected clock's bound, then re-checks sync. */
-    const restamp = () => {
-      for (const conversation of opened.values()) {
-        void ctx
-          .serial(() => restampAhead(ctx, conversation.replica))
-          .then(checkSettled)
-          .catch(report)
-      }
+    /**
+     * Re-stamps unsent messages, edits and receipts stamped beyond the corrected clock's bound, then
+     * re-checks sync. After a fresh offset, entries refused with `clock/skew` that are still held
+     * back (not re-stampable here) stop holding `whenSynced`.
+     */
+    const restamp = (offsetApplied: boolean) => {
+      const replicas = [...opened.values()].map((c) => c.replica)
+      void ctx
+        .serial(async () => {
+          for (const replica of replicas) {
+            try {
+              await restampAhead(ctx, replica)
+            } catch (error) {
+              report(error)
+            }
+          }
+          if (offsetApplied) ctx.outbox.settleClock()
+        })
+        .then(checkSettled)
+        .catch(report)
     }
+    // Only a transport that reports offsets can bring the re-stamp a clock/skew refusal waits for.
+    let measures = false
     transport.on('clock-offset', ({ offset }) => {
       if (!Number.isFinite(offset)) return
+      measures = true
       ctx.clock.offset = offset
-      restamp()
+      restamp(true)
     })
     transport.on('ack', ({ keys }) => {
       const known = keys.filter((key) => ctx.outbox.get(key))
@@ -183,9 +200,11 @@ export const createClient = (options: ClientOptions): Client => {
       if (code !== 'retention/expired') {
         // Never reported as sent: the entry stays pending, and is offered again after a reconnect
         // (a clock that ran ahead, for one, is accepted once the server's time catches up).
-        ctx.outbox.holdBack(key)
+        // One refused with clock/skew keeps `whenSynced` waiting until the offset the transport
+        // measures after the refusal has been applied and the entry re-stamped (when it measures).
+        ctx.outbox.holdBack(key, code === 'clock/skew' && measures)
         checkSettled()
-        if (code === 'clock/skew') restamp()
+        if (code === 'clock/skew') restamp(false)
         return
       }
       ctx.outbox.remove([key])

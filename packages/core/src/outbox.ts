@@ -21,6 +21,11 @@ export class Outbox {
   readonly #expired = new Set<string>()
   /** Entries the server refused in this session: not offered again until the next connection. */
   readonly #heldBack = new Set<string>()
+  /**
+   * Held-back entries refused with `clock/skew`: `whenSynced` waits for them until the clock offset
+   * measured after the refusal was applied (and they were re-stamped, superseding them).
+   */
+  readonly #awaitingClock = new Set<string>()
   /** Messages of a batch being committed: pending from the moment the docs change, never `sent` early. */
   readonly #reserved = new Set<string>()
 
@@ -42,6 +47,7 @@ export class Outbox {
       if (!entry) continue
       this.#entries.delete(key)
       this.#heldBack.delete(key)
+      this.#awaitingClock.delete(key)
       for (const id of entry.messages) {
         const message = qualified(conversationOf(entry), id)
         if (this.#byMessage.get(message) === key) this.#byMessage.delete(message)
@@ -55,20 +61,36 @@ export class Outbox {
     return this.#entries.get(key)
   }
 
-  holdBack(key: string): void {
-    if (this.#entries.has(key)) this.#heldBack.add(key)
+  /**
+   * Not offered again in this session. `awaitClock`: refused with `clock/skew`, so it may be
+   * re-stamped once the transport reports the clock offset: it still counts as awaited until then.
+   */
+  holdBack(key: string, awaitClock = false): void {
+    if (!this.#entries.has(key)) return
+    this.#heldBack.add(key)
+    if (awaitClock) this.#awaitingClock.add(key)
+  }
+
+  /** A fresh clock offset was applied and re-stamping done: what is still held back waits no more. */
+  settleClock(): void {
+    this.#awaitingClock.clear()
   }
 
   releaseHeld(): void {
     this.#heldBack.clear()
+    this.#awaitingClock.clear()
   }
 
-  /** Whether some entry of these conversations waits for an ack (refused ones wait no more). */
+  /**
+   * Whether some entry of these conversations waits for an ack. Entries refused in this session
+   * wait no more (they stay pending), except those refused with `clock/skew` before the re-stamp.
+   */
   awaitsAck(conversations: Iterable<ConversationId>): boolean {
-    if (this.#entries.size === this.#heldBack.size) return false
+    if (this.#entries.size === this.#heldBack.size && this.#awaitingClock.size === 0) return false
     const prefixes = [...conversations].map((id) => `${id}/`)
     for (const [key, entry] of this.#entries) {
-      if (!this.#heldBack.has(key) && prefixes.some((prefix) => entry.doc.startsWith(prefix))) return true
+      const waits = !this.#heldBack.has(key) || this.#awaitingClock.has(key)
+      if (waits && prefixes.some((prefix) => entry.doc.startsWith(prefix))) return true
     }
     return false
   }

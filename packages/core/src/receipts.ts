@@ -48,6 +48,14 @@ export class Receipts {
     return true
   }
 
+  /**
+   * Forgets a device's record, so the next one observed is taken whatever its stamp: for this
+   * device's own record re-published with a corrected stamp after one stamped ahead was refused.
+   */
+  forget(device: string): void {
+    this.#records.delete(device)
+  }
+
   record(device: string): ReceiptRecord | undefined {
     return this.#records.get(device)
   }

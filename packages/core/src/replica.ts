@@ -348,11 +348,13 @@ export class Replica {
       const held = this.view.receipts.held.clone()
       let messages = 0
       let newest = 0
+      const ids: string[] = []
       if (isLaneDoc(ref)) {
         for (const { map, key, value } of sets) {
           const record = map === 'm' ? readMessageRecord(key, value) : undefined
           if (!record) continue
           held.add(record.device, Number(key.slice(key.indexOf('.') + 1)))
+          ids.push(key)
           messages++
           newest = Math.max(newest, record.stamp.wall)
           this.ctx.clock.receive(record.stamp)
@@ -369,7 +371,9 @@ export class Replica {
               doc,
               lane: ref.kind === 'meta' ? 'meta' : ref.kind,
               update,
-              messages: [],
+              // Its messages stay `pending` (and in `pending()`) until a server acknowledges it:
+              // one that already stores them acks at once; another device's unsent ones are refused.
+              messages: ids,
             },
           ]
         : []
@@ -397,6 +401,8 @@ export class Replica {
         this.ctx.outbox.add(entry)
         this.ctx.send({ conversation: this.id, ...entry })
       }
+      // Snapshots taken while the doc changed predate the outbox entry: their statuses are stale.
+      if (outbox.length > 0) this.view.touch()
     })
   }
 
@@ -455,8 +461,11 @@ export class Replica {
     void this.ctx.serial(() => this.ctx.storage.compact(doc)).catch((error) => this.ctx.report(error))
   }
 
-  /** Publishes this device's receipt record now. Call inside `ctx.serial`. */
-  async publishReceipt(): Promise<void> {
+  /**
+   * Publishes this device's receipt record now. Call inside `ctx.serial`. `supersede`: the doc's
+   * unsent entries are replaced (see `LocalChange`), for a record that overwrites a refused one.
+   */
+  async publishReceipt(supersede = false): Promise<void> {
     this.ctx.options.timers.clearTimeout(this.#heldTimer)
     this.#heldTimer = undefined
     const at = this.ctx.clock.tick()
@@ -468,6 +477,7 @@ export class Replica {
         doc: docAt(this.id, 'receipts', wall, this.periodMs),
         change: (doc) =>
           doc.getMap('r').set(this.ctx.device, { held: held.toJSON(), read: read.toJSON(), at }),
+        supersede,
       },
     ])
   }

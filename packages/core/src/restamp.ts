@@ -1,8 +1,9 @@
 import type * as Y from 'yjs'
 import type { ClientContext } from './context.js'
 import { parseMessageId } from './ids.js'
-import { laneDocName, periodOf } from './lanes.js'
+import { docAt, laneDocName, periodOf } from './lanes.js'
 import { type ControlRecord, type MessageRecord, readControlRecord } from './message.js'
+import { readReceiptRecord } from './receipts.js'
 import type { LocalChange, Replica } from './replica.js'
 
 /**
@@ -25,7 +26,8 @@ export const restampAhead = async (ctx: ClientContext, replica: Replica): Promis
     .filter((e) => e.header.device === ctx.device && clock.isAhead(e.header.stamp))
     .sort((a, b) => a.key.seq - b.key.seq)
   const edits = aheadEdits(ctx, replica, new Set(ahead.map((e) => e.id)))
-  if (ahead.length === 0 && edits.length === 0) return false
+  const receipts = await restampReceipt(ctx, replica)
+  if (ahead.length === 0 && edits.length === 0) return receipts
   // Every stamp a server accepted lies within the bound: stamps after it still follow all of them.
   clock.clamp()
   const changes: LocalChange[] = []
@@ -97,4 +99,38 @@ const aheadEdits = (ctx: ClientContext, replica: Replica, moving: ReadonlySet<st
     }
   }
   return found
+}
+
+/**
+ * Re-publishes this device's receipt record when an unsent one is stamped beyond the bound (read
+ * while the clock ran fast): with a corrected stamp, into the current receipts period. Records in
+ * other (future) periods are deleted with their unsent entries, and such a doc the server never
+ * saw is dropped: the new record holds everything they did, and nothing stays refused for good.
+ */
+const restampReceipt = async (ctx: ClientContext, replica: Replica): Promise<boolean> => {
+  const docs = new Set(
+    ctx.outbox
+      .entries(replica.id)
+      .filter((e) => e.lane === 'receipts')
+      .map((e) => e.doc),
+  )
+  const ahead = [...docs].filter((doc) => {
+    const record = readReceiptRecord(replica.docs.get(doc)?.getMap('r').get(ctx.device))
+    return record !== undefined && ctx.clock.isAhead(record.at)
+  })
+  if (ahead.length === 0) return false
+  ctx.clock.clamp()
+  const current = docAt(replica.id, 'receipts', ctx.clock.physical(), replica.periodMs)
+  const stale = ahead.filter((doc) => doc !== current)
+  const changes: LocalChange[] = stale.map((doc) => ({
+    doc,
+    change: (d: Y.Doc) => d.getMap('r').delete(ctx.device),
+    supersede: true,
+  }))
+  const vacant = await replica.commit(changes)
+  for (const doc of vacant) await replica.dropVacant(doc)
+  // The refused record was stamped after the new one: the view must take the new one all the same.
+  replica.view.receipts.forget(ctx.device)
+  await replica.publishReceipt(ahead.includes(current))
+  return true
 }

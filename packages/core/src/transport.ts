@@ -37,8 +37,10 @@ export interface TransportEvents {
   /** The other side refused an outbox entry; the entry will never be accepted as it is. */
   refused: (event: { key: string; code: ErrorCode; reason: string }) => void
   /**
-   * The server's clock differs from this device's by `offset` ms (server minus local, measured
-   * at connect). The client corrects its physical clock by it for this session only.
+   * The server's clock differs from this device's by `offset` ms (server minus local), measured at
+   * connect and reported again when it moves (the device's clock jumped) and after a `clock/skew`
+   * refusal, so the client re-stamps what the server refused. The client corrects its physical
+   * clock by it for this session only.
    */
   'clock-offset': (event: { offset: number }) => void
   /** The initial exchange of a subscription finished. */

@@ -16,6 +16,9 @@ import { Heartbeat } from './heartbeat.js'
 import { OPEN, type WebSocketConstructor, type WebSocketLike } from './platform.js'
 import { Sender } from './sender.js'
 
+/** How far the measured offset may wander (round-trip noise) before core is told again, ms. */
+const OFFSET_STEP = 1000
+
 export type Have = () => Promise<DocVector[]>
 
 /** Everything a link needs from the transport that owns it. */
@@ -60,7 +63,10 @@ export class Link {
   readonly #syncs = new Map<string, ConversationSync>()
   readonly #sender: Sender
   #welcomed = false
-  #offsetMeasured = false
+  /** The offset last reported to core, undefined until the first pong of this link. */
+  #offset: number | undefined
+  /** A `clock/skew` refusal came: the next pong reports the offset even when it did not move. */
+  #offsetAsked = false
   #ended = false
 
   constructor(host: LinkHost) {
@@ -307,6 +313,12 @@ export class Link {
       return
     }
     const key = frame.ref === 0 ? undefined : this.#sender.refuse(frame.ref)
+    if (code === 'clock/skew') {
+      // The local clock may have jumped since the offset was measured: measure it again now, so
+      // core re-stamps within a round trip rather than at the next reconnect.
+      this.#offsetAsked = true
+      this.#write({ type: 'ping', time: this.#host.now() })
+    }
     if (key !== undefined) {
       this.#host.events.emit('refused', { key, code, reason: frame.reason })
       return
@@ -330,13 +342,23 @@ export class Link {
     }
   }
 
+  /**
+   * Reports the server's clock offset at the first pong, whenever a later pong finds it moved by
+   * more than OFFSET_STEP (the device's clock jumped while connected), and after a `clock/skew`
+   * refusal.
+   */
   #pong(frame: FrameOf<'pong'>) {
-    if (this.#offsetMeasured) return
     const now = this.#host.now()
     const rtt = now - frame.time
-    if (rtt < 0) return
-    this.#offsetMeasured = true
-    this.#host.events.emit('clock-offset', { offset: frame.serverTime + rtt / 2 - now })
+    // A round trip below zero or past the timeout: the local clock jumped between ping and pong,
+    // so the measure is off by the jump; the next pong tells.
+    if (rtt < 0 || rtt > this.#host.pingTimeout) return
+    const offset = frame.serverTime + rtt / 2 - now
+    const moved = this.#offset === undefined || Math.abs(offset - this.#offset) > OFFSET_STEP
+    if (!moved && !this.#offsetAsked) return
+    this.#offset = offset
+    this.#offsetAsked = false
+    this.#host.events.emit('clock-offset', { offset })
   }
 
   #end(dead: boolean, byUs = false) {
