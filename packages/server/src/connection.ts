@@ -95,8 +95,12 @@ export class TidingsConnection implements Writer, Subscriber {
 
   /** Queues a frame in its bucket. */
   send(bucket: Bucket, frame: Frame): void {
+    this.sendEncoded(bucket, encodeFrame(frame))
+  }
+
+  sendEncoded(bucket: Bucket, bytes: Uint8Array): void {
     if (this.#phase === 'closed') return
-    this.#out.push(bucket, encodeFrame(frame))
+    this.#out.push(bucket, bytes)
   }
 
   /** Closes with a close frame, or at once (`terminate`) when the peer reads nothing anyway. */

@@ -1,5 +1,5 @@
 import { parseDocName, type StorageAdapter } from '@tidings/core'
-import type { Frame } from '@tidings/protocol'
+import { encodeFrame, type Frame } from '@tidings/protocol'
 import type * as Y from 'yjs'
 import { AwarenessRoom } from './awareness.js'
 import { Bindings } from './bindings.js'
@@ -9,7 +9,8 @@ import { Manifest, manifestKey } from './manifest.js'
 
 /** A Tidings connection subscribed to a conversation: what forwarding needs of it. */
 export interface Subscriber {
-  send(bucket: Bucket, frame: Frame): void
+  /** Queues an encoded frame: one buffer is shared by every subscriber it goes to. */
+  sendEncoded(bucket: Bucket, bytes: Uint8Array): void
 }
 
 /** The live value of a root map key in a doc, read without instantiating the map. */
@@ -76,9 +77,17 @@ export class ConversationState {
     this.lastUsed = now
   }
 
-  /** Sends a frame to every subscriber except `except`. */
+  /**
+   * Sends a frame to every subscriber except `except`. It is encoded once: a 900 KB message for
+   * fifteen slow readers is one buffer in memory, not fifteen.
+   */
   broadcast(bucket: Bucket, frame: Frame, except?: unknown): void {
-    for (const subscriber of this.subscribers) if (subscriber !== except) subscriber.send(bucket, frame)
+    let bytes: Uint8Array | undefined
+    for (const subscriber of this.subscribers) {
+      if (subscriber === except) continue
+      bytes ??= encodeFrame(frame)
+      subscriber.sendEncoded(bucket, bytes)
+    }
   }
 }
 
