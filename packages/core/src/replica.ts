@@ -16,19 +16,13 @@ import {
   periodStart,
 } from './lanes.js'
 import { readMessageRecord } from './message.js'
-import { addMessagesNamed, addTombstones, controlEntries } from './message-sets.js'
+import { addTombstones, controlEntries } from './message-sets.js'
 import { RangeSet } from './range-set.js'
+import { forgetMessages, holdsNewestReceipt, messagesOf } from './replica-retention.js'
+import { answerFor, type HeldDocs, haveVectors, storedState } from './replica-sync.js'
 import type { OutboxEntry, UpdateWrite } from './storage.js'
 import type { DocVector } from './transport.js'
-import {
-  extendStateVector,
-  isEmptyUpdate,
-  type KeySet,
-  mergeUpdatesTree,
-  readKeySets,
-  readStamps,
-  updateSince,
-} from './updates.js'
+import { type KeySet, readKeySets, readStamps, updateSince } from './updates.js'
 import { ConversationView } from './view.js'
 
 /** One local change to one doc, committed with others in a single storage batch. */
@@ -409,45 +403,31 @@ export class Replica {
   /** The deleted set with the tombstones a control update brings, or undefined when none. */
   async #deletedBy(doc: string, update: Uint8Array, sets: KeySet[]): Promise<RangeSet | undefined> {
     const loaded = this.docs.get(doc)
-    const state = async () => (loaded ? Y.encodeStateAsUpdate(loaded) : await this.#storedState(doc))
+    const state = async () =>
+      loaded ? Y.encodeStateAsUpdate(loaded) : await storedState(this.ctx.storage, doc)
     const deleted = this.view.receipts.deleted.clone()
     const entries = await controlEntries(update, sets, state)
     return addTombstones(entries, this.view.members, deleted) ? deleted : undefined
   }
 
   /** State vectors of every doc held, loaded or only stored. */
-  async have(): Promise<DocVector[]> {
-    const vectors: DocVector[] = []
-    for (const doc of this.history.names()) {
-      const loaded = this.docs.get(doc)
-      const stateVector = loaded
-        ? Y.encodeStateVector(loaded)
-        : Y.encodeStateVectorFromUpdate(await this.#storedState(doc))
-      vectors.push({ doc, stateVector })
-    }
-    return vectors
+  have(): Promise<DocVector[]> {
+    return haveVectors(this.#held())
   }
 
   /** What this replica holds of a doc beyond `stateVector`, or undefined when nothing. */
-  async answer(doc: string, stateVector: Uint8Array): Promise<Uint8Array | undefined> {
-    if (!this.history.has(doc)) return undefined
-    // The outbox goes up as its own per-send updates: never send the same structs twice.
+  answer(doc: string, stateVector: Uint8Array): Promise<Uint8Array | undefined> {
     const pending = this.ctx.outbox.entries(this.id).filter((e) => e.doc === doc)
-    if (pending.length > 0)
-      stateVector = extendStateVector(
-        stateVector,
-        pending.map((e) => e.update),
-      )
-    const loaded = this.docs.get(doc)
-    const update = loaded
-      ? Y.encodeStateAsUpdate(loaded, stateVector)
-      : Y.diffUpdate(await this.#storedState(doc), stateVector)
-    return isEmptyUpdate(update) ? undefined : update
+    return answerFor(this.#held(), doc, stateVector, pending)
   }
 
-  async #storedState(doc: string): Promise<Uint8Array> {
-    const rows = await this.ctx.storage.load(doc)
-    return mergeUpdatesTree(rows.map((r) => r.update))
+  #held(): HeldDocs {
+    return {
+      names: this.history.names(),
+      has: (doc) => this.history.has(doc),
+      docs: this.docs,
+      storage: this.ctx.storage,
+    }
   }
 
   /**
@@ -524,7 +504,9 @@ export class Replica {
     const expired: OutboxEntry[] = []
     const names = this.history.names().filter((name) => {
       const ref = parseDocName(name)!
-      return ref.kind !== 'meta' && this.#expired(ref) && !this.#holdsNewestReceipt(name)
+      return (
+        ref.kind !== 'meta' && this.#expired(ref) && !holdsNewestReceipt(this.docs, this.view.receipts, name)
+      )
     })
     await this.#forgetMessagesOf(names)
     for (const name of names) {
@@ -551,44 +533,9 @@ export class Replica {
    * unread counts and this device's receipt name only messages it still holds.
    */
   async #forgetMessagesOf(names: readonly string[]): Promise<void> {
-    const gone = new RangeSet()
-    for (const name of names) {
-      if (!isMessageDoc(parseDocName(name)!)) continue
-      const loaded = this.docs.get(name)
-      try {
-        const updates = loaded
-          ? [Y.encodeStateAsUpdate(loaded)]
-          : (await this.ctx.storage.load(name)).map((row) => row.update)
-        addMessagesNamed(updates, gone)
-      } catch (error) {
-        this.ctx.report(error)
-      }
-    }
-    const held = this.view.receipts.held.clone()
-    const deleted = this.view.receipts.deleted.clone()
-    const changed = [held.removeAll(gone), deleted.removeAll(gone)]
-    if (!changed.includes(true)) return
-    await this.ctx.storage.write({
-      meta: {
-        [`held:${this.id}`]: JSON.stringify(held.toJSON()),
-        [`deleted:${this.id}`]: JSON.stringify(deleted.toJSON()),
-      },
-    })
-    this.view.receipts.held.removeAll(gone)
-    this.view.receipts.deleted.removeAll(gone)
-    this.#publishSoon()
-  }
-
-  /** A receipts doc stays while it holds some device's newest record: statuses depend on it. */
-  #holdsNewestReceipt(name: string): boolean {
-    if (parseDocName(name)?.kind !== 'receipts') return false
-    const doc = this.docs.get(name)
-    if (!doc) return false
-    for (const [device, value] of doc.getMap<{ at: { wall: number; counter: number } }>('r')) {
-      const newest = this.view.receipts.record(device)?.at
-      if (newest && newest.wall === value.at?.wall && newest.counter === value.at?.counter) return true
-    }
-    return false
+    const docs = names.filter((name) => isMessageDoc(parseDocName(name)!))
+    const gone = await messagesOf(docs, this.docs, this.ctx.storage, this.ctx.report)
+    if (await forgetMessages(this.view.receipts, gone, this.ctx.storage, this.id)) this.#publishSoon()
   }
 
   /** Forgets a doc that holds nothing anyone else has (see `supersede`): storage, memory, history. */
