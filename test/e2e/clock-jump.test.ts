@@ -1,33 +1,8 @@
-import { type Client, createClient, memoryStorage } from '@tidings/core'
-import { websocketTransport } from '@tidings/transport-websocket'
-import { afterEach, describe, expect, it } from 'vitest'
-import WebSocket from 'ws'
-import { startServer, waitFor } from './helpers.js'
+import { describe, expect, it } from 'vitest'
+import { jumpingDevice, startServer, waitFor } from './helpers.js'
 
 const DAY = 24 * 60 * 60 * 1000
-const clients: Client[] = []
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close().catch(() => {})))
-})
-
-/** A client whose clock (client and transport) can jump: `clock.skew` is read at every call. */
-const connect = (url: string, user: string, clock = { skew: 0 }) => {
-  const now = () => Date.now() + clock.skew
-  const transport = websocketTransport({
-    url,
-    token: `t-${user}`,
-    WebSocket,
-    now,
-    backoff: { base: 50, cap: 500 },
-  })
-  const client = createClient({ user, storage: memoryStorage(), transport, clock: { now }, receiptDelay: 0 })
-  const errors: string[] = []
-  client.on('error', (e) => errors.push(e.code))
-  clients.push(client)
-  const offline = () => transport.disconnect()
-  const online = () => transport.connect({ user, device: client.device! })
-  return { client, clock, errors, offline, online }
-}
+const connect = jumpingDevice
 
 describe('the clock jumps a day fast after the server offset was measured', () => {
   it('a read receipt written offline after the jump is re-published and reaches the author', async () => {

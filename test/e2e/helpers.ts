@@ -84,6 +84,8 @@ export interface DeviceSetup {
   readonly periodMs?: number
   /** The client's physical clock. */
   readonly now?: () => number
+  /** The transport's clock too (pings and the server offset): a whole device whose clock jumps. */
+  readonly linkNow?: () => number
 }
 
 export interface Device {
@@ -92,6 +94,8 @@ export interface Device {
   readonly storage: StorageAdapter
   /** Every connection state the client reported, with the time it came. */
   readonly states: { state: ConnectionState; at: number }[]
+  /** The code of every error the client reported. */
+  readonly errors: string[]
   /** Drops the link and stays offline (the transport's `disconnect`). */
   offline(): void
   /** Connects again as the same device. */
@@ -109,6 +113,7 @@ export const device = (url: string, user: string, setup: DeviceSetup = {}): Devi
     pingTimeout: setup.pingTimeout ?? 5000,
     // Short waits: a test that restarts the server should not wait out a 30 s backoff.
     backoff: { base: 50, cap: 500 },
+    ...(setup.linkNow ? { now: setup.linkNow } : {}),
   })
   const storage = setup.path ? sqliteStorage({ path: setup.path }) : memoryStorage()
   const client = createClient({
@@ -121,6 +126,8 @@ export const device = (url: string, user: string, setup: DeviceSetup = {}): Devi
   })
   const states: Device['states'] = []
   client.on('connection', (state) => states.push({ state, at: performance.now() }))
+  const errors: string[] = []
+  client.on('error', (error) => errors.push(error.code))
   const close = () => client.close()
   cleanups.clients.push(close)
   return {
@@ -128,10 +135,17 @@ export const device = (url: string, user: string, setup: DeviceSetup = {}): Devi
     transport,
     storage,
     states,
+    errors,
     offline: () => transport.disconnect(),
     online: () => transport.connect({ user, device: client.device! }),
     close,
   }
+}
+
+/** A device whose clock, client and transport alike, can jump: `clock.skew` is read at every call. */
+export const jumpingDevice = (url: string, user: string, clock = { skew: 0 }) => {
+  const now = () => Date.now() + clock.skew
+  return { ...device(url, user, { now, linkNow: now }), clock }
 }
 
 /** What a wait re-checks on: conversation changes, client connection events. */

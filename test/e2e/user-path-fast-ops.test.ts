@@ -1,39 +1,9 @@
-import { type Client, createClient, memoryStorage } from '@tidings/core'
-import { websocketTransport } from '@tidings/transport-websocket'
-import { afterEach, describe, expect, it } from 'vitest'
-import WebSocket from 'ws'
-import { startServer, waitFor } from './helpers.js'
+import { describe, expect, it } from 'vitest'
+import { jumpingDevice, startServer, waitFor } from './helpers.js'
 
 const DAY = 24 * 60 * 60 * 1000
 
-const clients: Client[] = []
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close().catch(() => {})))
-})
-
-/** A client whose clock can jump: `clock.skew` is read at every call. */
-const connect = (url: string, user: string, clock = { skew: 0 }) => {
-  const now = () => Date.now() + clock.skew
-  const transport = websocketTransport({
-    url,
-    token: `t-${user}`,
-    WebSocket,
-    now,
-    backoff: { base: 50, cap: 500 },
-  })
-  const client = createClient({ user, storage: memoryStorage(), transport, clock: { now }, receiptDelay: 0 })
-  const errors: string[] = []
-  client.on('error', (e) => errors.push(String((e as { code?: string }).code ?? e)))
-  clients.push(client)
-  return {
-    client,
-    transport,
-    clock,
-    errors,
-    offline: () => transport.disconnect(),
-    online: () => transport.connect({ user, device: client.device! }),
-  }
-}
+const connect = jumpingDevice
 
 describe('user path: a clock that jumps a day fast while offline, after a message was sent', () => {
   it('an edit written offline a day fast still reaches the others (nothing lost)', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { createClient, loopbackHub, memoryStorage } from '../src/index.js'
+import { loopbackHub, memoryStorage } from '../src/index.js'
 import { device, manualTime } from './helpers.js'
-import { DAY, everything, HOUR } from './user-path-helpers.js'
+import { DAY, everything, HOUR, restart } from './user-path-helpers.js'
 
 describe('user path: periods and clocks', () => {
   it('writes into periods not loaded, a day-fast device, a restart: every replica ends equal', async () => {
@@ -29,14 +29,7 @@ describe('user path: periods and clocks', () => {
     await a.client.close()
     time.advance(HOUR)
     const slow = () => time.now() - 5 * HOUR
-    const a2 = createClient({
-      user: 'alice',
-      storage: aStore.reopen(),
-      transport: hub.transport(),
-      clock: { now: slow },
-      receiptDelay: 0,
-      ...opts,
-    })
+    const a2 = restart(hub, 'alice', aStore, slow, opts)
     const ca2 = await a2.open('room')
     await ca2.send('a-late')
     await hub.flush()

@@ -1,4 +1,10 @@
-import type { Conversation } from '../src/index.js'
+import {
+  type ClientOptions,
+  type Conversation,
+  createClient,
+  type LoopbackHub,
+  type MemoryStorage,
+} from '../src/index.js'
 
 export const HOUR = 60 * 60 * 1000
 export const DAY = 24 * HOUR
@@ -24,3 +30,20 @@ export const exported = async (c: Conversation): Promise<string> => {
 }
 
 export const bodies = (c: Conversation) => c.messages().map((m) => m.body)
+
+/** A restart of `user`'s client on the same in-memory store, linked to `hub`, clock `now`. */
+export const restart = (
+  hub: LoopbackHub,
+  user: string,
+  store: MemoryStorage,
+  now: () => number,
+  options: Partial<ClientOptions> = {},
+) =>
+  createClient({
+    user,
+    storage: store.reopen(),
+    transport: hub.transport(),
+    clock: { now },
+    receiptDelay: 0,
+    ...options,
+  })

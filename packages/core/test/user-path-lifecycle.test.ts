@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { createClient, isTidingsError, loopbackHub, memoryStorage } from '../src/index.js'
 import { device, manualTime } from './helpers.js'
-import { exported } from './user-path-helpers.js'
+import { exported, restart } from './user-path-helpers.js'
 
 const RANK = { pending: 0, sent: 1, delivered: 2, read: 3, expired: 4 } as const
 
@@ -74,13 +74,7 @@ describe('user path: lifecycle', () => {
       let cur = ca!
       if (mode === 'offline-restart') {
         await a.client.close()
-        const a2 = createClient({
-          user: 'alice',
-          storage: aStore.reopen(),
-          transport: hub.transport(),
-          clock: { now: time.now },
-          receiptDelay: 0,
-        })
+        const a2 = restart(hub, 'alice', aStore, time.now)
         cur = await a2.open('room')
         seen.push(cur.status(id))
         cur.subscribe(() => seen.push(cur.status(id)))
@@ -210,13 +204,7 @@ describe('user path: lifecycle', () => {
     const m2 = await ca!.send('two')
     await ca!.edit(m1.id, 'one edited')
     // Crash: reopen while the first client runs.
-    const after = createClient({
-      user: 'alice',
-      storage: store.reopen(),
-      transport: hub.transport(),
-      clock: { now: time.now },
-      receiptDelay: 0,
-    })
+    const after = restart(hub, 'alice', store, time.now)
     await expect(ca!.send('after crash on the old handle')).rejects.toBeDefined()
     const c2 = await after.open('room')
     expect(c2.messages().map((m) => m.body)).toEqual(['one edited', 'two'])

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { createClient, loopbackHub, memoryStorage } from '../src/index.js'
+import { loopbackHub, memoryStorage } from '../src/index.js'
 import { device, manualTime } from './helpers.js'
-import { everything, exported, HOUR } from './user-path-helpers.js'
+import { everything, exported, HOUR, restart } from './user-path-helpers.js'
 
 const SECRET = 'zebra-9931'
 
@@ -19,13 +19,7 @@ describe('user path: combinations', () => {
     await cb!.markRead(m2.id)
     expect(cb!.unreadCount()).toBe(0)
     // crash
-    const b2 = createClient({
-      user: 'bob',
-      storage: bStore.reopen(),
-      transport: hub.transport(),
-      clock: { now: time.now },
-      receiptDelay: 0,
-    })
+    const b2 = restart(hub, 'bob', bStore, time.now)
     const cb2 = await b2.open('room')
     await hub.flush()
     expect(cb2.unreadCount()).toBe(0)
@@ -55,14 +49,7 @@ describe('user path: combinations', () => {
     expect(cb!.unreadCount()).toBe(0)
     // Bob restarts: first screen only.
     await b.client.close()
-    const b2 = createClient({
-      user: 'bob',
-      storage: bStore.reopen(),
-      transport: hub.transport(),
-      clock: { now: time.now },
-      receiptDelay: 0,
-      ...opts,
-    })
+    const b2 = restart(hub, 'bob', bStore, time.now, opts)
     const cb2 = await b2.open('room')
     await hub.flush()
     expect(cb2.unreadCount()).toBe(0)
@@ -102,14 +89,7 @@ describe('user path: combinations', () => {
     }
     // Bob restarts offline, then both come back.
     await b.client.close()
-    const b2 = createClient({
-      user: 'bob',
-      storage: bStore.reopen(),
-      transport: hub.transport(),
-      clock: { now: time.now },
-      receiptDelay: 0,
-      ...opts,
-    })
+    const b2 = restart(hub, 'bob', bStore, time.now, opts)
     const cb2 = await b2.open('room')
     a.online()
     await hub.flush()

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { createClient, loopbackHub, memoryStorage } from '../src/index.js'
+import { loopbackHub, memoryStorage } from '../src/index.js'
 import { device, manualTime } from './helpers.js'
-import { DAY, everything, exported, HOUR } from './user-path-helpers.js'
+import { DAY, everything, exported, HOUR, restart } from './user-path-helpers.js'
 
 const SECRET = 'launch code 7781-secret'
 
@@ -71,14 +71,7 @@ describe('user path: pins', () => {
     // An edit after retention can no longer reach a dropped message; pins keep the latest.
     for (const c of [ca!, cb!]) expect(c.pins().map((p) => p.body)).toEqual(['v2 offline'])
     await b.client.close()
-    const b2 = createClient({
-      user: 'bob',
-      storage: bStore.reopen(),
-      transport: hub.transport(),
-      clock: { now: time.now },
-      receiptDelay: 0,
-      ...opts,
-    })
+    const b2 = restart(hub, 'bob', bStore, time.now, opts)
     const cb2 = await b2.open('room')
     await hub.flush()
     expect(cb2.pins().map((p) => p.body)).toEqual(['v2 offline'])

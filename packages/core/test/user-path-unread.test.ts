@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { createClient, loopbackHub, memoryStorage } from '../src/index.js'
 import { device, manualTime } from './helpers.js'
-import { DAY, everything, HOUR } from './user-path-helpers.js'
+import { DAY, everything, HOUR, restart } from './user-path-helpers.js'
 
 describe('user path: unread', () => {
   it('retention: nothing dropped stays unread, on an online and an offline reader, across a restart', async () => {
@@ -45,14 +45,7 @@ describe('user path: unread', () => {
     // Bob restarts.
     b.offline()
     await b.client.close()
-    const b2 = createClient({
-      user: 'bob',
-      storage: bStore.reopen(),
-      transport: hub.transport(),
-      clock: { now: time.now },
-      receiptDelay: 0,
-      ...opts,
-    })
+    const b2 = restart(hub, 'bob', bStore, time.now, opts)
     const cb2 = await b2.open('room')
     await hub.flush()
     expect(cb2.unreadCount()).toBe(kept.length)
