@@ -41,7 +41,13 @@ export {
   periodStart,
   SYNC_ORDER,
 } from './lanes.js'
-export { type LoopbackFrame, type LoopbackHub, type LoopbackOptions, loopbackHub } from './loopback.js'
+export {
+  type LoopbackFrame,
+  type LoopbackHub,
+  type LoopbackOptions,
+  type LoopbackTransport,
+  loopbackHub,
+} from './loopback.js'
 export { type MemoryStorage, memoryStorage } from './memory-storage.js'
 export {
   type ControlRecord,

@@ -27,7 +27,19 @@ export interface LoopbackFrame {
   readonly link: number
   readonly direction: 'up' | 'down'
   readonly kind: string
+  /** The doc an update or sync frame is about. */
+  readonly doc?: string
+  /** The update's size in bytes (0 for frames without one): what a throttled link charges. */
+  readonly bytes: number
+  /** For an update the hub forwards: the link it came from. */
+  readonly origin?: number
   run(): void
+}
+
+/** A client's link to a loopback hub. */
+export interface LoopbackTransport extends Transport {
+  /** Names this link in `LoopbackFrame.link`. */
+  readonly id: number
 }
 
 /**
@@ -37,7 +49,7 @@ export interface LoopbackFrame {
  */
 export interface LoopbackHub {
   /** A new client link to this hub. */
-  transport(): Transport
+  transport(): LoopbackTransport
   /** The hub's copy of every doc, as one merged update each. */
   readonly docs: ReadonlyMap<string, Uint8Array>
   /** Frames in flight (manual mode). */
@@ -48,6 +60,8 @@ export interface LoopbackHub {
   duplicate(index: number): void
   /** Delivers frames until none is left, including those that delivery produced. */
   flush(): Promise<void>
+  /** Removes and returns the frames in flight (manual mode), for a harness that times them itself. */
+  take(): LoopbackFrame[]
 }
 
 export const loopbackHub = (options: LoopbackOptions = {}): LoopbackHub => {
@@ -82,11 +96,11 @@ export const loopbackHub = (options: LoopbackOptions = {}): LoopbackHub => {
       docs.set(update.doc, before ? mergeUpdates([before, update.update]) : update.update.slice())
       for (const link of links.values()) {
         if (link !== from && link.subscriptions.has(update.conversation)) {
-          link.down('update', {
-            conversation: update.conversation,
-            doc: update.doc,
-            update: update.update.slice(),
-          })
+          link.down(
+            'update',
+            { conversation: update.conversation, doc: update.doc, update: update.update.slice() },
+            from.id,
+          )
         }
       }
       if (update.key) from.down('ack', { keys: [update.key] })
@@ -110,7 +124,7 @@ export const loopbackHub = (options: LoopbackOptions = {}): LoopbackHub => {
     },
   }
 
-  class LoopbackLink implements Transport {
+  class LoopbackLink implements LoopbackTransport {
     readonly id = nextLink++
     readonly #events = new Emitter<TransportEvents>()
     readonly subscriptions = new Map<ConversationId, () => Promise<DocVector[]>>()
@@ -157,7 +171,14 @@ export const loopbackHub = (options: LoopbackOptions = {}): LoopbackHub => {
     send(update: OutgoingUpdate) {
       if (this.state === 'offline') return
       const copy = { ...update, update: update.update.slice() }
-      enqueue({ link: this.id, direction: 'up', kind: 'update', run: () => hub.store(copy, this) })
+      enqueue({
+        link: this.id,
+        direction: 'up',
+        kind: 'update',
+        doc: copy.doc,
+        bytes: copy.update.length,
+        run: () => hub.store(copy, this),
+      })
     }
 
     async close() {
@@ -166,11 +187,19 @@ export const loopbackHub = (options: LoopbackOptions = {}): LoopbackHub => {
       this.subscriptions.clear()
     }
 
-    down<E extends keyof TransportEvents>(event: E, payload: Parameters<TransportEvents[E]>[0]) {
+    down<E extends keyof TransportEvents>(
+      event: E,
+      payload: Parameters<TransportEvents[E]>[0],
+      origin?: number,
+    ) {
+      const { doc, update } = payload as { doc?: string; update?: Uint8Array }
       enqueue({
         link: this.id,
         direction: 'down',
         kind: event,
+        ...(doc === undefined ? {} : { doc }),
+        bytes: update?.length ?? 0,
+        ...(origin === undefined ? {} : { origin }),
         run: () => {
           if (event === 'synced') {
             this.#unsynced.delete((payload as { conversation: ConversationId }).conversation)
@@ -192,6 +221,7 @@ export const loopbackHub = (options: LoopbackOptions = {}): LoopbackHub => {
             link: this.id,
             direction: 'up',
             kind: 'subscribe',
+            bytes: 0,
             run: () => hub.subscribe(conversation, vectors, this),
           })
         },
@@ -222,6 +252,7 @@ export const loopbackHub = (options: LoopbackOptions = {}): LoopbackHub => {
     duplicate(index) {
       queue[index]?.run()
     },
+    take: () => queue.splice(0),
     async flush() {
       // Storage writes and `have()` calls settle on later ticks, so drain until a pass finds nothing.
       for (let quiet = 0; quiet < 3; ) {

@@ -1,0 +1,185 @@
+import type { Client, Conversation } from '@tidings/core'
+import type { SimulatedNetwork } from './network.js'
+
+/** A replica to compare: a device of a simulated network, or any client a suite runs itself. */
+export interface Replica {
+  readonly client: Client
+  /** How the diff names it (default: `<user>#<n>`). */
+  readonly name?: string
+}
+
+/** One field on which replicas disagree. */
+export interface Difference {
+  /** The message concerned, or undefined for conversation-wide fields (order, pins, retention). */
+  readonly message?: string
+  readonly field: string
+  /** Each distinct value, with the replicas that hold it. */
+  readonly values: readonly { readonly value: unknown; readonly replicas: readonly string[] }[]
+}
+
+/** Thrown by `assertConverged`: its message lists every difference, the seed and the steps to replay. */
+export class ConvergenceError extends Error {
+  override readonly name = 'ConvergenceError'
+  constructor(
+    message: string,
+    readonly differences: readonly Difference[],
+    readonly seed?: number,
+  ) {
+    super(message)
+  }
+}
+
+export interface ConvergenceOptions {
+  /** Page in every older period before comparing (default true). */
+  readonly loadAll?: boolean
+  /** Differences listed in the message at most (default 20; all are on the error). */
+  readonly maxListed?: number
+  /** Trace lines of the replay shown at most (default 60, the newest). */
+  readonly maxTrace?: number
+}
+
+/** What one replica shows of a conversation. */
+interface Snapshot {
+  readonly name: string
+  readonly user: string
+  readonly order: readonly string[]
+  readonly messages: ReadonlyMap<string, Record<string, unknown>>
+  readonly pins: unknown
+  readonly retainedFrom: number
+  readonly unread: readonly string[]
+  readonly unreadCount: number | undefined
+}
+
+const snapshot = (name: string, client: Client, convo: Conversation): Snapshot => {
+  const messages = new Map<string, Record<string, unknown>>()
+  for (const m of convo.messages()) {
+    messages.set(m.id, {
+      author: m.author,
+      device: m.device,
+      body: m.body,
+      priority: m.priority,
+      sentAt: m.sentAt,
+      replyTo: m.replyTo,
+      editedAt: m.editedAt,
+      deleted: m.deleted,
+      status: m.status,
+      readBy: [...convo.readBy(m.id)].sort(),
+    })
+  }
+  return {
+    name,
+    user: client.user,
+    order: convo.messages().map((m) => m.id),
+    messages,
+    pins: convo.pins(),
+    retainedFrom: convo.retainedFrom,
+    unread: [...convo.unreadIds()].sort(),
+    unreadCount: client.conversations().find((c) => c.id === convo.id)?.unread,
+  }
+}
+
+const key = (value: unknown) => JSON.stringify(value) ?? 'undefined'
+
+/** Groups replicas by the value they hold; one group means they agree. */
+const compare = (
+  snapshots: readonly Snapshot[],
+  field: string,
+  read: (s: Snapshot) => unknown,
+  message?: string,
+): Difference | undefined => {
+  const groups = new Map<string, { value: unknown; replicas: string[] }>()
+  for (const s of snapshots) {
+    const value = read(s)
+    const k = key(value)
+    const group = groups.get(k) ?? { value, replicas: [] }
+    group.replicas.push(s.name)
+    groups.set(k, group)
+  }
+  if (groups.size <= 1) return undefined
+  return { ...(message === undefined ? {} : { message }), field, values: [...groups.values()] }
+}
+
+/** Every way the snapshots disagree, and every replica whose counts contradict its own lists. */
+const differences = (snapshots: readonly Snapshot[]): Difference[] => {
+  const found: (Difference | undefined)[] = []
+  const ids = new Set(snapshots.flatMap((s) => s.order))
+  for (const id of ids) {
+    found.push(compare(snapshots, 'present', (s) => s.messages.has(id), id))
+    const holders = snapshots.filter((s) => s.messages.has(id))
+    const fields = Object.keys(holders[0]?.messages.get(id) ?? {})
+    for (const field of fields) found.push(compare(holders, field, (s) => s.messages.get(id)![field], id))
+  }
+  found.push(compare(snapshots, 'order', (s) => s.order))
+  found.push(compare(snapshots, 'pins', (s) => s.pins))
+  found.push(compare(snapshots, 'retainedFrom', (s) => s.retainedFrom))
+  // Devices of one user share read state.
+  for (const user of new Set(snapshots.map((s) => s.user))) {
+    const same = snapshots.filter((s) => s.user === user)
+    found.push(compare(same, `unreadIds of ${user}`, (s) => s.unread))
+  }
+  for (const s of snapshots) {
+    if (s.unreadCount !== undefined && s.unreadCount !== s.unread.length) {
+      found.push({
+        field: 'unread count',
+        values: [{ value: { count: s.unreadCount, unreadIds: s.unread.length }, replicas: [s.name] }],
+      })
+    }
+  }
+  return found.filter((d): d is Difference => d !== undefined)
+}
+
+const describe = (d: Difference) => {
+  const where = d.message === undefined ? d.field : `message ${d.message}: ${d.field}`
+  const values = d.values.map((v) => `${v.replicas.join(', ')} ${key(v.value)}`).join(' | ')
+  return `  ${where}: ${values}`
+}
+
+const isNetwork = (target: SimulatedNetwork | readonly Replica[]): target is SimulatedNetwork =>
+  !Array.isArray(target)
+
+/**
+ * Checks that every replica shows `conversation` alike: the same messages in the same order, with
+ * the same bodies, edits, deletes, statuses and `readBy`, the same pins and `retainedFrom`, and the
+ * same `unreadIds` on devices of one user. Loads the whole history first.
+ * @remarks Settle the network (or let your clients sync) first: this compares, it does not wait.
+ * Crashed devices of a network are left out. Throws a `ConvergenceError` naming each message,
+ * field and replica that differ, with the network's seed and trace.
+ */
+export const assertConverged = async (
+  target: SimulatedNetwork | readonly Replica[],
+  conversation: string,
+  options: ConvergenceOptions = {},
+): Promise<void> => {
+  const replicas: Replica[] = isNetwork(target)
+    ? target.devices.filter((d) => !d.crashed).map((d) => ({ client: d.client, name: d.name }))
+    : [...target]
+  const settle = async () => {
+    if (isNetwork(target)) await target.settle()
+  }
+  const convos: Conversation[] = []
+  for (const replica of replicas) convos.push(await replica.client.open(conversation))
+  await settle()
+  if (options.loadAll ?? true) for (const convo of convos) while (await convo.loadOlder()) {}
+  await settle()
+  const snapshots = replicas.map((r, i) =>
+    snapshot(r.name ?? `${r.client.user}#${i + 1}`, r.client, convos[i]!),
+  )
+  const found = differences(snapshots)
+  if (found.length === 0) return
+  const maxListed = options.maxListed ?? 20
+  const lines = [
+    `${snapshots.length} replicas of "${conversation}" differ in ${found.length} place(s):`,
+    ...found.slice(0, maxListed).map(describe),
+    ...(found.length > maxListed ? [`  … and ${found.length - maxListed} more (error.differences)`] : []),
+  ]
+  if (isNetwork(target)) {
+    const maxTrace = options.maxTrace ?? 60
+    const trace = target.trace.slice(-maxTrace)
+    lines.push(
+      `seed: ${target.seed}; replay with createSimulatedNetwork({ seed: ${target.seed} }) and these steps` +
+        (target.trace.length > maxTrace ? ` (the last ${maxTrace} of ${target.trace.length}):` : ':'),
+      ...trace.map((step) => `  ${step}`),
+    )
+  }
+  throw new ConvergenceError(lines.join('\n'), found, isNetwork(target) ? target.seed : undefined)
+}
