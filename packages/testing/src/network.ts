@@ -82,7 +82,10 @@ export interface SimulatedNetwork {
   readonly devices: readonly SimulatedDevice[]
   /** The conversations devices open at start. */
   readonly conversations: readonly string[]
-  /** The server: its copy of every doc. */
+  /**
+   * The server: its copy of every doc. A link made with `hub.transport()` is a raw peer outside the
+   * simulation: a perfect link, no client (for forgeries and other hand-made updates).
+   */
   readonly hub: LoopbackHub
   readonly stats: LinkStats
   /** Every step taken on this network, for the replay in a failure message. */
@@ -157,6 +160,8 @@ export const createSimulatedNetwork = (options: SimulatedNetworkOptions = {}): S
   const stats: LinkStats = { sent: 0, delivered: 0, lost: 0, duplicated: 0, cut: 0 }
   const devices: DeviceState[] = []
   const byLink = new Map<number, DeviceState>()
+  /** Links of crashed clients: anything they still produce is dropped. */
+  const retired = new Set<number>()
   const cuts: Cut[] = []
   const trace: string[] = []
   const perUser = new Map<string, number>()
@@ -214,9 +219,11 @@ export const createSimulatedNetwork = (options: SimulatedNetworkOptions = {}): S
   /** Hands the frames the hub and links produced to their pipes. */
   const pull = () => {
     for (const frame of hub.take()) {
+      if (retired.has(frame.link)) continue
       const device = byLink.get(frame.link)
-      if (!device) continue
-      ;(frame.direction === 'up' ? device.up : device.down).push(frame)
+      // A link the test made itself on `hub` (a raw peer) is perfect: its frames run at once.
+      if (!device) scheduler.at(scheduler.now, () => frame.run())
+      else (frame.direction === 'up' ? device.up : device.down).push(frame)
     }
   }
 
@@ -325,6 +332,7 @@ export const createSimulatedNetwork = (options: SimulatedNetworkOptions = {}): S
       state.timers.cancelAll()
       disconnect(state)
       byLink.delete(state.link.id)
+      retired.add(state.link.id)
       // The old client is abandoned, never closed: only what its storage committed survives.
       const storage = state.storage as StorageAdapter & { reopen?: () => StorageAdapter }
       if (typeof storage.reopen === 'function') state.storage = storage.reopen()
