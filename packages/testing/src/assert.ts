@@ -134,6 +134,16 @@ const describe = (d: Difference) => {
   return `  ${where}: ${values}`
 }
 
+/** The lines that tell a reader how to replay a network's run: its seed and its last steps. */
+export const replay = (net: SimulatedNetwork, maxTrace = 60): string[] => {
+  const trace = net.trace.slice(-maxTrace)
+  return [
+    `seed: ${net.seed}; replay with createSimulatedNetwork({ seed: ${net.seed} }) and these steps` +
+      (net.trace.length > maxTrace ? ` (the last ${maxTrace} of ${net.trace.length}):` : ':'),
+    ...trace.map((step) => `  ${step}`),
+  ]
+}
+
 const isNetwork = (target: SimulatedNetwork | readonly Replica[]): target is SimulatedNetwork =>
   !Array.isArray(target)
 
@@ -172,14 +182,6 @@ export const assertConverged = async (
     ...found.slice(0, maxListed).map(describe),
     ...(found.length > maxListed ? [`  … and ${found.length - maxListed} more (error.differences)`] : []),
   ]
-  if (isNetwork(target)) {
-    const maxTrace = options.maxTrace ?? 60
-    const trace = target.trace.slice(-maxTrace)
-    lines.push(
-      `seed: ${target.seed}; replay with createSimulatedNetwork({ seed: ${target.seed} }) and these steps` +
-        (target.trace.length > maxTrace ? ` (the last ${maxTrace} of ${target.trace.length}):` : ':'),
-      ...trace.map((step) => `  ${step}`),
-    )
-  }
+  if (isNetwork(target)) lines.push(...replay(target, options.maxTrace))
   throw new ConvergenceError(lines.join('\n'), found, isNetwork(target) ? target.seed : undefined)
 }

@@ -1,10 +1,17 @@
 export {
+  arbitraries,
+  type Model,
+  type Schedule,
+  type ScheduleOptions,
+} from './arbitraries.js'
+export {
   assertConverged,
   ConvergenceError,
   type ConvergenceOptions,
   type Difference,
   type Replica,
 } from './assert.js'
+export { type Figures, InvariantError } from './invariants.js'
 export type { LinkConditions, LinkStats } from './link.js'
 export {
   createSimulatedNetwork,
@@ -15,4 +22,6 @@ export {
   type SimulatedNetwork,
   type SimulatedNetworkOptions,
 } from './network.js'
+export type { Operation, OperationKind, OperationWeights, RaceAction } from './operations.js'
+export type { RunRecord, SentMessage } from './runner.js'
 export { prng } from './scheduler.js'

@@ -2,6 +2,7 @@ import {
   type Client,
   type ClientOptions,
   createClient,
+  DEFAULT_PERIOD_MS,
   type DeviceId,
   type LoopbackFrame,
   type LoopbackHub,
@@ -65,6 +66,8 @@ export interface SimulatedDevice {
   /** Errors the client reported (`client.on('error')`), across restarts. */
   readonly errors: readonly TidingsError[]
   readonly skewMs: number
+  /** Length of the period docs this device creates. */
+  readonly periodMs: number
   /** Whether the device wants its link up (a partition or a loss may still cut it). */
   readonly online: boolean
   readonly crashed: boolean
@@ -240,10 +243,10 @@ export const createSimulatedNetwork = (options: SimulatedNetworkOptions = {}): S
       user: device.user,
       storage: device.storage,
       transport: link,
-      clock: { now: () => scheduler.now + device.skewMs },
+      clock: { now: () => device.now() },
       random: prng(seed ^ ((devices.indexOf(device) + 1) * 0x9e3779b1) ^ device.epoch),
       timers: device.timers,
-      ...(device.options.periodMs === undefined ? {} : { periodMs: device.options.periodMs }),
+      periodMs: device.periodMs,
     })
     device.client = client
     client.on('error', (error) => device.errors.push(error))
@@ -259,7 +262,7 @@ export const createSimulatedNetwork = (options: SimulatedNetworkOptions = {}): S
   const net: SimulatedNetwork = {
     seed,
     get now() {
-      return scheduler.now
+      return Math.floor(scheduler.now)
     },
     devices,
     conversations,
@@ -276,6 +279,7 @@ export const createSimulatedNetwork = (options: SimulatedNetworkOptions = {}): S
         user,
         errors: [],
         skewMs: deviceOptions.skewMs ?? 0,
+        periodMs: deviceOptions.periodMs ?? options.client?.periodMs ?? DEFAULT_PERIOD_MS,
         online: deviceOptions.online ?? true,
         crashed: false,
         conditions: deviceOptions.link,
@@ -283,7 +287,8 @@ export const createSimulatedNetwork = (options: SimulatedNetworkOptions = {}): S
         factory: typeof deviceOptions.storage === 'function' ? deviceOptions.storage : undefined,
         options: deviceOptions,
         epoch: 0,
-        now: () => scheduler.now + device.skewMs,
+        // Whole ms, as Date.now() gives: a throttled link's transfer times are fractional.
+        now: () => Math.floor(scheduler.now) + device.skewMs,
       } as unknown as DeviceState
       devices.push(device)
       trace.push(`device ${device.name} ${JSON.stringify({ ...deviceOptions, storage: undefined })}`)

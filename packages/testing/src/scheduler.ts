@@ -76,7 +76,8 @@ export class Scheduler {
         return event
       },
       clearTimeout: (handle) => {
-        const event = handle as Event
+        const event = handle as Event | undefined
+        if (!event) return
         event.cancelled = true
         pending.delete(event)
       },

@@ -1,0 +1,170 @@
+import fc from 'fast-check'
+import { checkStep, type Figures, finish } from './invariants.js'
+import { createSimulatedNetwork, type SimulatedNetwork, type SimulatedNetworkOptions } from './network.js'
+import {
+  DEFAULT_WEIGHTS,
+  linkConditions,
+  type Operation,
+  type OperationWeights,
+  operation,
+  operations,
+  skew,
+} from './operations.js'
+import { apply, newRecord, type RunRecord } from './runner.js'
+
+const MINUTE = 60_000
+
+/** A whole run: the network's seed and start, its devices and what they do. */
+export interface Schedule {
+  readonly seed: number
+  /** Virtual start time: near a day boundary, which is a boundary of every period length. */
+  readonly start: number
+  readonly periodMs: number
+  readonly devices: readonly { readonly user: string; readonly skewMs: number }[]
+  readonly operations: readonly Operation[]
+}
+
+export interface ScheduleOptions {
+  /** Devices per run (default 2 to 5). */
+  readonly devices?: { readonly min: number; readonly max: number }
+  /** Users the devices belong to, round robin (default up to 3). */
+  readonly users?: number
+  /** Period lengths to draw from (default 1 min, 10 min, 1 h, 1 day: short ones cross many boundaries). */
+  readonly periodMs?: readonly number[]
+  /** Clock errors (default: up to a day either way); false for exact clocks. */
+  readonly skew?: boolean
+  readonly weights?: OperationWeights
+  /** Operations per run (default 10 to 40). */
+  readonly minOperations?: number
+  readonly maxOperations?: number
+}
+
+/** Schedules of every operation over 2–5 devices of up to 3 users with skewed clocks and short periods. */
+export const schedule = (options: ScheduleOptions = {}): fc.Arbitrary<Schedule> => {
+  const devices = options.devices ?? { min: 2, max: 5 }
+  const users = options.users ?? 3
+  return fc.record({
+    seed: fc.integer(),
+    start: fc.integer({ min: -2 * MINUTE, max: 2 * MINUTE }).map((offset) => Date.UTC(2026, 2, 1) + offset),
+    periodMs: fc.constantFrom(...(options.periodMs ?? [MINUTE, 10 * MINUTE, 60 * MINUTE, 1440 * MINUTE])),
+    devices: fc
+      .array(options.skew === false ? fc.constant(0) : skew(), {
+        minLength: devices.min,
+        maxLength: devices.max,
+      })
+      .map((skews) => skews.map((skewMs, i) => ({ user: `user${i % users}`, skewMs }))),
+    operations: operations({
+      ...(options.weights ? { weights: options.weights } : {}),
+      minLength: Math.min(options.minOperations ?? 10, options.maxOperations ?? 40),
+      maxLength: options.maxOperations ?? 40,
+    }),
+  })
+}
+
+/** Builds the network a schedule runs on, with its devices online. */
+export const network = async (
+  plan: Schedule,
+  options: SimulatedNetworkOptions = {},
+): Promise<SimulatedNetwork> => {
+  const net = createSimulatedNetwork({
+    seed: plan.seed,
+    start: plan.start,
+    conversations: ['room', 'side'],
+    ...options,
+    client: { firstScreen: 5, pageSize: 5, ...options.client, periodMs: plan.periodMs },
+  })
+  for (const device of plan.devices) await net.device(device.user, { skewMs: device.skewMs })
+  return net
+}
+
+/**
+ * Applies operations in order, checking after each one what must always hold (`checkStep`).
+ * Returns the record `finish` checks the end against.
+ */
+export const run = async (
+  net: SimulatedNetwork,
+  ops: readonly Operation[],
+  record: RunRecord = newRecord(),
+): Promise<RunRecord> => {
+  for (const op of ops) {
+    net.note(JSON.stringify(op))
+    await apply(net, op, record)
+    await checkStep(net, record)
+  }
+  return record
+}
+
+/** The state a model-based run carries between commands. */
+export interface Model {
+  readonly record: RunRecord
+}
+
+class OperationCommand implements fc.AsyncCommand<Model, SimulatedNetwork> {
+  constructor(readonly operation: Operation) {}
+  check(): boolean {
+    return true
+  }
+  async run(model: Model, net: SimulatedNetwork): Promise<void> {
+    net.note(JSON.stringify(this.operation))
+    await apply(net, this.operation, model.record)
+    await checkStep(net, model.record)
+  }
+  toString(): string {
+    return JSON.stringify(this.operation)
+  }
+}
+
+/** Operations as fast-check commands, for `fc.asyncModelRun` (see `modelRun`). */
+export const commands = (
+  options: { weights?: OperationWeights; maxCommands?: number } = {},
+): fc.Arbitrary<Iterable<fc.AsyncCommand<Model, SimulatedNetwork>>> =>
+  fc.commands([operation(options.weights).map((op) => new OperationCommand(op))], {
+    maxCommands: options.maxCommands ?? 40,
+  })
+
+/**
+ * Runs commands on a network as a fast-check model run (invariants after each step), then
+ * `finish`es it. Returns the figures.
+ */
+export const modelRun = async (
+  net: SimulatedNetwork,
+  cmds: Iterable<fc.AsyncCommand<Model, SimulatedNetwork>>,
+): Promise<Figures> => {
+  const model: Model = { record: newRecord() }
+  await fc.asyncModelRun(() => ({ model, real: net }), cmds)
+  return finish(net, model.record)
+}
+
+/** Runs a whole schedule: network, operations, end checks; closes the network. Returns the figures. */
+export const runSchedule = async (
+  plan: Schedule,
+  options: SimulatedNetworkOptions = {},
+): Promise<Figures> => {
+  const net = await network(plan, options)
+  try {
+    return await finish(net, await run(net, plan.operations))
+  } finally {
+    await net.close()
+  }
+}
+
+/**
+ * fast-check arbitraries and runners for Tidings conversations: draw schedules of operations
+ * (every send lane, replies, edits, deletes, pins, reads, retention, offline and online, crashes,
+ * clock jumps, imports, partitions, link faults), apply them to a simulated network, and check
+ * the invariants of DESIGN.md after each step and at the end.
+ */
+export const arbitraries = {
+  operation,
+  operations,
+  schedule,
+  linkConditions,
+  skew,
+  commands,
+  network,
+  run,
+  finish,
+  modelRun,
+  runSchedule,
+  DEFAULT_WEIGHTS,
+}

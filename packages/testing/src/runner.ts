@@ -1,0 +1,178 @@
+import { type Conversation, MAX_DRIFT, type MessageId, TidingsError } from '@tidings/core'
+import type { SimulatedDevice, SimulatedNetwork } from './network.js'
+import type { Operation } from './operations.js'
+
+/** What the run knows of a message whose `send()` resolved. */
+export interface SentMessage {
+  readonly id: MessageId
+  readonly conversation: string
+  /** The sending device's name. */
+  readonly device: string
+  readonly priority: string
+  readonly sentAt: number
+  /** Length of the period doc it went into (the sender's). */
+  readonly periodMs: number
+  readonly replyTo?: MessageId
+  /**
+   * A reply stamped after a parent that lay beyond the sender's drift bound: it may sort before
+   * its device's earlier messages (display order follows the stamp the reply had to take).
+   */
+  readonly aheadReply: boolean
+}
+
+/** What a run did, for the checks after it. */
+export interface RunRecord {
+  /** Messages whose `send()` resolved, by `sentKey`: durable on their device, never to be lost. */
+  readonly sent: Map<string, SentMessage>
+  /** Per device name: messages its user was shown as having read, to catch a read that comes undone. */
+  readonly read: Map<string, Set<MessageId>>
+  /** Operations applied, by kind. */
+  readonly counts: Map<Operation['op'], number>
+}
+
+/** Message ids are unique within a conversation (seqs count per device and conversation). */
+export const sentKey = (conversation: string, id: string): string => `${conversation}\n${id}`
+
+export const newRecord = (): RunRecord => ({ sent: new Map(), read: new Map(), counts: new Map() })
+
+/** Refusals an app sees for reasons the schedule cannot know (a delete it has not received yet). */
+const EXPECTED = new Set(['input/invalid', 'message/unknown'])
+
+const tolerate = async (call: () => Promise<unknown>) => {
+  try {
+    await call()
+  } catch (error) {
+    if (!(error instanceof TidingsError) || !EXPECTED.has(error.code)) throw error
+  }
+}
+
+const nth = <T>(list: readonly T[], n: number): T | undefined =>
+  list.length === 0 ? undefined : list[n % list.length]
+
+const live = (net: SimulatedNetwork) => net.devices.filter((d) => !d.crashed)
+
+const open = (device: SimulatedDevice, net: SimulatedNetwork, n: number): Promise<Conversation> =>
+  device.client.open(nth(net.conversations, n)!)
+
+/** The body a schedule sends: unique, so a duplicate or a lost message is visible. */
+const body = (record: RunRecord, device: SimulatedDevice) => ({
+  text: `m${record.sent.size} from ${device.name}`,
+})
+
+const race = async (net: SimulatedNetwork, op: Extract<Operation, { op: 'race' }>) => {
+  const first = await open(live(net)[0]!, net, op.conversation)
+  const target = nth(first.messages(), op.pick)
+  if (!target) return
+  await Promise.all(
+    op.moves.map(async ({ device: n, action }) => {
+      const device = nth(live(net), n)!
+      const convo = await open(device, net, op.conversation)
+      const m = convo.messages().find((x) => x.id === target.id)
+      if (!m || (action !== 'unpin' && m.deleted)) return
+      if ((action === 'edit' || action === 'delete') && m.author !== device.user) return
+      if (action === 'edit') await tolerate(() => convo.edit(m.id, { text: `raced by ${device.name}` }))
+      else await tolerate(() => convo[action](m.id))
+    }),
+  )
+}
+
+/** Applies one operation to the network's devices as an app would. */
+export const apply = async (net: SimulatedNetwork, op: Operation, record: RunRecord): Promise<void> => {
+  record.counts.set(op.op, (record.counts.get(op.op) ?? 0) + 1)
+  switch (op.op) {
+    case 'advance':
+      return net.advance(op.ms)
+    case 'settle':
+      return net.settle()
+    case 'heal':
+      return net.heal()
+    case 'race':
+      return race(net, op)
+  }
+  const device = nth(live(net), op.device)
+  if (!device) return
+  switch (op.op) {
+    case 'offline':
+      return net.offline(device)
+    case 'online':
+      return net.online(device)
+    case 'crash':
+      await net.crash(device)
+      await net.restart(device)
+      return
+    case 'jump':
+      return net.jump(device, op.ms)
+    case 'link':
+      return net.link(device, op.conditions)
+    case 'partition': {
+      const other = op.other === 'server' ? 'server' : nth(live(net), op.other)!
+      if (other !== device) net.partition(device, other, { oneWay: op.oneWay })
+      return
+    }
+  }
+  const convo = await open(device, net, op.conversation)
+  const loaded = convo.messages()
+  const own = loaded.filter((m) => m.author === device.user && !m.deleted)
+  switch (op.op) {
+    case 'send': {
+      const parent = op.reply === null ? undefined : nth(loaded, op.reply)
+      const m = await convo.send(body(record, device), {
+        priority: op.priority,
+        ...(parent ? { replyTo: parent.id } : {}),
+      })
+      record.sent.set(sentKey(convo.id, m.id), {
+        id: m.id,
+        conversation: convo.id,
+        device: device.name,
+        priority: op.priority,
+        sentAt: m.sentAt,
+        periodMs: device.periodMs,
+        ...(parent ? { replyTo: parent.id } : {}),
+        aheadReply: parent !== undefined && m.sentAt > device.now() + MAX_DRIFT,
+      })
+      return
+    }
+    case 'edit': {
+      const target = nth(own, op.pick)
+      if (target) await tolerate(() => convo.edit(target.id, { text: `edited by ${device.name}` }))
+      return
+    }
+    case 'delete': {
+      const target = nth(own, op.pick)
+      if (target) await tolerate(() => convo.delete(target.id))
+      return
+    }
+    case 'pin': {
+      const target = nth(
+        loaded.filter((m) => !m.deleted),
+        op.pick,
+      )
+      if (target) await tolerate(() => convo.pin(target.id))
+      return
+    }
+    case 'unpin': {
+      const target = nth(convo.pins(), op.pick)
+      if (target) await tolerate(() => convo.unpin(target.id))
+      return
+    }
+    case 'markRead': {
+      const target = nth(loaded, op.pick)
+      if (target) await tolerate(() => convo.markRead(target.id))
+      return
+    }
+    case 'retain': {
+      return convo.setRetainedFrom(Math.max(0, device.now() - op.back * device.periodMs))
+    }
+    case 'loadOlder':
+      await convo.loadOlder()
+      return
+    case 'import': {
+      const mine = live(net).filter((d) => d.user === device.user)
+      const from = nth(mine, op.from)!
+      const records: string[] = []
+      for await (const line of (await open(from, net, op.conversation)).export()) records.push(line)
+      await convo.import(records)
+      return
+    }
+  }
+}
