@@ -1,6 +1,11 @@
 import fc from 'fast-check'
 import { checkStep, type Figures, finish } from './invariants.js'
-import { createSimulatedNetwork, type SimulatedNetwork, type SimulatedNetworkOptions } from './network.js'
+import {
+  createSimulatedNetwork,
+  type DeviceOptions,
+  type SimulatedNetwork,
+  type SimulatedNetworkOptions,
+} from './network.js'
 import {
   DEFAULT_WEIGHTS,
   linkConditions,
@@ -62,9 +67,14 @@ export const schedule = (options: ScheduleOptions = {}): fc.Arbitrary<Schedule> 
 }
 
 /** Builds the network a schedule runs on, with its devices online. */
+export interface ScheduleNetworkOptions extends SimulatedNetworkOptions {
+  /** Options of each device, by index in the schedule (storage, link, period length …). */
+  readonly device?: (index: number) => DeviceOptions
+}
+
 export const network = async (
   plan: Schedule,
-  options: SimulatedNetworkOptions = {},
+  options: ScheduleNetworkOptions = {},
 ): Promise<SimulatedNetwork> => {
   const net = createSimulatedNetwork({
     seed: plan.seed,
@@ -73,7 +83,9 @@ export const network = async (
     ...options,
     client: { firstScreen: 5, pageSize: 5, ...options.client, periodMs: plan.periodMs },
   })
-  for (const device of plan.devices) await net.device(device.user, { skewMs: device.skewMs })
+  for (const [i, device] of plan.devices.entries()) {
+    await net.device(device.user, { ...options.device?.(i), skewMs: device.skewMs })
+  }
   return net
 }
 
@@ -138,7 +150,7 @@ export const modelRun = async (
 /** Runs a whole schedule: network, operations, end checks; closes the network. Returns the figures. */
 export const runSchedule = async (
   plan: Schedule,
-  options: SimulatedNetworkOptions = {},
+  options: ScheduleNetworkOptions = {},
 ): Promise<Figures> => {
   const net = await network(plan, options)
   try {

@@ -2,6 +2,7 @@ export {
   arbitraries,
   type Model,
   type Schedule,
+  type ScheduleNetworkOptions,
   type ScheduleOptions,
 } from './arbitraries.js'
 export {
