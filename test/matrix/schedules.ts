@@ -33,6 +33,8 @@ export const runSchedules = async (options: {
     readRegressions: 0,
     pending: 0,
     orderViolations: 0,
+    statusRegressions: 0,
+    editsLost: 0,
   }
   const property = fc.asyncProperty(arbitraries.schedule(options.schedule), async (plan) => {
     const figures = await arbitraries.runSchedule(plan, options.network)

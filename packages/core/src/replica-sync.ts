@@ -56,3 +56,21 @@ export const answerFor = async (
     : Y.diffUpdate(await storedState(held.storage, doc), vector)
   return isEmptyUpdate(update) ? undefined : update
 }
+
+/**
+ * The part of `update` not held yet, or undefined when all of it is: an import of what a device
+ * already has adds nothing to send, and must not make acknowledged messages pending again.
+ */
+export const unheldPart = async (
+  held: HeldDocs,
+  doc: string,
+  update: Uint8Array,
+): Promise<Uint8Array | undefined> => {
+  if (!held.has(doc)) return update
+  const loaded = held.docs.get(doc)
+  const vector = loaded
+    ? Y.encodeStateVector(loaded)
+    : Y.encodeStateVectorFromUpdate(await storedState(held.storage, doc))
+  const part = Y.diffUpdate(update, vector)
+  return isEmptyUpdate(part) ? undefined : part
+}

@@ -19,7 +19,7 @@ import { readMessageRecord } from './message.js'
 import { addTombstones, controlEntries } from './message-sets.js'
 import { RangeSet } from './range-set.js'
 import { forgetMessages, holdsNewestReceipt, messagesOf } from './replica-retention.js'
-import { answerFor, type HeldDocs, haveVectors, storedState } from './replica-sync.js'
+import { answerFor, type HeldDocs, haveVectors, storedState, unheldPart } from './replica-sync.js'
 import type { OutboxEntry, UpdateWrite } from './storage.js'
 import type { DocVector } from './transport.js'
 import { type KeySet, readKeySets, readStamps, updateSince } from './updates.js'
@@ -358,16 +358,19 @@ export class Replica {
         for (const stamp of readStamps(update)) this.ctx.clock.receive(stamp)
       }
       const deleted = ref.kind === 'control' ? await this.#deletedBy(doc, update, sets) : undefined
-      const outbox: OutboxEntry[] = imported
+      const fresh = imported ? await unheldPart(this.#held(), doc, update) : undefined
+      const freshIds = fresh ? new Set(readKeySets(fresh).map((set) => set.key)) : undefined
+      const outbox: OutboxEntry[] = fresh
         ? [
             {
               key: `${this.ctx.device}:${this.ctx.outboxSeq + 1}`,
               doc,
               lane: ref.kind === 'meta' ? 'meta' : ref.kind,
-              update,
-              // Its messages stay `pending` (and in `pending()`) until a server acknowledges it:
-              // one that already stores them acks at once; another device's unsent ones are refused.
-              messages: ids,
+              update: fresh,
+              // Its new messages stay `pending` (and in `pending()`) until a server acknowledges
+              // them: one that already stores them acks at once; another device's unsent ones are
+              // refused. Messages this device held already keep their status.
+              messages: ids.filter((id) => freshIds!.has(id)),
             },
           ]
         : []
@@ -378,7 +381,7 @@ export class Replica {
           [`held:${this.id}`]: JSON.stringify(held.toJSON()),
           clock: JSON.stringify(this.ctx.clock.last),
           ...(deleted ? { [`deleted:${this.id}`]: JSON.stringify(deleted.toJSON()) } : {}),
-          ...(imported ? { outboxSeq: String(this.ctx.outboxSeq + 1) } : {}),
+          ...(fresh ? { outboxSeq: String(this.ctx.outboxSeq + 1) } : {}),
         },
       })
       this.ctx.outboxSeq += outbox.length

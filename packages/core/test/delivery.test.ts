@@ -42,6 +42,27 @@ describe('delivery and API behaviour', () => {
     await Promise.all([alice.client.close(), bob.client.close()])
   })
 
+  it('keeps acknowledged messages sent when a device imports what it already holds', async () => {
+    // Found by the fault matrix: importing a device's own backup made its sent messages pending.
+    const hub = loopbackHub({ manual: true })
+    const alice = device(hub, 'alice', manualTime())
+    const room = await alice.client.open('room')
+    await room.send('one')
+    await hub.flush()
+    const trail = statusTrail(room, 'one')
+    const lines: string[] = []
+    for await (const line of room.export()) lines.push(line)
+    await room.send('two')
+    expect(await room.import(lines)).toBeGreaterThan(0)
+    await hub.flush()
+    expect(trail).not.toContain('pending')
+    expect(room.messages().map((m) => [m.body, m.status])).toEqual([
+      ['one', 'sent'],
+      ['two', 'sent'],
+    ])
+    await alice.client.close()
+  })
+
   it('sends the outbox of a conversation opened after the link came up, without a reconnect', async () => {
     const hub = loopbackHub({ manual: true })
     const time = manualTime()

@@ -25,7 +25,7 @@ export interface Schedule {
   /** Virtual start time: near a day boundary, which is a boundary of every period length. */
   readonly start: number
   readonly periodMs: number
-  readonly devices: readonly { readonly user: string; readonly skewMs: number }[]
+  readonly devices: readonly { readonly user: string; readonly skewMs: number; readonly periodMs?: number }[]
   readonly operations: readonly Operation[]
 }
 
@@ -36,6 +36,11 @@ export interface ScheduleOptions {
   readonly users?: number
   /** Period lengths to draw from (default 1 min, 10 min, 1 h, 1 day: short ones cross many boundaries). */
   readonly periodMs?: readonly number[]
+  /**
+   * Each device draws its own period length from `periodMs` (default false: one per schedule), as
+   * devices that create a conversation offline with different settings would.
+   */
+  readonly mixedPeriods?: boolean
   /** Clock errors (default: up to a day either way); false for exact clocks. */
   readonly skew?: boolean
   readonly weights?: OperationWeights
@@ -48,16 +53,23 @@ export interface ScheduleOptions {
 export const schedule = (options: ScheduleOptions = {}): fc.Arbitrary<Schedule> => {
   const devices = options.devices ?? { min: 2, max: 5 }
   const users = options.users ?? 3
+  const periodMs = fc.constantFrom(...(options.periodMs ?? [MINUTE, 10 * MINUTE, 60 * MINUTE, 1440 * MINUTE]))
   return fc.record({
     seed: fc.integer(),
     start: fc.integer({ min: -2 * MINUTE, max: 2 * MINUTE }).map((offset) => Date.UTC(2026, 2, 1) + offset),
-    periodMs: fc.constantFrom(...(options.periodMs ?? [MINUTE, 10 * MINUTE, 60 * MINUTE, 1440 * MINUTE])),
+    periodMs,
     devices: fc
-      .array(options.skew === false ? fc.constant(0) : skew(), {
+      .array(fc.tuple(options.skew === false ? fc.constant(0) : skew(), periodMs), {
         minLength: devices.min,
         maxLength: devices.max,
       })
-      .map((skews) => skews.map((skewMs, i) => ({ user: `user${i % users}`, skewMs }))),
+      .map((drawn) =>
+        drawn.map(([skewMs, period], i) => ({
+          user: `user${i % users}`,
+          skewMs,
+          ...(options.mixedPeriods ? { periodMs: period } : {}),
+        })),
+      ),
     operations: operations({
       ...(options.weights ? { weights: options.weights } : {}),
       minLength: Math.min(options.minOperations ?? 10, options.maxOperations ?? 40),
@@ -84,7 +96,11 @@ export const network = async (
     client: { firstScreen: 5, pageSize: 5, ...options.client, periodMs: plan.periodMs },
   })
   for (const [i, device] of plan.devices.entries()) {
-    await net.device(device.user, { ...options.device?.(i), skewMs: device.skewMs })
+    await net.device(device.user, {
+      ...options.device?.(i),
+      skewMs: device.skewMs,
+      ...(device.periodMs === undefined ? {} : { periodMs: device.periodMs }),
+    })
   }
   return net
 }
@@ -148,10 +164,7 @@ export const modelRun = async (
 }
 
 /** Runs a whole schedule: network, operations, end checks; closes the network. Returns the figures. */
-export const runSchedule = async (
-  plan: Schedule,
-  options: ScheduleNetworkOptions = {},
-): Promise<Figures> => {
+export const runSchedule = async (plan: Schedule, options: ScheduleNetworkOptions = {}): Promise<Figures> => {
   const net = await network(plan, options)
   try {
     return await finish(net, await run(net, plan.operations))

@@ -35,7 +35,14 @@ export interface Figures {
   readonly pending: number
   /** Replies before their parents, or a device's own messages out of their order. */
   readonly orderViolations: number
+  /** Statuses that moved back (sent to pending, read to delivered …) on a device. */
+  readonly statusRegressions: number
+  /** Edits the editing device did not show right after `edit()` resolved. */
+  readonly editsLost: number
 }
+
+/** Statuses in the order a message moves through them; `expired` stands apart. */
+const STATUS_RANK: Partial<Record<Message['status'], number>> = { pending: 0, sent: 1, delivered: 2, read: 3 }
 
 type Counts = { -readonly [K in keyof Figures]: Figures[K] }
 
@@ -94,6 +101,17 @@ const checkView = (
       found.push(`${where}: ${m.id} was read by ${device.user} and is unread again`)
     }
   }
+  for (const m of view) {
+    const rank = STATUS_RANK[m.status]
+    if (rank === undefined) continue
+    const key = `${device.name} ${convo.id} ${m.id}`
+    const highest = record.statuses.get(key) ?? -1
+    if (rank < highest) {
+      counts.statusRegressions++
+      found.push(`${where}: ${m.id} went back to ${m.status}`)
+    }
+    record.statuses.set(key, Math.max(rank, highest))
+  }
   for (const pin of convo.pins()) {
     const m = view.find((x) => x.id === pin.id)
     if (m?.deleted || (m && JSON.stringify(m.body) !== JSON.stringify(pin.body))) {
@@ -114,6 +132,8 @@ const zero = (net: SimulatedNetwork, record: RunRecord): Counts => ({
   readRegressions: 0,
   pending: 0,
   orderViolations: 0,
+  statusRegressions: 0,
+  editsLost: record.violations.length,
 })
 
 const fail = (net: SimulatedNetwork, title: string, found: string[]) => {
@@ -129,7 +149,7 @@ const fail = (net: SimulatedNetwork, title: string, found: string[]) => {
  */
 export const checkStep = async (net: SimulatedNetwork, record: RunRecord): Promise<void> => {
   const counts = zero(net, record)
-  const found: string[] = []
+  const found: string[] = [...record.violations]
   for (const device of net.devices.filter((d) => !d.crashed)) {
     for (const convo of await conversations(net, device)) checkView(device, convo, record, counts, found)
   }
@@ -154,7 +174,7 @@ export const finish = async (net: SimulatedNetwork, record: RunRecord): Promise<
   }
   await net.settle()
   const counts = zero(net, record)
-  const found: string[] = []
+  const found: string[] = [...record.violations]
   const windows = new Map<string, string[]>()
   for (const device of net.devices) {
     for (const convo of await conversations(net, device)) {

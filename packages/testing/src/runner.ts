@@ -26,6 +26,10 @@ export interface RunRecord {
   readonly sent: Map<string, SentMessage>
   /** Per device name: messages its user was shown as having read, to catch a read that comes undone. */
   readonly read: Map<string, Set<MessageId>>
+  /** Highest status each device showed for each message, to catch a status that moves back. */
+  readonly statuses: Map<string, number>
+  /** Violations an operation saw at once (an edit not shown by the device that made it). */
+  readonly violations: string[]
   /** Operations applied, by kind. */
   readonly counts: Map<Operation['op'], number>
 }
@@ -33,16 +37,25 @@ export interface RunRecord {
 /** Message ids are unique within a conversation (seqs count per device and conversation). */
 export const sentKey = (conversation: string, id: string): string => `${conversation}\n${id}`
 
-export const newRecord = (): RunRecord => ({ sent: new Map(), read: new Map(), counts: new Map() })
+export const newRecord = (): RunRecord => ({
+  sent: new Map(),
+  read: new Map(),
+  statuses: new Map(),
+  violations: [],
+  counts: new Map(),
+})
 
 /** Refusals an app sees for reasons the schedule cannot know (a delete it has not received yet). */
 const EXPECTED = new Set(['input/invalid', 'message/unknown'])
 
-const tolerate = async (call: () => Promise<unknown>) => {
+/** Runs an app call; resolves false when it was refused for an expected reason. */
+const tolerate = async (call: () => Promise<unknown>): Promise<boolean> => {
   try {
     await call()
+    return true
   } catch (error) {
     if (!(error instanceof TidingsError) || !EXPECTED.has(error.code)) throw error
+    return false
   }
 }
 
@@ -134,7 +147,18 @@ export const apply = async (net: SimulatedNetwork, op: Operation, record: RunRec
     }
     case 'edit': {
       const target = nth(own, op.pick)
-      if (target) await tolerate(() => convo.edit(target.id, { text: `edited by ${device.name}` }))
+      if (!target) return
+      const body = {
+        text: `edited by ${device.name} at step ${record.sent.size}.${record.violations.length}`,
+      }
+      if (!(await tolerate(() => convo.edit(target.id, body)))) return
+      // The device that edited shows its edit at once, whatever the clocks of earlier editors.
+      const shown = convo.messages().find((m) => m.id === target.id)
+      if (shown && !shown.deleted && JSON.stringify(shown.body) !== JSON.stringify(body)) {
+        record.violations.push(
+          `${device.name} in "${convo.id}": its edit of ${target.id} resolved, yet it shows ${JSON.stringify(shown.body)}`,
+        )
+      }
       return
     }
     case 'delete': {
