@@ -5,6 +5,7 @@ export {
   type Difference,
   type Replica,
 } from './assert.js'
+export { type FaultyProxy, type FaultyProxyOptions, faultyProxy, type ProxyState } from './faulty-proxy.js'
 export type { LinkConditions, LinkStats } from './link.js'
 export {
   createSimulatedNetwork,
