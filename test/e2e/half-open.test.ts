@@ -1,6 +1,6 @@
+import type { FaultyProxy } from '@tidings/testing'
 import { describe, expect, it } from 'vitest'
 import { body, converged, type Device, device, proxyTo, startServer, statuses, waitFor } from './helpers.js'
-import type { TcpProxy } from './proxy.js'
 
 const PING_INTERVAL = 200
 const PING_TIMEOUT = 600
@@ -25,7 +25,7 @@ const setup = async () => {
 }
 
 /** A quiet but healthy link stays online: four pongs means three ping intervals (≥ the timeout) passed. */
-const staysOnlineWhileQuiet = async (alice: Device, proxy: TcpProxy) => {
+const staysOnlineWhileQuiet = async (alice: Device, proxy: FaultyProxy) => {
   const states = alice.states.length
   const reads = proxy.reads.down
   await waitFor(() => proxy.reads.down >= reads + 4, 'four pongs', { timeout: 5000 })
@@ -46,13 +46,13 @@ const detect = async (alice: Device, cut: () => void): Promise<number> => {
 }
 
 describe('half-open links', () => {
-  it('a link that stops forwarding is declared dead within the heartbeat timeout; resume reconnects', async () => {
+  it('a link that stops forwarding is declared dead within the heartbeat timeout; restore reconnects', async () => {
     const { server, proxy, alice, a, b } = await setup()
     await staysOnlineWhileQuiet(alice, proxy)
 
     const from = alice.states.length
     const sentIntoTheVoid = a.send(body('written as the link died'), { priority: 'urgent' })
-    const detectionMs = await detect(alice, () => proxy.pause())
+    const detectionMs = await detect(alice, () => proxy.stall())
     const outage = [
       await sentIntoTheVoid,
       await a.send(body('alice, offline'), { priority: 'low' }),
@@ -71,10 +71,10 @@ describe('half-open links', () => {
     await waitFor(() => proxy.accepted >= accepted + 2, 'two more attempts', { timeout: 10_000 })
     expect(alice.states.slice(from).map((s) => s.state)).not.toContain('syncing')
 
-    const resumedAt = performance.now()
-    proxy.resume()
+    const restoredAt = performance.now()
+    proxy.restore()
     await alice.client.whenSynced()
-    const reconnectMs = performance.now() - resumedAt
+    const reconnectMs = performance.now() - restoredAt
     await converged([a, b], 2 + outage.length)
     await waitFor(
       () => statuses(a).every((s) => s === 'delivered') && statuses(b).join() === statuses(a).join(),
@@ -82,9 +82,9 @@ describe('half-open links', () => {
       { watch: [a, b] },
     )
     console.log(
-      `half-open (pause/resume): detected in ${Math.round(detectionMs)} ms ` +
+      `half-open (stall/restore): detected in ${Math.round(detectionMs)} ms ` +
         `(pingInterval ${PING_INTERVAL}, pingTimeout ${PING_TIMEOUT}); ` +
-        `online and synced ${Math.round(reconnectMs)} ms after resume; ${proxy.accepted} connections in all`,
+        `online and synced ${Math.round(reconnectMs)} ms after restore; ${proxy.accepted} connections in all`,
     )
     expect(server.errors).toEqual([])
   })
@@ -92,11 +92,11 @@ describe('half-open links', () => {
   it('after a handover (old path silent, new connections fine) the client reconnects on its own', async () => {
     const { server, proxy, alice, a, b } = await setup()
     const sentIntoTheVoid = a.send(body('written as the old path died'))
-    const detectionMs = await detect(alice, () => proxy.freeze())
+    const detectionMs = await detect(alice, () => proxy.handover())
     expect(detectionMs).toBeLessThan(PING_TIMEOUT + MARGIN)
     const fromBob = await b.send(body('bob during the handover'), { priority: 'high' })
 
-    // No resume: the next attempt opens a new connection, which gets through.
+    // No restore: the next attempt opens a new connection, which gets through.
     const detectedAt = performance.now()
     await alice.client.whenSynced()
     const reconnectMs = performance.now() - detectedAt

@@ -11,10 +11,10 @@ import {
 } from '@tidings/core'
 import { type Authenticate, createServer, type TidingsServer } from '@tidings/server'
 import { sqliteStorage } from '@tidings/storage-sqlite'
+import { type FaultyProxy, type FaultyProxyOptions, faultyProxy } from '@tidings/testing'
 import { type WebsocketTransport, websocketTransport } from '@tidings/transport-websocket'
 import { afterEach } from 'vitest'
 import WebSocket from 'ws'
-import { type ProxyOptions, startProxy, type TcpProxy } from './proxy.js'
 
 /** Cleanups by phase: clients close before the proxies and servers they talk to, dirs go last. */
 const cleanups = { clients: [], proxies: [], servers: [], dirs: [] } as Record<
@@ -63,13 +63,12 @@ export const startServer = async (
   return Object.assign(server, { errors })
 }
 
-/** A throttling TCP proxy, closed after the test. */
-export const proxyTo = async (server: TidingsServer, bitsPerSecond?: number): Promise<TcpProxy> => {
-  const options: ProxyOptions = {
-    target: { host: '127.0.0.1', port: server.port },
-    ...(bitsPerSecond ? { bitsPerSecond } : {}),
-  }
-  const proxy = await startProxy(options)
+/** A faulty TCP proxy in front of `server`, closed after the test. */
+export const proxyTo = async (
+  server: TidingsServer,
+  options: Omit<FaultyProxyOptions, 'target'> = {},
+): Promise<FaultyProxy> => {
+  const proxy = await faultyProxy({ ...options, target: server })
   cleanups.proxies.push(() => proxy.close())
   return proxy
 }

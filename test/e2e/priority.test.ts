@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { body, device, ids, proxyTo, startServer, waitFor } from './helpers.js'
 
-/** The sender's link: 256 kbit/s each way, through a proxy written for the test. */
-const LINK_BITS_PER_SECOND = 256_000
+/** The sender's link: 32 kB/s (256 kbit/s) each way, through a faulty proxy. */
+const LINK_BYTES_PER_SECOND = 32_000
 
 interface Run {
   readonly backlog: number
@@ -26,7 +26,7 @@ interface Run {
  */
 const scenario = async (backlog: number): Promise<Run> => {
   const server = await startServer()
-  const proxy = await proxyTo(server, LINK_BITS_PER_SECOND)
+  const proxy = await proxyTo(server, { bytesPerSecond: LINK_BYTES_PER_SECOND })
   // Default receipt delay (1.5 s), as an app would have it.
   const sender = device(proxy.url, 'alice', { receiptDelay: 1500 })
   const receiver = device(server.url, 'bob', { receiptDelay: 1500 })
@@ -108,7 +108,7 @@ describe('urgent first through a throttled link', () => {
     for (const backlog of [0, 200, 2000]) runs.push(await scenario(backlog))
 
     console.log(
-      `urgent message through a ${LINK_BITS_PER_SECOND / 1000} kbit/s proxy (bodies ~100 B)\n` +
+      `urgent message through a ${(LINK_BYTES_PER_SECOND * 8) / 1000} kbit/s proxy (bodies ~100 B)\n` +
         'backlog | urgent delay ms | all normals ms | bytes up | kbit/s achieved | offline write ms\n' +
         runs
           .map((r) =>
