@@ -6,9 +6,15 @@ export const row = (fault: string, figure: string): void => {
   console.log(`[fault matrix] ${fault} | ${figure}`)
 }
 
-/** Seeds a matrix run tries: `TIDINGS_MATRIX_SEEDS` (the soak run sets 10,000), else `fallback`. */
+/** How many times the soak run (`npm run test:soak`) multiplies every row's seeds: about 10,000 in all. */
+export const SOAK_FACTOR = 50
+
+/**
+ * Seeds a matrix row tries: `TIDINGS_MATRIX_SEEDS` when set, else `fallback` (sized so `npm test`
+ * stays under 6 minutes), times `SOAK_FACTOR` in the soak run.
+ */
 export const seedCount = (fallback: number): number => {
-  const soak = process.env.TIDINGS_SOAK ? 10_000 : undefined
-  const value = Number(process.env.TIDINGS_MATRIX_SEEDS ?? soak ?? fallback)
-  return Number.isInteger(value) && value > 0 ? value : fallback
+  const fixed = Number(process.env.TIDINGS_MATRIX_SEEDS)
+  if (Number.isInteger(fixed) && fixed > 0) return fixed
+  return process.env.TIDINGS_SOAK ? fallback * SOAK_FACTOR : fallback
 }
