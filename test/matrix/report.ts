@@ -18,3 +18,6 @@ export const seedCount = (fallback: number): number => {
   if (Number.isInteger(fixed) && fixed > 0) return fixed
   return process.env.TIDINGS_SOAK ? fallback * SOAK_FACTOR : fallback
 }
+
+/** A row's test timeout: the soak run's rows take an hour or more. */
+export const ROW_TIMEOUT = process.env.TIDINGS_SOAK ? 4 * 3_600_000 : 600_000

@@ -3,11 +3,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sqliteStorage } from '@tidings/storage-sqlite'
 import { afterAll, describe, expect, it } from 'vitest'
-import { row, seedCount } from './report.js'
+import { ROW_TIMEOUT, row, seedCount } from './report.js'
 import { runSchedules } from './schedules.js'
 
 const HOUR = 3_600_000
-const TIMEOUT = 1_800_000
 
 describe('fault matrix: random schedules on the simulated network', () => {
   it(
@@ -21,7 +20,7 @@ describe('fault matrix: random schedules on the simulated network', () => {
       )
       expect(t.schedules).toBe(runs)
     },
-    TIMEOUT,
+    ROW_TIMEOUT,
   )
 
   it(
@@ -40,7 +39,7 @@ describe('fault matrix: random schedules on the simulated network', () => {
       )
       expect(t.duplicates).toBe(0)
     },
-    TIMEOUT,
+    ROW_TIMEOUT,
   )
 
   it(
@@ -58,7 +57,7 @@ describe('fault matrix: random schedules on the simulated network', () => {
       )
       expect(t.lost).toBe(0)
     },
-    TIMEOUT,
+    ROW_TIMEOUT,
   )
 
   const folder = mkdtempSync(join(tmpdir(), 'tidings-matrix-'))
@@ -89,7 +88,7 @@ describe('fault matrix: random schedules on the simulated network', () => {
       )
       expect(memory.lost + sqlite.lost).toBe(0)
     },
-    TIMEOUT,
+    ROW_TIMEOUT,
   )
 
   it(
@@ -107,6 +106,6 @@ describe('fault matrix: random schedules on the simulated network', () => {
       )
       expect(t.readRegressions + t.hidden + t.orderViolations).toBe(0)
     },
-    TIMEOUT,
+    ROW_TIMEOUT,
   )
 })
