@@ -201,4 +201,29 @@ describe('delivery and API behaviour', () => {
     expect(firstShown).toEqual([urgent.id])
     await Promise.all([alice.client.close(), bob.client.close()])
   })
+
+  it('gives injected timers back only handles they made: markRead and close with no receipt due', async () => {
+    const handles = new Set<unknown>()
+    const strict = {
+      setTimeout: (fn: () => void, ms: number) => {
+        const handle = setTimeout(fn, ms)
+        handles.add(handle)
+        return handle
+      },
+      clearTimeout: (handle: unknown) => {
+        if (!handles.has(handle)) throw new Error(`clearTimeout(${String(handle)}): not a handle of ours`)
+        clearTimeout(handle as ReturnType<typeof setTimeout>)
+      },
+    }
+    const hub = loopbackHub()
+    const alice = device(hub, 'alice', manualTime(), { timers: strict })
+    const errors: TidingsError[] = []
+    alice.client.on('error', (error) => errors.push(error))
+    const room = await alice.client.open('room')
+    const m = await room.send('hello')
+    await alice.client.whenSynced()
+    await room.markRead(m.id)
+    await alice.client.close()
+    expect(errors).toEqual([])
+  })
 })
