@@ -2,6 +2,7 @@ import type { Conversation, Priority } from '@tidings/core'
 import { assertConverged, createSimulatedNetwork, type LinkConditions, prng } from '@tidings/testing'
 import { describe, expect, it } from 'vitest'
 import { row, seedCount } from './report.js'
+import { ticks } from './steps.js'
 
 const SEEDS = seedCount(20)
 const LATENCY_MS: readonly [number, number] = [5, 40]
@@ -38,11 +39,6 @@ type Arrivals = ReadonlyMap<string, Arrival>
 const draw = (random: () => number): Priority => {
   const r = random()
   return r < 0.12 ? 'urgent' : r < 0.3 ? 'high' : r < 0.65 ? 'normal' : 'low'
-}
-
-/** Lets the clients finish the storage writes and applies that frames delivered so far started. */
-const ticks = async (n = 2) => {
-  for (let i = 0; i < n; i++) await new Promise<void>((resolve) => setImmediate(resolve))
 }
 
 /** Records the order in which `convo` first shows each message, and when (virtual time). */

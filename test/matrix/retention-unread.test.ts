@@ -2,6 +2,7 @@ import { compareStamps, isTidingsError, type Message, type Priority, type Stamp 
 import { assertConverged, createSimulatedNetwork, prng, type SimulatedDevice } from '@tidings/testing'
 import { describe, expect, it } from 'vitest'
 import { row, seedCount } from './report.js'
+import { pick, ticks } from './steps.js'
 
 const SEEDS = seedCount(20)
 const HOUR = 60 * 60 * 1000
@@ -46,14 +47,6 @@ const expectedUnread = (ledger: Ledger, user: string): Set<string> => {
   }
   return unread
 }
-
-/** Lets the clients finish the storage writes and applies that delivered frames started. */
-const ticks = async (n = 2) => {
-  for (let i = 0; i < n; i++) await new Promise<void>((resolve) => setImmediate(resolve))
-}
-
-const pick = <T>(random: () => number, items: readonly T[]): T | undefined =>
-  items[Math.floor(random() * items.length)]
 
 /** How often each operation is drawn. */
 const WEIGHTS = { send: 45, read: 20, delete: 5, older: 4, retention: 6, toggle: 12, restart: 5 }
