@@ -11,3 +11,13 @@ export const ticks = async (n = 2): Promise<void> => {
 /** One of `items`, drawn with a seeded `random` so a run replays; undefined when there is none. */
 export const pick = <T>(random: () => number, items: readonly T[]): T | undefined =>
   items[Math.floor(random() * items.length)]
+
+/** A copy of `items` in an order drawn with a seeded `random` (Fisher–Yates). */
+export const shuffle = <T>(random: () => number, items: readonly T[]): T[] => {
+  const out = [...items]
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1))
+    ;[out[i], out[j]] = [out[j]!, out[i]!]
+  }
+  return out
+}
