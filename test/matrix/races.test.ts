@@ -244,7 +244,7 @@ describe('fault matrix: pins, edits and deletes of one message at once', () => {
       row(
         'pins, edits and deletes of one message at once on 3 devices',
         `deleted content shown ${sum((o) => o.seen.views + o.seen.pins)}, in exports ${sum((o) => o.seen.exported)}, ` +
-          `stale pins ${stale.length} over ${SEEDS} seeds (${deleting.length} with a delete); ` +
+          `stale pins ${stale.length}, pins lost ${outcomes.filter((o) => o.pinLost).length} over ${SEEDS} seeds (${deleting.length} with a delete); ` +
           `deleted text still in stored bytes: hub ${deleting.filter((o) => o.hubBytes > 0).length}/${deleting.length}, ` +
           `devices ${deleting.filter((o) => o.deviceBytes.some((n) => n > 0)).length}/${deleting.length} ` +
           `(${sum((o) => o.deviceBytes.filter((n) => n > 0).length)} of ${deleting.length * 3} device stores)`,
