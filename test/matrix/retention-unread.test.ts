@@ -20,7 +20,7 @@ interface Sent {
 }
 
 /** Display order, computed here from the stamps `send` returned: (stamp, device, seq). */
-const before = (a: Sent, b: Sent) =>
+const byDisplayOrder = (a: Sent, b: Sent) =>
   compareStamps(a.stamp, b.stamp) || (a.device < b.device ? -1 : a.device > b.device ? 1 : 0) || a.seq - b.seq
 
 const periodEnd = (m: Sent) => (Math.floor(m.stamp.wall / PERIOD_MS) + 1) * PERIOD_MS
@@ -113,7 +113,7 @@ const scenario = async (seed: number): Promise<Outcome> => {
       if (!target) return
       // Covers what this device has loaded up to the target, in the order the ledger computes.
       const upTo = ledger.sent.get(target.id)!
-      const covered = loaded.map((m) => ledger.sent.get(m.id)!).filter((m) => before(m, upTo) <= 0)
+      const covered = loaded.map((m) => ledger.sent.get(m.id)!).filter((m) => byDisplayOrder(m, upTo) <= 0)
       await convo.markRead(target.id)
       const read = ledger.read.get(d.user) ?? new Set()
       for (const m of covered) read.add(m.id)
