@@ -4,7 +4,7 @@ import type { ClientContext } from './context.js'
 import { TidingsError } from './errors.js'
 import { compareSyncOrder, parseDocName } from './lanes.js'
 import type { Replica } from './replica.js'
-import { mergeUpdatesTree, readKeySets } from './updates.js'
+import { readKeySets } from './updates.js'
 
 /** The first record of an export. */
 export interface ExportHeader {
@@ -24,6 +24,23 @@ export interface ExportDoc {
 
 export type ImportSource = string | Iterable<string> | AsyncIterable<string>
 
+/**
+ * A stored doc's state as a loaded doc encodes it. Merged rows would keep the content of deleted
+ * items (a deleted message's text, the edits a delete freed); applied to a doc that collects
+ * garbage, that content is gone, so an export of a period not loaded holds no more than one loaded.
+ */
+const collected = (updates: readonly Uint8Array[]): Uint8Array => {
+  const doc = new Y.Doc({ gc: true })
+  try {
+    doc.transact(() => {
+      for (const update of updates) Y.applyUpdate(doc, update)
+    })
+    return Y.encodeStateAsUpdate(doc)
+  } finally {
+    doc.destroy()
+  }
+}
+
 export async function* exportConversation(ctx: ClientContext, replica: Replica): AsyncIterable<string> {
   const names = replica.history.names().sort(compareSyncOrder)
   const header: ExportHeader = {
@@ -37,8 +54,9 @@ export async function* exportConversation(ctx: ClientContext, replica: Replica):
   const prefix = `${replica.id}/`
   for (const name of names) {
     const loaded = replica.docs.get(name)
-    const rows = loaded ? [] : await ctx.storage.load(name)
-    const update = loaded ? Y.encodeStateAsUpdate(loaded) : mergeUpdatesTree(rows.map((r) => r.update))
+    const update = loaded
+      ? Y.encodeStateAsUpdate(loaded)
+      : collected((await ctx.storage.load(name)).map((r) => r.update))
     const record: ExportDoc = { type: 'doc', doc: name.slice(prefix.length), update: toBase64(update) }
     yield `${JSON.stringify(record)}\n`
   }

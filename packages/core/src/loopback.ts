@@ -2,6 +2,7 @@ import { diffUpdate, encodeStateVectorFromUpdate, mergeUpdates } from 'yjs'
 import { Emitter } from './emitter.js'
 import type { ErrorCode } from './errors.js'
 import type { ConversationId } from './ids.js'
+import { compareSyncOrder } from './lanes.js'
 import type {
   ConnectionState,
   DocVector,
@@ -109,8 +110,10 @@ export const loopbackHub = (options: LoopbackOptions = {}): LoopbackHub => {
       const prefix = `${conversation}/`
       const vectors = new Map(have.map((v) => [v.doc, v.stateVector]))
       const names = new Set([...have.map((v) => v.doc)])
-      for (const [doc, state] of docs) {
-        if (!doc.startsWith(prefix)) continue
+      // In sync order, as a server sends them: a subscriber back from offline gets urgent docs
+      // before normal and low ones, whichever doc was created first.
+      for (const doc of [...docs.keys()].filter((d) => d.startsWith(prefix)).sort(compareSyncOrder)) {
+        const state = docs.get(doc)!
         names.add(doc)
         const missing = diffUpdate(state, vectors.get(doc) ?? new Uint8Array([0]))
         if (!isEmptyUpdate(missing)) link.down('update', { conversation, doc, update: missing })

@@ -2,16 +2,18 @@ import * as Y from 'yjs'
 import { parseMessageId } from './ids.js'
 import type { RangeSet } from './range-set.js'
 import type { Members } from './receipts.js'
-import { type KeySet, readKeySets } from './updates.js'
+import { type KeySet, readKeysEverSet } from './updates.js'
 
 /**
  * Adds every message that lane or control doc updates name to `into`: lane docs key messages by
  * id, control docs (edits and tombstones of the same period) by `<id>/<device>`. Used to forget
- * what retention drops.
+ * what retention drops. Keys removed since count too: a lane record freed by a delete names its
+ * message even when the tombstone never reached this doc's period here (it arrived after
+ * retention, or not yet).
  */
 export const addMessagesNamed = (updates: readonly Uint8Array[], into: RangeSet): void => {
   for (const update of updates) {
-    for (const { map, key } of readKeySets(update)) {
+    for (const { map, key } of readKeysEverSet(update)) {
       if (map !== 'm' && map !== 'c') continue
       const id = parseMessageId(map === 'c' ? key.slice(0, key.lastIndexOf('/')) : key)
       if (id) into.add(id.device, id.seq)

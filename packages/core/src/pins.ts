@@ -82,3 +82,22 @@ export const pinMatches = (
   }
   return false
 }
+
+/**
+ * Is a pin's snapshot an edit the author has since replaced? A device keeps one edit record per
+ * message, so once its author edits again the edit a snapshot matched is gone and `pinMatches`
+ * cannot prove the snapshot's body. The pin still stands where its message is loaded: its header
+ * must match the stored message and a later edit by the author must exist, whose body is the one
+ * shown, never the snapshot's. A server checks a new pin with `pinMatches` alone.
+ */
+export const pinSuperseded = (
+  pin: PinRecord,
+  stored: MessageRecord | undefined,
+  edits: Iterable<ControlRecord>,
+): boolean => {
+  if (!stored || compareStamps(pin.stamp, stored.stamp) <= 0) return false
+  const { body: _original, ...header } = stored
+  if (!jsonEqual(pin.header, header)) return false
+  for (const edit of edits) if (!('deleted' in edit) && compareStamps(edit.stamp, pin.stamp) > 0) return true
+  return false
+}

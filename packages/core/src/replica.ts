@@ -449,8 +449,7 @@ export class Replica {
    * unsent entries are replaced (see `LocalChange`), for a record that overwrites a refused one.
    */
   async publishReceipt(supersede = false): Promise<void> {
-    this.ctx.options.timers.clearTimeout(this.#heldTimer)
-    this.#heldTimer = undefined
+    this.#cancelHeldTimer()
     const at = this.ctx.clock.tick()
     const { held, read } = this.view.receipts
     // A slow clock's stamp may lie before retainedFrom: the record goes to a period that is kept.
@@ -468,6 +467,13 @@ export class Replica {
   /** Whether receipts have changes not yet published. */
   get receiptDue(): boolean {
     return this.#heldTimer !== undefined
+  }
+
+  /** Injected timers see only handles their own `setTimeout` returned, never undefined. */
+  #cancelHeldTimer() {
+    if (this.#heldTimer === undefined) return
+    this.ctx.options.timers.clearTimeout(this.#heldTimer)
+    this.#heldTimer = undefined
   }
 
   #takeHeld(held: RangeSet) {
@@ -549,7 +555,7 @@ export class Replica {
   }
 
   destroy(): void {
-    this.ctx.options.timers.clearTimeout(this.#heldTimer)
+    this.#cancelHeldTimer()
     this.docs.destroy()
   }
 }

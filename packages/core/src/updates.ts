@@ -22,12 +22,8 @@ export interface KeySet {
   readonly value: unknown
 }
 
-/**
- * Lists the root-map keys an update sets, with their values. An overwrite carries no parent info
- * in Yjs encoding: it is placed through its left origin when that is in the same update (a message
- * re-stamped in place travels with the value it replaces), and skipped otherwise.
- */
-export const readKeySets = (update: Uint8Array): KeySet[] => {
+/** Each keyed item of an update with the root map and key it was set under, as far as it can tell. */
+const placeItems = (update: Uint8Array) => {
   const { structs, ds } = decodeUpdate(update)
   const items = structs.filter((s): s is Item => s instanceof Item)
   const places = new Map<Item, { map: string; key: string }>()
@@ -52,6 +48,16 @@ export const readKeySets = (update: Uint8Array): KeySet[] => {
       progress = true
     }
   }
+  return { items, places, ds }
+}
+
+/**
+ * Lists the root-map keys an update sets, with their values. An overwrite carries no parent info
+ * in Yjs encoding: it is placed through its left origin when that is in the same update (a message
+ * re-stamped in place travels with the value it replaces), and skipped otherwise.
+ */
+export const readKeySets = (update: Uint8Array): KeySet[] => {
+  const { items, places, ds } = placeItems(update)
   const sets: KeySet[] = []
   for (const item of items) {
     const place = places.get(item)
@@ -62,6 +68,14 @@ export const readKeySets = (update: Uint8Array): KeySet[] => {
   }
   return sets
 }
+
+/**
+ * Every root-map key an update ever set, removed ones included (a removed item keeps its key when
+ * gc frees its content): what a doc held, for forgetting it when the doc is dropped.
+ */
+export const readKeysEverSet = (update: Uint8Array): { map: string; key: string }[] => [
+  ...placeItems(update).places.values(),
+]
 
 /** Stamps of the JSON values an update writes (control records, pins), for the clock's receive rule. */
 export const readStamps = (update: Uint8Array): Stamp[] => {

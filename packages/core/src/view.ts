@@ -13,7 +13,14 @@ import {
   readMessageRecord,
   resolveRevision,
 } from './message.js'
-import { jsonEqual, type PinRecord, parseRecordKey, pinMatches, readPinRecord } from './pins.js'
+import {
+  jsonEqual,
+  type PinRecord,
+  parseRecordKey,
+  pinMatches,
+  pinSuperseded,
+  readPinRecord,
+} from './pins.js'
 import { Receipts, readReceiptRecord } from './receipts.js'
 import { Timeline } from './timeline.js'
 
@@ -297,7 +304,9 @@ export class ConversationView {
         for (const [device, edit] of this.authorRecords(id, header.author)) edits.set(device, edit)
         for (const [device, edit] of this.#byAuthor(this.pinEdits.get(id) ?? new Map(), header.author))
           edits.set(`${device}:pinned`, edit)
-        valid = pinners.filter(([, pin]) => pinMatches(pin, record, edits.values()))
+        valid = pinners.filter(
+          ([, pin]) => pinMatches(pin, record, edits.values()) || pinSuperseded(pin, record, edits.values()),
+        )
         original = record?.body
       } else {
         header = pinners[0]![1].header

@@ -197,4 +197,54 @@ describe('delivery and API behaviour', () => {
     expect(a.messages().map((x) => [x.id, x.deleted])).toEqual([[m.id, true]])
     await alice.client.close()
   })
+
+  it('a hub answers a subscription in sync order: urgent docs before normal ones created earlier', async () => {
+    const hub = loopbackHub({ manual: true })
+    const time = manualTime()
+    const alice = device(hub, 'alice', time)
+    const bob = device(hub, 'bob', time)
+    const [a, b] = await Promise.all([alice.client.open('room'), bob.client.open('room')])
+    await hub.flush()
+    bob.offline()
+    await a.send('normal, written first')
+    const urgent = await a.send('urgent, written last', { priority: 'urgent' })
+    await hub.flush()
+    const firstShown: string[] = []
+    b.subscribe(() => {
+      if (firstShown.length === 0 && b.messages().length > 0) firstShown.push(b.messages()[0]!.id)
+    })
+    bob.online()
+    // One frame at a time, as a link delivers them: the first message Bob shows must be urgent.
+    for (let tick = 0; tick < 1000 && firstShown.length === 0; tick++) {
+      hub.deliver()
+      await new Promise((resolve) => setTimeout(resolve, 0))
+    }
+    expect(firstShown).toEqual([urgent.id])
+    await Promise.all([alice.client.close(), bob.client.close()])
+  })
+
+  it('gives injected timers back only handles they made: markRead and close with no receipt due', async () => {
+    const handles = new Set<unknown>()
+    const strict = {
+      setTimeout: (fn: () => void, ms: number) => {
+        const handle = setTimeout(fn, ms)
+        handles.add(handle)
+        return handle
+      },
+      clearTimeout: (handle: unknown) => {
+        if (!handles.has(handle)) throw new Error(`clearTimeout(${String(handle)}): not a handle of ours`)
+        clearTimeout(handle as ReturnType<typeof setTimeout>)
+      },
+    }
+    const hub = loopbackHub()
+    const alice = device(hub, 'alice', manualTime(), { timers: strict })
+    const errors: TidingsError[] = []
+    alice.client.on('error', (error) => errors.push(error))
+    const room = await alice.client.open('room')
+    const m = await room.send('hello')
+    await alice.client.whenSynced()
+    await room.markRead(m.id)
+    await alice.client.close()
+    expect(errors).toEqual([])
+  })
 })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { createClient, loopbackHub, memoryStorage, parseDocName } from '../src/index.js'
+import { createClient, type LoopbackFrame, loopbackHub, memoryStorage, parseDocName } from '../src/index.js'
 import { device, manualTime, reusable } from './helpers.js'
 
 const DAY = 24 * 60 * 60 * 1000
@@ -80,6 +80,46 @@ describe('retention and pins', () => {
       expect(c.pins().map((p) => [p.body, p.pinnedBy])).toEqual([['pin me', 'bob']])
     }
     await Promise.all([a.client.close(), b.client.close()])
+  })
+  it('forgets a deleted message whose tombstone arrives only after retention dropped its period', async () => {
+    const hub = loopbackHub({ manual: true })
+    const time = manualTime()
+    const alice = device(hub, 'alice', time, { periodMs: DAY })
+    const bob = device(hub, 'bob', time, { periodMs: DAY })
+    const [a, b] = await Promise.all([alice.client.open('room'), bob.client.open('room')])
+    const gone = await a.send('deleted, then dropped')
+    await hub.flush()
+    expect(b.unreadIds()).toEqual([gone.id])
+    bob.offline()
+    await a.delete(gone.id)
+    time.advance(2 * DAY)
+    await hub.flush()
+    // Bob comes back; the freed lane record reaches him, the tombstone (control doc) only later, as
+    // when another device's sync answer carries the free: by then retention dropped the period.
+    const late: LoopbackFrame[] = []
+    const deliver = async () => {
+      for (let quiet = 0; quiet < 3; ) {
+        const frames = hub.take()
+        if (frames.length === 0) {
+          quiet++
+          await new Promise((resolve) => setTimeout(resolve, 0))
+        } else quiet = 0
+        for (const frame of frames) {
+          if (frame.link === bob.link.id && frame.doc?.includes('/control/')) late.push(frame)
+          else frame.run()
+        }
+      }
+    }
+    bob.online()
+    await deliver()
+    await a.setRetainedFrom(time.now() - DAY)
+    await deliver()
+    for (const frame of late) frame.run()
+    await hub.flush()
+    expect(b.retainedFrom).toBe(time.now() - DAY)
+    expect(b.unreadIds()).toEqual([])
+    expect(bob.client.conversations()).toEqual([{ id: 'room', unread: 0 }])
+    await Promise.all([alice.client.close(), bob.client.close()])
   })
 })
 

@@ -109,6 +109,26 @@ describe('user path: pins', () => {
     await Promise.all([a, a2, b].map((d) => d.client.close()))
   })
 
+  it('pin an edited message, then its author edits again on the same device: still pinned', async () => {
+    const hub = loopbackHub({ manual: true })
+    const time = manualTime()
+    const a = device(hub, 'alice', time)
+    const b = device(hub, 'bob', time)
+    const [ca, cb] = await Promise.all([a, b].map((d) => d.client.open('room')))
+    const m = await ca!.send('v0')
+    await ca!.edit(m.id, 'v1')
+    await hub.flush()
+    await cb!.pin(m.id)
+    await hub.flush()
+    // Her edit record of v1, which Bob's snapshot matched, is replaced by v2.
+    time.advance(1000)
+    await ca!.edit(m.id, 'v2')
+    await hub.flush()
+    for (const c of [ca!, cb!])
+      expect(c.pins().map((p) => [p.id, p.body, p.pinnedBy])).toEqual([[m.id, 'v2', 'bob']])
+    await Promise.all([a, b].map((d) => d.client.close()))
+  })
+
   it('two devices create a conversation offline with different periodMs: retention keeps recent messages', async () => {
     const hub = loopbackHub({ manual: true })
     const time = manualTime()
