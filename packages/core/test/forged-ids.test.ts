@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { type ConversationId, docAt, loopbackHub } from '../src/index.js'
+import { type ConversationId, docAt, loopbackHub, parseMessageId } from '../src/index.js'
 import { device, manualTime } from './helpers.js'
 
 describe('messages a raw peer forges under ids the view refuses (no server)', () => {
@@ -48,6 +48,42 @@ describe('messages a raw peer forges under ids the view refuses (no server)', ()
     expect((await a.send('still me')).id).toBe(`${aliceDevice}.2`)
     await hub.flush()
     expect(b.messages().map((x) => x.body)).toEqual(['hello', 'still me'])
+    await Promise.all([alice.client.close(), bob.client.close()])
+  })
+
+  it('a key under the device itself at seq 2^53-1 (a forged message, shown) does not stop its sends', async () => {
+    // Writing as Alice's device is a documented limit without a server: the forged message shows.
+    // Its seq must not become hers, though: 2^53 is no id, and ranges of seqs stop growing there.
+    const hub = loopbackHub({ manual: true })
+    const time = manualTime()
+    const alice = device(hub, 'alice', time)
+    const bob = device(hub, 'bob', time)
+    const [a, b] = await Promise.all([alice.client.open('room'), bob.client.open('room')])
+    await a.send('hello')
+    await hub.flush()
+    const aliceDevice = alice.client.device!
+    const lane = new Y.Doc()
+    lane.getMap('m').set(`${aliceDevice}.${Number.MAX_SAFE_INTEGER}`, {
+      author: 'alice',
+      device: aliceDevice,
+      stamp: { wall: time.now(), counter: 0 },
+      body: 'FORGED',
+      priority: 'normal',
+    })
+    const raw = hub.transport()
+    raw.connect({ user: 'mallory', device: 'mallory1' as never })
+    const room = 'room' as ConversationId
+    const doc = docAt(room, 'normal', time.now(), 7 * 24 * 60 * 60 * 1000)
+    raw.send({ conversation: room, doc, lane: 'normal', update: Y.encodeStateAsUpdate(lane) })
+    await hub.flush()
+    time.advance(1000)
+    const sent = await a.send('still me').then(
+      (m) => m.id as string,
+      (error: Error) => `${error.name}: ${error.message}`,
+    )
+    expect(parseMessageId(sent)?.device, sent).toBe(aliceDevice)
+    await hub.flush()
+    expect(b.messages().map((x) => x.body)).toEqual(['hello', 'FORGED', 'still me'])
     await Promise.all([alice.client.close(), bob.client.close()])
   })
 })
