@@ -13,13 +13,16 @@ import { dumpStorage, member, startServer } from '../../packages/server/test/hel
 import { device, waitFor } from '../e2e/helpers.js'
 import { FORGERIES, type Forgery, type Scene } from './forgeries.js'
 import { differences, type Views, viewOf, viewsOf } from './forgery-views.js'
-import { row } from './report.js'
+import { ROW_TIMEOUT, row, seedCount } from './report.js'
 
 const ROOM = 'room' as ConversationId
 const MALLORY = 'mallory1' as DeviceId
 
 /** What both paths measured, for the one printed line. */
-const figures: { peer?: { refusedByView: number; limits: number }; server?: { refused: number } } = {}
+const figures: {
+  peer?: { refusedByView: number; limits: number; seeds: number }
+  server?: { refused: number }
+} = {}
 
 /** The honest conversation both paths build: sends, an edit, a pin, a delete, reads. */
 interface Honest {
@@ -118,38 +121,47 @@ afterAll(() => {
   if (!peer || !server) return
   row(
     'a raw Yjs peer forging ids, pins, pre-deletes',
-    `forged changes shown 0 of ${peer.refusedByView} without a server (all refused by the view; ` +
+    `forged changes shown 0 of ${peer.refusedByView} without a server (× ${peer.seeds} seeds, ` +
+      'all refused by the view; ' +
       `${peer.limits} more are shown, the documented limits of a serverless peer), ` +
       `0 of ${server.refused} through the server (${server.refused} refused)`,
   )
 })
 
 describe('a raw Yjs peer forging ids, pins, pre-deletes', () => {
-  it('without a server, the core view shows none of the forgeries its trust rules refuse', async () => {
-    const seed = 11
-    const honest = await peerRun(seed)
-    expect(honest.sent).toBe('sent')
-    expect(honest.views.map(({ view }) => [view.messages.length, view.pins.length])).toEqual([
-      [4, 1],
-      [4, 1],
-      [4, 1],
-    ])
-    const outcomes: { forgery: Forgery; shown: string[] }[] = []
-    for (const forgery of FORGERIES) {
-      const forged = await peerRun(seed, forgery)
-      const shown = differences(honest.views, forged.views)
-      if (forged.sent !== honest.sent) shown.push(`alice#1 ${forged.sent}`)
-      outcomes.push({ forgery, shown })
-    }
-    const explain = ({ forgery, shown }: (typeof outcomes)[number]) =>
-      `${forgery.name}: ${shown.join('; ') || 'nothing'}`
-    const refusedByView = outcomes.filter((o) => o.forgery.withoutServer === 'refused')
-    expect(refusedByView.filter((o) => o.shown.length > 0).map(explain)).toEqual([])
-    // The documented limits are shown: the comparison does see what a forgery changes.
-    const limits = outcomes.filter((o) => o.forgery.withoutServer === 'shown')
-    expect(limits.filter((o) => o.shown.length === 0).map(explain)).toEqual([])
-    figures.peer = { refusedByView: refusedByView.length, limits: limits.length }
-  })
+  it(
+    'without a server, the core view shows none of the forgeries its trust rules refuse',
+    async () => {
+      // Seeds change device ids, clientIDs and the ids forgeries aim at.
+      const seeds = seedCount(3)
+      const outcomes: { forgery: Forgery; seed: number; shown: string[] }[] = []
+      for (let seed = 1; seed <= seeds; seed++) {
+        const honest = await peerRun(seed)
+        expect(honest.sent).toBe('sent')
+        const counts = honest.views.map(({ view }) => [view.messages.length, view.pins.length])
+        expect(counts).toEqual([
+          [4, 1],
+          [4, 1],
+          [4, 1],
+        ])
+        for (const forgery of FORGERIES) {
+          const forged = await peerRun(seed, forgery)
+          const shown = differences(honest.views, forged.views)
+          if (forged.sent !== honest.sent) shown.push(`alice#1 ${forged.sent}`)
+          outcomes.push({ forgery, seed, shown })
+        }
+      }
+      const explain = ({ forgery, seed, shown }: (typeof outcomes)[number]) =>
+        `${forgery.name} (seed ${seed}): ${shown.join('; ') || 'nothing'}`
+      const refusedByView = outcomes.filter((o) => o.forgery.withoutServer === 'refused')
+      expect(refusedByView.filter((o) => o.shown.length > 0).map(explain)).toEqual([])
+      // The documented limits are shown: the comparison does see what a forgery changes.
+      const limits = outcomes.filter((o) => o.forgery.withoutServer === 'shown')
+      expect(limits.filter((o) => o.shown.length === 0).map(explain)).toEqual([])
+      figures.peer = { refusedByView: refusedByView.length / seeds, limits: limits.length / seeds, seeds }
+    },
+    ROW_TIMEOUT,
+  )
 })
 
 describe('a raw Yjs peer forging ids, pins, pre-deletes through the server', () => {
