@@ -346,7 +346,10 @@ export class Replica {
       if (isLaneDoc(ref)) {
         for (const { map, key, value } of sets) {
           const record = map === 'm' ? readMessageRecord(key, value) : undefined
-          if (!record) continue
+          // A record the view refuses is no message: holding it would list it unread everywhere
+          // and, under another's device, move that device's next seq (up to 2^53, past which
+          // its ids no longer parse).
+          if (!record || !this.view.authorMatches(record)) continue
           held.add(record.device, Number(key.slice(key.indexOf('.') + 1)))
           ids.push(key)
           messages++

@@ -216,7 +216,7 @@ export class ConversationView {
         ? tombstone.header
         : undefined)
     this.#touched.add(id)
-    if (!parsed || !header || !this.#authorMatches(header)) {
+    if (!parsed || !header || !this.authorMatches(header)) {
       this.timeline.remove(id)
       return
     }
@@ -232,8 +232,11 @@ export class ConversationView {
     })
   }
 
-  /** A device known to belong to another user cannot write as this author. */
-  #authorMatches(header: MessageHeader): boolean {
+  /**
+   * A device known to belong to another user cannot write as this author: the view shows no such
+   * message, and the replica holds none (it would count unread and move the device's next seq).
+   */
+  authorMatches(header: MessageHeader): boolean {
     const owner = this.members.get(header.device)
     return owner === undefined || owner === header.author
   }

@@ -1,8 +1,8 @@
 import type { FrameOf } from '@tidings/protocol'
-import * as encoding from 'lib0/encoding'
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { Device, dumpStorage, laneDoc, startServer, TestClient } from './helpers.js'
+import { deleteOnly } from './raw-updates.js'
 
 const DOC = laneDoc('room')
 const CONTROL = `room/control/${DOC.split('/')[2]}`
@@ -53,18 +53,6 @@ const setup = async () => {
     return answer as FrameOf<'error'>
   }
   return { server, alice, bob, mallory, reader, message, replica, refused }
-}
-
-/** An update that only deletes `[clock, clock + len)` of `client`. */
-const deleteOnly = (client: number, clock: number, len: number): Uint8Array => {
-  const e = encoding.createEncoder()
-  encoding.writeVarUint(e, 0)
-  encoding.writeVarUint(e, 1)
-  encoding.writeVarUint(e, client)
-  encoding.writeVarUint(e, 1)
-  encoding.writeVarUint(e, clock)
-  encoding.writeVarUint(e, len)
-  return encoding.toUint8Array(e)
 }
 
 const record = (author: string, device: string, extra: Record<string, unknown> = {}) => ({

@@ -1,10 +1,10 @@
 import { memoryStorage, type StorageAdapter, type WriteBatch } from '@tidings/core'
 import { encodeFrame, type Frame } from '@tidings/protocol'
-import * as encoding from 'lib0/encoding'
 import { describe, expect, it } from 'vitest'
 import { Awareness, encodeAwarenessUpdate } from 'y-protocols/awareness'
 import * as Y from 'yjs'
 import { Device, dumpStorage, laneDoc, startServer, storedDoc, TestClient } from './helpers.js'
+import { deleteOnly } from './raw-updates.js'
 
 /** Seeded PRNG (mulberry32): the same seed replays the same frames. */
 const prng = (seed: number) => {
@@ -113,11 +113,8 @@ const corpus = async (server: { url: string }) => {
     [0, state],
     [state, 5],
     [state + 10, 1],
-  ]) {
-    const e = encoding.createEncoder()
-    for (const n of [0, 1, client, 1, clock!, len!]) encoding.writeVarUint(e, n)
-    payloads.push(encoding.toUint8Array(e))
-  }
+  ])
+    payloads.push(deleteOnly(client, clock!, len!))
   // Forgeries under a fresh clientID: alice's keys, alice as author, non-JSON content.
   const forger = new Device('alice', 'alicedev1').fresh()
   payloads.push(forger.message(DOC, 'forged').update)

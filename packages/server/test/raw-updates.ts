@@ -5,6 +5,17 @@ import * as encoding from 'lib0/encoding'
  * these shapes from a Tidings doc.
  */
 
+/**
+ * An update that only deletes `[clock, clock + length)` of `client`: beyond the client's state it
+ * is a pre-delete, waiting in every receiver's doc for the items that client writes next.
+ */
+export const deleteOnly = (client: number, clock: number, length: number): Uint8Array => {
+  const e = encoding.createEncoder()
+  // No structs; a delete set of one client with one range.
+  for (const n of [0, 1, client, 1, clock, length]) encoding.writeVarUint(e, n)
+  return encoding.toUint8Array(e)
+}
+
 /** `perClient` GC structs (length 1 each) under each of `clients`, starting at clock 0. */
 export const gcStructs = (clients: readonly number[], perClient = 1): Uint8Array => {
   const e = encoding.createEncoder()
