@@ -94,6 +94,15 @@ export class RangeSet {
     return true
   }
 
+  /** The smallest seq of `device` at or after `from` that is not in the set. */
+  firstFree(device: string, from: number): number {
+    const flat = this.#ranges.get(device)
+    if (!flat) return from
+    const i = this.#search(flat, from)
+    // Ranges are merged, so the one holding `from` ends right before the next free seq.
+    return i < flat.length && flat[i]! <= from ? flat[i + 1]! + 1 : from
+  }
+
   /** The highest seq of `device` in the set, or 0. */
   last(device: string): number {
     const flat = this.#ranges.get(device)

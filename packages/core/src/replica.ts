@@ -138,7 +138,9 @@ export class Replica {
    * (an import may bring back its own messages).
    */
   nextSeq(): number {
-    return Math.max(this.#seq, this.view.receipts.held.last(this.ctx.device)) + 1
+    // Past this device's committed counter, skipping seqs held already (an import of its own
+    // messages); never past the highest one held: a peer writing as this device must not move it.
+    return this.view.receipts.held.firstFree(this.ctx.device, this.#seq + 1)
   }
 
   async loadPeriod(period: number): Promise<void> {

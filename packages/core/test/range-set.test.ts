@@ -180,6 +180,14 @@ describe('RangeSet', () => {
     expect(set.size).toBe(40)
   })
 
+  it('finds the first seq at or after a point that is not in the set', () => {
+    const set = new RangeSet()
+    set.addRange('dev1', 3, 5)
+    set.addRange('dev1', 7, 7)
+    expect([1, 3, 4, 6, 7, 8].map((from) => set.firstFree('dev1', from))).toEqual([1, 6, 6, 6, 8, 8])
+    expect(set.firstFree('dev2', 4)).toBe(4)
+  })
+
   it('keeps one range however many seqs it covers', () => {
     const set = new RangeSet()
     set.addRange('dev1', 1, 1_000_000_000)
