@@ -1,11 +1,7 @@
 import fc from 'fast-check'
 import { checkStep, type Figures, finish } from './invariants.js'
-import {
-  createSimulatedNetwork,
-  type DeviceOptions,
-  type SimulatedNetwork,
-  type SimulatedNetworkOptions,
-} from './network.js'
+import { createSimulatedNetwork } from './network.js'
+import type { DeviceOptions, SimulatedNetwork, SimulatedNetworkOptions } from './network-types.js'
 import {
   DEFAULT_WEIGHTS,
   linkConditions,

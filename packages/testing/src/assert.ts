@@ -1,5 +1,5 @@
 import type { Client, Conversation } from '@tidings/core'
-import type { SimulatedNetwork } from './network.js'
+import type { SimulatedNetwork } from './network-types.js'
 
 /** A replica to compare: a device of a simulated network, or any client a suite runs itself. */
 export interface Replica {

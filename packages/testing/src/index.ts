@@ -15,15 +15,15 @@ export {
 export { type FaultyProxy, type FaultyProxyOptions, faultyProxy, type ProxyState } from './faulty-proxy.js'
 export { type Figures, InvariantError } from './invariants.js'
 export type { LinkConditions, LinkStats } from './link.js'
-export {
-  createSimulatedNetwork,
-  type DeviceOptions,
-  type DeviceStorage,
-  type Endpoint,
-  type SimulatedDevice,
-  type SimulatedNetwork,
-  type SimulatedNetworkOptions,
-} from './network.js'
+export { createSimulatedNetwork } from './network.js'
+export type {
+  DeviceOptions,
+  DeviceStorage,
+  Endpoint,
+  SimulatedDevice,
+  SimulatedNetwork,
+  SimulatedNetworkOptions,
+} from './network-types.js'
 export type { Operation, OperationKind, OperationWeights, RaceAction } from './operations.js'
 export type { RunRecord, SentMessage } from './runner.js'
 export { prng } from './scheduler.js'

@@ -1,6 +1,6 @@
 import { type Conversation, type Message, type MessageId, parseMessageId } from '@tidings/core'
 import { assertConverged, replay } from './assert.js'
-import type { SimulatedDevice, SimulatedNetwork } from './network.js'
+import type { SimulatedDevice, SimulatedNetwork } from './network-types.js'
 import { type RunRecord, sentKey } from './runner.js'
 
 /** Thrown when an invariant of DESIGN.md fails: lists each violation, the seed and the steps. */

@@ -37,7 +37,10 @@ export interface PipeEnv {
   readonly random: () => number
   readonly stats: LinkStats
   conditions(): LinkConditions
-  /** The link's connection number: a frame sent on an older one is gone. */
+  /**
+   * The link's connection number: a frame sent on an older one is gone, and so is every frame
+   * after a loss on the same connection (a WebSocket never skips a frame and goes on).
+   */
   epoch(): number
   /** True while a partition cuts this frame's path. */
   blocked(frame: LoopbackFrame): boolean
@@ -71,9 +74,10 @@ export class Pipe {
     this.#env = env
   }
 
-  push(frame: LoopbackFrame): void {
-    this.#env.stats.sent++
-    this.#waiting.push({ frame, epoch: this.#env.epoch() })
+  /** Queues a burst of frames sent at one moment; on a throttled link the highest lane goes first. */
+  push(frames: readonly LoopbackFrame[]): void {
+    this.#env.stats.sent += frames.length
+    for (const frame of frames) this.#waiting.push({ frame, epoch: this.#env.epoch() })
     this.#pump()
   }
 

@@ -1,5 +1,5 @@
 import { type Conversation, MAX_DRIFT, type MessageId, TidingsError } from '@tidings/core'
-import type { SimulatedDevice, SimulatedNetwork } from './network.js'
+import type { SimulatedDevice, SimulatedNetwork } from './network-types.js'
 import type { Operation } from './operations.js'
 
 /** What the run knows of a message whose `send()` resolved. */
