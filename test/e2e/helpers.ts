@@ -42,8 +42,12 @@ export const authenticate: Authenticate = (token) =>
 export interface ServerSetup {
   /** Folder of the server's own SQLite storage; memory storage without it. */
   readonly dataDir?: string
+  /** The server's storage, for a test that inspects what it stored (instead of `dataDir`). */
+  readonly storage?: StorageAdapter
   /** A fixed port (to restart a server where its clients expect it); default 0. */
   readonly port?: number
+  /** The server's clock (stamps beyond it + MAX_DRIFT are refused with `clock/skew`); default Date.now. */
+  readonly now?: () => number
 }
 
 /** A real server on 127.0.0.1, closed after the test (closing twice is harmless). */
@@ -55,7 +59,8 @@ export const startServer = async (
     port: setup.port ?? 0,
     host: '127.0.0.1',
     authenticate,
-    ...(setup.dataDir ? { dataDir: setup.dataDir } : { storage: memoryStorage() }),
+    ...(setup.dataDir ? { dataDir: setup.dataDir } : { storage: setup.storage ?? memoryStorage() }),
+    ...(setup.now ? { now: setup.now } : {}),
     onError: (error) => errors.push(error),
   })
   cleanups.servers.push(() => server.close())
@@ -145,6 +150,18 @@ export const device = (url: string, user: string, setup: DeviceSetup = {}): Devi
 export const jumpingDevice = (url: string, user: string, clock = { skew: 0 }) => {
   const now = () => Date.now() + clock.skew
   return { ...device(url, user, { now, linkNow: now }), clock }
+}
+
+/**
+ * Time that reads `iso` when created and runs on with real time from there, for every clock of a
+ * test (server, clients, transports): where period boundaries fall must not depend on today's date.
+ * `ahead(ms)` is the same time on a device whose clock runs `ms` fast.
+ */
+export const fakeTime = (iso: string) => {
+  const base = Date.parse(iso)
+  const started = performance.now()
+  const now = () => Math.floor(base + performance.now() - started)
+  return { now, ahead: (ms: number) => () => now() + ms }
 }
 
 /** What a wait re-checks on: conversation changes, client connection events. */
