@@ -16,6 +16,8 @@ import { type WebsocketTransport, websocketTransport } from '@tidings/transport-
 import { afterEach } from 'vitest'
 import WebSocket from 'ws'
 
+export { fakeTime } from '../support/fake-time.js'
+
 /** Cleanups by phase: clients close before the proxies and servers they talk to, dirs go last. */
 const cleanups = { clients: [], proxies: [], servers: [], dirs: [] } as Record<
   'clients' | 'proxies' | 'servers' | 'dirs',
@@ -150,18 +152,6 @@ export const device = (url: string, user: string, setup: DeviceSetup = {}): Devi
 export const jumpingDevice = (url: string, user: string, clock = { skew: 0 }) => {
   const now = () => Date.now() + clock.skew
   return { ...device(url, user, { now, linkNow: now }), clock }
-}
-
-/**
- * Time that reads `iso` when created and runs on with real time from there, for every clock of a
- * test (server, clients, transports): where period boundaries fall must not depend on today's date.
- * `ahead(ms)` is the same time on a device whose clock runs `ms` fast.
- */
-export const fakeTime = (iso: string) => {
-  const base = Date.parse(iso)
-  const started = performance.now()
-  const now = () => Math.floor(base + performance.now() - started)
-  return { now, ahead: (ms: number) => () => now() + ms }
 }
 
 /** What a wait re-checks on: conversation changes, client connection events. */
