@@ -16,6 +16,8 @@ import { type WebsocketTransport, websocketTransport } from '@tidings/transport-
 import { afterEach } from 'vitest'
 import WebSocket from 'ws'
 
+export { fakeTime } from '../support/fake-time.js'
+
 /** Cleanups by phase: clients close before the proxies and servers they talk to, dirs go last. */
 const cleanups = { clients: [], proxies: [], servers: [], dirs: [] } as Record<
   'clients' | 'proxies' | 'servers' | 'dirs',
@@ -42,8 +44,12 @@ export const authenticate: Authenticate = (token) =>
 export interface ServerSetup {
   /** Folder of the server's own SQLite storage; memory storage without it. */
   readonly dataDir?: string
+  /** The server's storage, for a test that inspects what it stored (instead of `dataDir`). */
+  readonly storage?: StorageAdapter
   /** A fixed port (to restart a server where its clients expect it); default 0. */
   readonly port?: number
+  /** The server's clock (stamps beyond it + MAX_DRIFT are refused with `clock/skew`); default Date.now. */
+  readonly now?: () => number
 }
 
 /** A real server on 127.0.0.1, closed after the test (closing twice is harmless). */
@@ -55,7 +61,8 @@ export const startServer = async (
     port: setup.port ?? 0,
     host: '127.0.0.1',
     authenticate,
-    ...(setup.dataDir ? { dataDir: setup.dataDir } : { storage: memoryStorage() }),
+    ...(setup.dataDir ? { dataDir: setup.dataDir } : { storage: setup.storage ?? memoryStorage() }),
+    ...(setup.now ? { now: setup.now } : {}),
     onError: (error) => errors.push(error),
   })
   cleanups.servers.push(() => server.close())

@@ -4,7 +4,7 @@ import { sqliteStorage } from '@tidings/storage-sqlite'
 import { websocketTransport } from '@tidings/transport-websocket'
 import { afterEach, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
-import { startServer, tempDir, waitFor } from './helpers.js'
+import { fakeTime, startServer, tempDir, waitFor } from './helpers.js'
 
 const HOUR = 60 * 60 * 1000
 const DAY = 24 * HOUR
@@ -15,8 +15,12 @@ afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close().catch(() => {})))
 })
 
-const connect = (url: string, user: string, o: { path?: string; skew?: number; periodMs?: number } = {}) => {
-  const now = () => Date.now() + (o.skew ?? 0)
+const connect = (
+  url: string,
+  user: string,
+  o: { path?: string; now?: () => number; periodMs?: number } = {},
+) => {
+  const now = o.now ?? Date.now
   const client = createClient({
     user,
     storage: o.path ? sqliteStorage({ path: o.path }) : memoryStorage(),
@@ -41,24 +45,28 @@ const everything = async (c: Conversation) => {
 }
 
 describe('user path on a real server', () => {
+  // Every clock reads a fixed date: weekly periods start on Thursdays (the epoch was one), so a day
+  // fast crosses into the next period on a Wednesday and stays in the same one on a Thursday.
   it.each([
-    ['weekly', undefined],
-    ['hourly', HOUR],
+    ['weekly, re-stamped in the same period', undefined, '2026-12-03T05:40:00Z'],
+    ['weekly, re-stamped across a period boundary', undefined, '2026-12-02T05:40:00Z'],
+    ['hourly', HOUR, '2026-12-03T05:40:00Z'],
   ])(
     'a day-fast offline device with two conversations, a restart and a delete: re-stamped, same ids, delivered (%s)',
-    async (_n, periodMs) => {
-      const server = await startServer()
+    async (_n, periodMs, date) => {
+      const time = fakeTime(date)
+      const server = await startServer({ now: time.now })
       const dir = tempDir()
       const path = join(dir, 'alice.db')
       const po = periodMs ? { periodMs } : {}
-      const bob = connect(server.url, 'bob', po)
+      const bob = connect(server.url, 'bob', { now: time.now, ...po })
       const [bx, by] = [await bob.open('x'), await bob.open('y')]
       await bob.whenSynced()
       // Alice offline, a day fast.
       const offline = createClient({
         user: 'alice',
         storage: sqliteStorage({ path }),
-        clock: { now: () => Date.now() + DAY },
+        clock: { now: time.ahead(DAY) },
         ...po,
       })
       const [ax, ay] = [await offline.open('x'), await offline.open('y')]
@@ -69,7 +77,7 @@ describe('user path on a real server', () => {
       await ax.delete(gone.id)
       await offline.close()
       // Restart with the clock still fast, now online.
-      const alice = connect(server.url, 'alice', { path, skew: DAY, ...po })
+      const alice = connect(server.url, 'alice', { path, now: time.ahead(DAY), ...po })
       const [ax2, ay2] = [await alice.open('x'), await alice.open('y')]
       const seen: string[] = []
       ax2.subscribe(() => seen.push(ax2.status(m1.id)))
@@ -89,7 +97,7 @@ describe('user path on a real server', () => {
       expect(by.messages().find((m) => m.id === m2.id)!.body).toEqual({ t: 'y1 fast' })
       expect(bx.messages().find((m) => m.id === gone.id)?.body ?? null).toBeNull()
       const stampA = ax2.messages().find((m) => m.id === m1.id)!.stamp
-      expect(stampA.wall).toBeLessThan(Date.now() + 60_000)
+      expect(stampA.wall).toBeLessThan(time.now() + 60_000)
       for (let i = 1; i < seen.length; i++) expect(RANK[seen[i]!]).toBeGreaterThanOrEqual(RANK[seen[i - 1]!]!)
       // Bob replies; Alice (fast) sends next: order converges.
       await bx.send('bob reply', { replyTo: m1.id })

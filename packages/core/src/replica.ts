@@ -240,18 +240,20 @@ export class Replica {
         const replaced = this.ctx.outbox.entries(this.id).filter((e) => e.doc === doc)
         acked.push(...replaced.map((e) => e.key))
         // An entry for this doc earlier in the batch is part of the superseding one.
+        const earlier = outbox.filter((e) => e.doc === doc)
         for (let i = outbox.length - 1; i >= 0; i--) if (outbox[i]!.doc === doc) outbox.splice(i, 1)
-        const since = updateSince(
-          ydoc,
-          replaced.map((e) => e.update),
-        )
+        // This change's own structs count as unsent too: after a restart the doc writes under a
+        // fresh clientID that no replaced entry names, and an overwrite left out would reach the
+        // server as the bare deletion of the value it replaces.
+        const unsent = [...replaced, ...earlier].map((e) => e.update)
+        const since = updateSince(ydoc, update ? [...unsent, update] : unsent)
         if (!since) {
           vacant.push(doc)
           continue
         }
         // The messages of the replaced entries still in the doc stay pending with the new one.
         const m = ydoc.share.get('m')
-        const ids = new Set([...replaced.flatMap((e) => e.messages), ...entry.messages])
+        const ids = new Set([...[...replaced, ...earlier].flatMap((e) => e.messages), ...entry.messages])
         entry = { update: since, messages: [...ids].filter((id) => m?._map.get(id)?.deleted === false) }
       }
       const key = `${this.ctx.device}:${this.ctx.outboxSeq + ++keys}`

@@ -6,10 +6,14 @@ import { sqliteStorage } from '@tidings/storage-sqlite'
 import { websocketTransport } from '@tidings/transport-websocket'
 import { afterEach, describe, expect, it } from 'vitest'
 import WS from 'ws'
+import { fakeTime } from '../../../test/support/fake-time.js'
 import { startServer } from './helpers.js'
 
 const HOUR = 60 * 60 * 1000
 const DAY = 24 * HOUR
+// Every clock reads a Thursday: a day fast stays in this weekly period (they start on Thursdays),
+// so weekly rows re-stamp in place whatever the date the suite runs on.
+const THURSDAY = '2026-12-03T05:40:00Z'
 
 const cleanup: (() => Promise<void> | void)[] = []
 afterEach(async () => {
@@ -29,9 +33,13 @@ const until = (conversation: Conversation, check: () => boolean, what: string): 
     })
   })
 
-/** A client on real sockets whose device clock (client and transport alike) runs `skew` ms off. */
-const online = (url: string, user: string, options: { skew?: number; path?: string; periodMs?: number }) => {
-  const now = () => Date.now() + (options.skew ?? 0)
+/** A client on real sockets whose device clock (client and transport alike) reads `now`. */
+const online = (
+  url: string,
+  user: string,
+  options: { now: () => number; path?: string; periodMs?: number },
+) => {
+  const { now } = options
   const client = createClient({
     user,
     storage: options.path ? sqliteStorage({ path: options.path }) : memoryStorage(),
@@ -45,8 +53,7 @@ const online = (url: string, user: string, options: { skew?: number; path?: stri
 }
 
 /** Writes a message and an edit of it offline on a device whose clock runs a day fast. */
-const writeOffline = async (path: string, periodMs: number | undefined) => {
-  const now = () => Date.now() + DAY
+const writeOffline = async (path: string, periodMs: number | undefined, now: () => number) => {
   const client: Client = createClient({
     user: 'alice',
     storage: sqliteStorage({ path }),
@@ -69,11 +76,16 @@ describe('re-stamping on clock/skew', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tidings-restamp-'))
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }))
     const path = join(dir, 'alice.sqlite')
-    const server = await startServer()
-    const m = await writeOffline(path, periodMs)
+    const time = fakeTime(THURSDAY)
+    const server = await startServer({ now: time.now })
+    const m = await writeOffline(path, periodMs, time.ahead(DAY))
 
     // The same device reconnects: the server measures the clock a day fast and refuses the stamp.
-    const alice = online(server.url, 'alice', { skew: DAY, path, ...(periodMs ? { periodMs } : {}) })
+    const alice = online(server.url, 'alice', {
+      now: time.ahead(DAY),
+      path,
+      ...(periodMs ? { periodMs } : {}),
+    })
     const errors: string[] = []
     alice.on('error', (error) => errors.push(error.code))
     const a = await alice.open('room')
@@ -81,13 +93,13 @@ describe('re-stamping on clock/skew', () => {
     await alice.whenSynced()
     const mine = a.messages().filter((x) => x.id === m.id)
     expect(mine).toHaveLength(1)
-    expect(mine[0]!.sentAt).toBeLessThanOrEqual(Date.now() + MAX_DRIFT)
+    expect(mine[0]!.sentAt).toBeLessThanOrEqual(time.now() + MAX_DRIFT)
     expect(mine[0]!.body).toEqual({ text: 'edited a day fast' })
     expect(a.pending()).toEqual([])
 
     // A device with a correct clock gets the message under its id, edit included.
     // Same period length: a concurrent first write of settings.periodMs is another issue (item 10).
-    const bob = online(server.url, 'bob', periodMs ? { periodMs } : {})
+    const bob = online(server.url, 'bob', { now: time.now, ...(periodMs ? { periodMs } : {}) })
     const b = await bob.open('room')
     await until(b, () => b.messages().some((x) => x.id === m.id), 'bob to get the message')
     await until(
@@ -110,10 +122,11 @@ describe('re-stamping on clock/skew', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tidings-restamp-'))
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }))
     const path = join(dir, 'alice.sqlite')
-    const server = await startServer()
-    const bob = online(server.url, 'bob', { periodMs: HOUR })
+    const time = fakeTime(THURSDAY)
+    const server = await startServer({ now: time.now })
+    const bob = online(server.url, 'bob', { now: time.now, periodMs: HOUR })
     const b = await bob.open('room')
-    const first = online(server.url, 'alice', { path, periodMs: HOUR })
+    const first = online(server.url, 'alice', { now: time.now, path, periodMs: HOUR })
     const a1 = await first.open('room')
     const m = await a1.send('sent with a correct clock')
     await first.whenSynced()
@@ -123,15 +136,15 @@ describe('re-stamping on clock/skew', () => {
     const offline = createClient({
       user: 'alice',
       storage: sqliteStorage({ path }),
-      clock: { now: () => Date.now() + DAY },
+      clock: { now: time.ahead(DAY) },
     })
     await (await offline.open('room')).edit(m.id, 'edited a day fast')
     await offline.close()
 
-    const alice = online(server.url, 'alice', { skew: DAY, path, periodMs: HOUR })
+    const alice = online(server.url, 'alice', { now: time.ahead(DAY), path, periodMs: HOUR })
     const a = await alice.open('room')
     await until(b, () => b.messages()[0]?.body === 'edited a day fast', 'bob to get the re-stamped edit')
-    expect(b.messages()[0]!.editedAt).toBeLessThanOrEqual(Date.now() + MAX_DRIFT)
+    expect(b.messages()[0]!.editedAt).toBeLessThanOrEqual(time.now() + MAX_DRIFT)
     await alice.whenSynced()
     // A later edit from bob's side of time wins over it: the stamp is no longer a day ahead.
     await a.edit(m.id, 'edited again')
@@ -147,12 +160,13 @@ describe('re-stamping on clock/skew', () => {
       const dir = mkdtempSync(join(tmpdir(), 'tidings-restamp-'))
       cleanup.push(() => rmSync(dir, { recursive: true, force: true }))
       const path = join(dir, 'alice.sqlite')
-      const server = await startServer()
+      const time = fakeTime(THURSDAY)
+      const server = await startServer({ now: time.now })
       const period = periodMs ? { periodMs } : {}
       const offline = createClient({
         user: 'alice',
         storage: sqliteStorage({ path }),
-        clock: { now: () => Date.now() + DAY },
+        clock: { now: time.ahead(DAY) },
         ...period,
       })
       const o = await offline.open('room')
@@ -160,18 +174,18 @@ describe('re-stamping on clock/skew', () => {
       await o.delete(m.id)
       await offline.close()
 
-      const alice = online(server.url, 'alice', { skew: DAY, path, ...period })
+      const alice = online(server.url, 'alice', { now: time.ahead(DAY), path, ...period })
       const a = await alice.open('room')
       await until(a, () => a.status(m.id) !== 'pending', 'the deleted message to leave the outbox')
       await alice.whenSynced()
       expect(a.pending()).toEqual([])
-      const bob = online(server.url, 'bob', period)
+      const bob = online(server.url, 'bob', { now: time.now, ...period })
       const b = await bob.open('room')
       await bob.whenSynced()
       await until(b, () => b.messages().length === 1, 'bob to get the tombstone')
       const [tombstone] = b.messages()
       expect(tombstone).toMatchObject({ id: m.id, deleted: true, body: null })
-      expect(tombstone!.sentAt).toBeLessThanOrEqual(Date.now() + MAX_DRIFT)
+      expect(tombstone!.sentAt).toBeLessThanOrEqual(time.now() + MAX_DRIFT)
       expect(a.messages().map((x) => [x.id, x.sentAt, x.deleted])).toEqual([[m.id, tombstone!.sentAt, true]])
       // The body never reached the server: only deleted content travelled.
       const text = new TextDecoder()
