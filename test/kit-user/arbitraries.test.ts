@@ -10,9 +10,12 @@ const clean = { lost: 0, duplicates: 0, hidden: 0, pending: 0, orderViolations: 
 test('partition- and crash-heavy schedules converge with clean figures', async () => {
   const weights = { partition: 6, heal: 2, crash: 6, offline: 3, online: 3, link: 4, retain: 0, import: 0 }
   await fc.assert(
-    fc.asyncProperty(arbitraries.schedule({ maxOperations: 25, weights, mixedPeriods: true }), async (plan) => {
-      expect(await arbitraries.runSchedule(plan)).toMatchObject(clean)
-    }),
+    fc.asyncProperty(
+      arbitraries.schedule({ maxOperations: 25, weights, mixedPeriods: true }),
+      async (plan) => {
+        expect(await arbitraries.runSchedule(plan)).toMatchObject(clean)
+      },
+    ),
     { numRuns: 15, seed: 21 },
   )
 })
@@ -20,13 +23,16 @@ test('partition- and crash-heavy schedules converge with clean figures', async (
 test('the model-based run on a network I built', async () => {
   let seed = 0
   await fc.assert(
-    fc.asyncProperty(arbitraries.commands({ maxCommands: 20, weights: { crash: 5, jump: 4 } }), async (cmds) => {
-      const net = createSimulatedNetwork({ seed: seed++ })
-      await net.device('dispatcher')
-      await net.device('driver', { skewMs: -45_000 })
-      await net.device('driver', { skewMs: 86_400_000 })
-      expect(await arbitraries.modelRun(net, cmds)).toMatchObject(clean)
-    }),
+    fc.asyncProperty(
+      arbitraries.commands({ maxCommands: 20, weights: { crash: 5, jump: 4 } }),
+      async (cmds) => {
+        const net = createSimulatedNetwork({ seed: seed++ })
+        await net.device('dispatcher')
+        await net.device('driver', { skewMs: -45_000 })
+        await net.device('driver', { skewMs: 86_400_000 })
+        expect(await arbitraries.modelRun(net, cmds)).toMatchObject(clean)
+      },
+    ),
     { numRuns: 15, seed: 2 },
   )
 })
@@ -81,4 +87,20 @@ describe('bad schedule options are refused with an error naming the option', () 
   test.each(bad)('%s', (_, options, names) => {
     expect(() => fc.sample(arbitraries.schedule(options), { numRuns: 1, seed: 1 })).toThrow(names)
   })
+})
+
+// FINDING (unhelpful error): when the server refuses a device's writes, finish() reports
+// "<id> still pending" but not the refusals the device recorded (device.errors holds
+// permission/denied), which are the cause. Expected: the end report lists each device's errors.
+test('an end-of-run failure names the refusals that caused it', async () => {
+  const net = createSimulatedNetwork({ seed: 5, accept: () => 'permission/denied' })
+  await net.device('alice')
+  const record = await arbitraries.run(net, [
+    { op: 'send', device: 0, conversation: 0, priority: 'urgent', reply: null },
+    { op: 'advance', ms: 5_000 },
+  ])
+  const error = await thrown(() => arbitraries.finish(net, record))
+  expect(error?.message).toMatch(/still pending/)
+  expect(error?.message).toMatch(/permission\/denied/)
+  await net.close()
 })

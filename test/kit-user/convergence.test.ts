@@ -1,5 +1,6 @@
 // Does assertConverged catch replicas that must differ, name the message, the field, the devices
 // and the seed, and pass when they agree?
+import { createClient, loopbackHub, memoryStorage } from '@tidings/core'
 import { assertConverged, ConvergenceError, createSimulatedNetwork } from '@tidings/testing'
 import { describe, expect, test } from 'vitest'
 import { say, thrown } from './helpers.js'
@@ -111,4 +112,26 @@ describe('what assertConverged leaves out', () => {
     expect(error?.message).toMatch(/send/)
     await net.close()
   })
+})
+
+test('a list of plain clients: a client with no link is named in the diff by the name given', async () => {
+  const hub = loopbackHub()
+  const online = createClient({ user: 'ann', storage: memoryStorage(), transport: hub.transport() })
+  const alone = createClient({ user: 'ben', storage: memoryStorage() })
+  const m = await (await online.open('room')).send({ text: 'hello' })
+  await alone.open('room')
+  await online.whenSynced()
+  const error = await thrown(() =>
+    assertConverged(
+      [
+        { client: online, name: 'ann-laptop' },
+        { client: alone, name: 'ben-phone' },
+      ],
+      'room',
+    ),
+  )
+  expect(error).toBeInstanceOf(ConvergenceError)
+  expect(error?.message).toContain(`message ${m.id}: present: ann-laptop true | ben-phone false`)
+  await online.close()
+  await alone.close()
 })

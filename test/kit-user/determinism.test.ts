@@ -25,7 +25,13 @@ const afternoon = async (seed: number) => {
   await net.settle()
   await assertConverged(net, 'room')
   const shown = (await alice.client.open('room')).messages().map((m) => `${m.id}@${m.sentAt}:${m.status}`)
-  const run = { shown, stats: { ...net.stats }, now: net.now, trace: [...net.trace], ids: net.devices.map((d) => d.deviceId) }
+  const run = {
+    shown,
+    stats: { ...net.stats },
+    now: net.now,
+    trace: [...net.trace],
+    ids: net.devices.map((d) => d.deviceId),
+  }
   await net.close()
   return run
 }

@@ -1,9 +1,9 @@
 // docs/testing.md's example, copied as a user would, with vitest's `test` as the guide says.
 import assert from 'node:assert/strict'
-import { test } from 'vitest'
 import type { Client } from '@tidings/core'
 import { arbitraries, assertConverged, createSimulatedNetwork } from '@tidings/testing'
 import fc from 'fast-check'
+import { test } from 'vitest'
 
 // The app code under test.
 async function postOrder(client: Client, room: string, text: string) {

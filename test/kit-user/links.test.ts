@@ -1,4 +1,5 @@
 // Link faults: loss, duplicate, reorder, bytesPerSecond, latency, extreme and bad values.
+import type { Priority } from '@tidings/core'
 import { arbitraries, assertConverged, createSimulatedNetwork, type LinkConditions } from '@tidings/testing'
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
@@ -14,14 +15,14 @@ test('any link faults on every device: after perfect links and settle, nothing p
     fc.asyncProperty(
       fc.integer({ min: 0, max: 10_000 }),
       fc.array(arbitraries.linkConditions(), { minLength: 3, maxLength: 3 }),
-      fc.array(fc.tuple(fc.nat(2), fc.constantFrom('urgent', 'high', 'normal', 'low') as fc.Arbitrary<'urgent'>), {
+      fc.array(fc.tuple(fc.nat(2), fc.constantFrom<Priority>('urgent', 'high', 'normal', 'low')), {
         minLength: 1,
         maxLength: 15,
       }),
       async (seed, links, sends) => {
         const net = createSimulatedNetwork({ seed })
         const devices = [await net.device('alice'), await net.device('bob'), await net.device('alice')]
-        devices.forEach((d, i) => net.link(d, links[i] ?? {}))
+        for (const [i, d] of devices.entries()) net.link(d, links[i] ?? {})
         for (const [who, priority] of sends) {
           const device = devices[who]
           if (device) await (await device.client.open('room')).send({ who }, { priority })
@@ -44,7 +45,12 @@ test('any link faults on every device: after perfect links and settle, nothing p
 })
 
 test('extreme but valid values settle: duplicate 1, 1 byte/s, latency [0, 0], reorder 1000', async () => {
-  for (const conditions of [{ duplicate: 1 }, { bytesPerSecond: 1 }, { latencyMs: [0, 0] }, { reorder: 1000 }] as const) {
+  for (const conditions of [
+    { duplicate: 1 },
+    { bytesPerSecond: 1 },
+    { latencyMs: [0, 0] },
+    { reorder: 1000 },
+  ] as const) {
     const { net, alice, bob } = await twoDevices(3)
     net.link(alice, conditions)
     for (let i = 0; i < 5; i++) await (await alice.client.open('room')).send({ i, pad: 'x'.repeat(200) })

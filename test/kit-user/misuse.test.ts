@@ -53,7 +53,9 @@ test('a refused device() leaves the network usable and closable', async () => {
 test('a device refused for a bad conversation id is not left running', async () => {
   const net = createSimulatedNetwork({ seed: 1 })
   await net.device('alice')
-  await expect(net.device('zed', { conversations: ['bad id!'] })).rejects.toMatchObject({ code: 'input/invalid' })
+  await expect(net.device('zed', { conversations: ['bad id!'] })).rejects.toMatchObject({
+    code: 'input/invalid',
+  })
   expect(net.devices.map((d) => d.name)).toEqual(['alice#1'])
   await net.close()
 })
