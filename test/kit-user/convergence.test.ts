@@ -135,3 +135,16 @@ test('a list of plain clients: a client with no link is named in the diff by the
   await online.close()
   await alone.close()
 })
+
+// FINDING (docs / unhelpful error): docs/testing.md says assertConverged "accepts any list of
+// clients"; it takes `{ client, name? }` objects. A JS user passing clients gets
+// "TypeError: Cannot read properties of undefined (reading 'open')". Expected: clients accepted,
+// or an error that shows the expected shape.
+test('a list of bare clients is accepted or refused with a clear message', async () => {
+  const hub = loopbackHub()
+  const ann = createClient({ user: 'ann', storage: memoryStorage(), transport: hub.transport() })
+  const error = await thrown(() => assertConverged([ann] as unknown as { client: typeof ann }[], 'room'))
+  expect(error === undefined || /client/.test(error.message)).toBe(true)
+  expect(error?.message ?? '').not.toMatch(/Cannot read properties/)
+  await ann.close()
+})
