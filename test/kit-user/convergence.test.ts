@@ -57,6 +57,34 @@ describe('assertConverged catches divergence', () => {
     await net.close()
   })
 
+  test("unreadIds of one user's devices, pins and retainedFrom are compared", async () => {
+    const net = createSimulatedNetwork({ seed: 41 })
+    const laptop = await net.device('alice')
+    const phone = await net.device('alice')
+    const bob = await net.device('bob')
+    const m = await say(bob, 'for alice')
+    await net.settle()
+    net.partition(phone, 'server')
+    await (await laptop.client.open('room')).markRead(m.id)
+    await net.settle()
+    const unread = await thrown(() => assertConverged(net, 'room'))
+    expect(unread?.message).toContain(`unreadIds of alice: alice#1 [] | alice#2 ["${m.id}"]`)
+    net.heal()
+    await net.settle()
+    net.offline(laptop)
+    await (await laptop.client.open('room')).pin(m.id)
+    net.advance(3 * 86_400_000)
+    await (await laptop.client.open('room')).setRetainedFrom(net.now - 86_400_000)
+    const fields = ((await thrown(() => assertConverged(net, 'room'))) as ConvergenceError).differences.map(
+      (d) => d.field,
+    )
+    expect(fields).toEqual(expect.arrayContaining(['pins', 'retainedFrom']))
+    net.online(laptop)
+    await net.settle()
+    await assertConverged(net, 'room')
+    await net.close()
+  })
+
   test('passes when every device has synced', async () => {
     const net = createSimulatedNetwork({ seed: 14 })
     const alice = await net.device('alice')

@@ -1,22 +1,26 @@
 // faultyProxy between real clients and a real @tidings/server, set up from the READMEs alone.
-import { createClient, memoryStorage } from '@tidings/core'
+import { type Client, createClient, memoryStorage } from '@tidings/core'
 import { createServer } from '@tidings/server'
 import { assertConverged, faultyProxy } from '@tidings/testing'
 import { websocketTransport } from '@tidings/transport-websocket'
 import { expect, test } from 'vitest'
 import { WebSocket } from 'ws'
-import { within } from './helpers.js'
+import { thrown, within } from './helpers.js'
 
 /** Polls `ready` every few ms until it holds, or fails after `ms` of real time. */
-const until = async (ready: () => boolean, ms: number, what: string) => {
+const until = async (ready: () => boolean | Promise<boolean>, ms: number, what: string) => {
   const deadline = Date.now() + ms
-  while (!ready()) {
+  while (!(await ready())) {
     if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`)
     await new Promise((resolve) => setTimeout(resolve, 5))
   }
 }
 
-test('cut, stall and handover mid-backlog: both clients converge through the proxy', async () => {
+/**
+ * A server, a throttled proxy, alice and bob; alice posts a backlog through a cut, a stall and a
+ * handover, then both await whenSynced() as docs/testing.md says. Returns the clients to compare.
+ */
+const afternoon = async (check: (alice: Client, bob: Client) => Promise<void>) => {
   const server = await createServer({
     port: 0,
     storage: memoryStorage(),
@@ -58,18 +62,39 @@ test('cut, stall and handover mid-backlog: both clients converge through the pro
     proxy.handover()
     await room.send({ text: 'written across the handover' })
     await within(Promise.all([alice.whenSynced(), bob.whenSynced()]), 25_000, 'whenSynced through the proxy')
-    await assertConverged(
-      [
-        { client: alice, name: 'alice' },
-        { client: bob, name: 'bob' },
-      ],
-      'room',
-    )
-    expect((await bob.open('room')).messages()).toHaveLength(152)
+    await check(alice, bob)
   } finally {
     await alice.close()
     await bob.close()
     await proxy.close()
     await server.close()
   }
+}
+
+const replicas = (alice: Client, bob: Client) => [
+  { client: alice, name: 'alice' },
+  { client: bob, name: 'bob' },
+]
+
+test('cut, stall and handover mid-backlog: the clients converge through the proxy', async () => {
+  await afternoon(async (alice, bob) => {
+    await until(
+      async () => !(await thrown(() => assertConverged(replicas(alice, bob), 'room'))),
+      20_000,
+      'converged',
+    )
+    expect((await bob.open('room')).messages()).toHaveLength(152)
+  })
+}, 60_000)
+
+// FINDING (wrong result, docs): docs/testing.md says "wait for client.whenSynced() on every client
+// and call assertConverged". whenSynced() covers a client's own outbox and what it has received,
+// not what the server is still forwarding to it, so right after both resolve bob lacks the last
+// few of alice's messages (4 to 21 seen; they arrive ~20–100 ms later) and assertConverged throws.
+// It failed in 6 runs out of 8 here. Expected: a recipe that cannot race (an "eventually" option on
+// assertConverged, or a documented wait), not a flaky ConvergenceError.
+test('the documented recipe: whenSynced() on every client, then assertConverged', async () => {
+  await afternoon(async (alice, bob) => {
+    await assertConverged(replicas(alice, bob), 'room')
+  })
 }, 60_000)

@@ -108,3 +108,23 @@ test('assertConverged after close fails with client/closed, not a pass', async (
   await net.close()
   await expect(assertConverged(net, 'room')).rejects.toMatchObject({ code: 'client/closed' })
 })
+
+// FINDING (docs): in the simulation, `await client.whenSynced()` alone never resolves (virtual
+// time moves only inside settle/advance), so app code that awaits it hangs the test. The guide
+// tells proxy users to await whenSynced() and never warns simulation users. It does resolve
+// when awaited together with settle(), which is what the docs could show.
+test('whenSynced() in the simulation resolves only while the network runs', async () => {
+  const net = createSimulatedNetwork({ seed: 32 })
+  const alice = await net.device('alice')
+  await net.device('bob')
+  await say(alice, 'x')
+  let synced = false
+  const waiting = alice.client.whenSynced().then(() => {
+    synced = true
+  })
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  expect(synced).toBe(false)
+  await Promise.all([waiting, net.settle()])
+  expect(synced).toBe(true)
+  await net.close()
+})
