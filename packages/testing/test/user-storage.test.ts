@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { sqliteStorage } from '@tidings/storage-sqlite'
 import { assertConverged, createSimulatedNetwork } from '@tidings/testing'
 import { afterEach, expect, test } from 'vitest'
-import { say, texts, thrown } from './helpers.js'
+import { say, texts, thrown } from './user-helpers.js'
 
 const dirs: string[] = []
 const tempDb = (name: string) => {
@@ -35,10 +35,9 @@ test('a SQLite device given as a factory keeps what it committed across crash an
   await net.close()
 })
 
-// FINDING (wrong state after an error): crash() of a device on a plain adapter (no reopen(), no
-// factory) throws a clear message, but only after half-crashing it: `crashed` is true and its
-// link is down, while its client keeps writing; it never reconnects. Expected: the check first,
-// and the device left as it was.
+// FINDING (wrong state after an error), fixed: crash() of a device on a plain adapter (no
+// reopen(), no factory) threw a clear message, but only after half-crashing it: `crashed` true,
+// its link down while its client kept writing, never to reconnect. Now the check comes first.
 test('a crash() refused for storage without reopen() leaves the device running', async () => {
   const net = createSimulatedNetwork({ seed: 1 })
   const alice = await net.device('alice', { storage: sqliteStorage({ path: tempDb('plain.db') }) })

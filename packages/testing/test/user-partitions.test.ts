@@ -1,7 +1,7 @@
 // Partitions: device to device, one way, to the server; with offline and crashed devices; heal.
 import { assertConverged, createSimulatedNetwork } from '@tidings/testing'
 import { expect, test } from 'vitest'
-import { say, texts } from './helpers.js'
+import { say, texts } from './user-helpers.js'
 
 const threeDevices = async (seed: number) => {
   const net = createSimulatedNetwork({ seed })
@@ -99,16 +99,18 @@ test('a partition made while a device is crashed holds after its restart', async
   await net.close()
 })
 
-// FINDING (unhelpful error): partitions that mean nothing are accepted silently and recorded in
-// the trace. Expected: an error (a device cannot be cut from itself; the server from the server).
+// FINDING (unhelpful error), fixed: partitions that mean nothing were accepted silently and
+// recorded in the trace. Now a RangeError: a device cannot be cut from itself, nor the server.
 test('partition(a, a) and partition(server, server) are refused', async () => {
   const { net, a } = await threeDevices(7)
-  expect(() => net.partition(a, a)).toThrow()
-  expect(() => net.partition('server', 'server')).toThrow()
+  const trace = [...net.trace]
+  expect(() => net.partition(a, a)).toThrow(/cannot cut alice#1 from itself/)
+  expect(() => net.partition('server', 'server')).toThrow(RangeError)
+  expect(net.trace).toEqual(trace)
   await net.close()
 })
 
-// FINDING (wrong result): a device of another network is accepted by partition() and link().
+// FINDING (wrong result), fixed: a device of another network was accepted by partition() and link().
 test('partition() and link() refuse a device of another network', async () => {
   const { net, a } = await threeDevices(8)
   const other = createSimulatedNetwork({ seed: 9 })

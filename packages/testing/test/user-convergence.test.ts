@@ -3,7 +3,7 @@
 import { createClient, loopbackHub, memoryStorage } from '@tidings/core'
 import { assertConverged, ConvergenceError, createSimulatedNetwork } from '@tidings/testing'
 import { describe, expect, test } from 'vitest'
-import { say, thrown } from './helpers.js'
+import { say, thrown } from './user-helpers.js'
 
 describe('assertConverged catches divergence', () => {
   test('a device partitioned from the server that wrote', async () => {
@@ -97,7 +97,7 @@ describe('assertConverged catches divergence', () => {
 })
 
 describe('what assertConverged leaves out', () => {
-  // The TSDoc says crashed devices are left out; docs/testing.md says "every replica". A message
+  // Crashed devices are left out until restarted (TSDoc and docs/testing.md say so). A message
   // whose send() resolved on a device that crashed before syncing is on no other replica, and the
   // assertion passes. This pins the documented behaviour so a change is noticed.
   test('a crashed device that wrote and never restarted is not compared', async () => {
@@ -113,31 +113,35 @@ describe('what assertConverged leaves out', () => {
     await net.close()
   })
 
-  // FINDING (docs / footgun): a typo in the conversation name passes vacuously. As a user I
-  // expected an error saying that no replica holds anything in "rooom".
-  test('a conversation nobody wrote to (a typo) is reported, not passed', async () => {
+  // FINDING (docs / footgun), fixed: a typo in the conversation name passed vacuously. A
+  // conversation no replica had open before the call, and of which none holds anything, is now
+  // refused with an error that names it.
+  test('a conversation nobody had open or wrote to (a typo) is reported, not passed', async () => {
     const net = createSimulatedNetwork({ seed: 15 })
     const alice = await net.device('alice')
     await net.device('bob')
     net.offline(alice)
     await say(alice, 'in room, not in rooom')
     await net.settle()
-    await expect(assertConverged(net, 'rooom')).rejects.toThrow(/rooom/)
+    await expect(assertConverged(net, 'rooom')).rejects.toThrow(/no replica had "rooom" open/)
+    // Opened on one replica before the call, it is a real (if empty) conversation: compared.
+    await alice.client.open('lobby')
+    await assertConverged(net, 'lobby')
     await net.close()
   })
 
-  // FINDING (docs): the replay lists only the network's own steps; the app's sends, edits and
-  // reads that made the replicas differ are not in it, so "replay with these steps" cannot
-  // reproduce the failure. `net.note()` exists but docs/testing.md never mentions it.
-  test('the replay names the steps that made replicas differ', async () => {
+  // FINDING (docs), fixed in the guide: the replay lists only the network's own steps; the app's
+  // sends are not in it unless the app notes them. docs/testing.md now shows `net.note(step)`.
+  test('the replay names the app steps noted with net.note()', async () => {
     const net = createSimulatedNetwork({ seed: 16 })
     const alice = await net.device('alice')
     await net.device('bob')
     net.partition(alice, 'server')
+    net.note('alice sends "cut off"')
     await say(alice, 'cut off')
     await net.settle()
     const error = await thrown(() => assertConverged(net, 'room'))
-    expect(error?.message).toMatch(/send/)
+    expect(error?.message).toMatch(/partition alice#1 server\n {2}alice sends "cut off"/)
     await net.close()
   })
 })
@@ -164,15 +168,14 @@ test('a list of plain clients: a client with no link is named in the diff by the
   await alone.close()
 })
 
-// FINDING (docs / unhelpful error): docs/testing.md says assertConverged "accepts any list of
-// clients"; it takes `{ client, name? }` objects. A JS user passing clients gets
-// "TypeError: Cannot read properties of undefined (reading 'open')". Expected: clients accepted,
-// or an error that shows the expected shape.
-test('a list of bare clients is accepted or refused with a clear message', async () => {
+// FINDING (docs / unhelpful error), fixed: docs/testing.md said assertConverged "accepts any list
+// of clients"; it takes `{ client, name? }` objects, and a JS user passing clients got
+// "TypeError: Cannot read properties of undefined (reading 'open')". Now a TypeError shows the shape.
+test('a list of bare clients is refused with a TypeError that shows the expected shape', async () => {
   const hub = loopbackHub()
   const ann = createClient({ user: 'ann', storage: memoryStorage(), transport: hub.transport() })
   const error = await thrown(() => assertConverged([ann] as unknown as { client: typeof ann }[], 'room'))
-  expect(error === undefined || /client/.test(error.message)).toBe(true)
-  expect(error?.message ?? '').not.toMatch(/Cannot read properties/)
+  expect(error).toBeInstanceOf(TypeError)
+  expect(error?.message).toMatch(/item 0 .*\{ client, name\? \}|\{ client, name\? \}.*item 0/)
   await ann.close()
 })
