@@ -8,6 +8,16 @@ export const deviceName = (device: unknown): string => {
   return typeof name === 'string' ? name : String(device)
 }
 
+/** The error for a device a network did not make: of another network, or no device at all. */
+export const strangerError = (device: unknown, call: string, ofAnotherNetwork: boolean): TypeError => {
+  const name = deviceName(device)
+  return new TypeError(
+    ofAnotherNetwork
+      ? `net.${call}(): ${name} belongs to another simulated network; pass a device this network's device() made.`
+      : `net.${call}(): ${name} is not a device of this network; pass one that net.device() returned.`,
+  )
+}
+
 const count = (n: number, one: string, many: string) => (n === 0 ? [] : [n === 1 ? one : `${n} ${many}`])
 
 /**

@@ -12,7 +12,7 @@ import {
 } from '@tidings/core'
 import { checkConditions, checkNetworkOptions, checkNumber } from './checks.js'
 import { type LinkConditions, type LinkStats, Pipe } from './link.js'
-import { deviceName, pendingReport, settleError } from './network-report.js'
+import { pendingReport, settleError, strangerError } from './network-report.js'
 import type {
   DeviceOptions,
   DeviceStorage,
@@ -48,7 +48,7 @@ interface DeviceState extends SimulatedDevice {
   /** Stops collecting the running client's errors (an abandoned client's are noise). */
   unlisten: () => void
   /** Conversations the client had open when it crashed: its restart opens them again. */
-  reopen: string[] | undefined
+  openAtCrash: string[] | undefined
 }
 
 interface Cut {
@@ -96,12 +96,7 @@ export const createSimulatedNetwork = (options: SimulatedNetworkOptions = {}): S
   const own = (device: SimulatedDevice, call: string): DeviceState => {
     usable(call)
     if (homes.get(device) === net && devices.includes(device as DeviceState)) return device as DeviceState
-    const name = deviceName(device)
-    throw new TypeError(
-      homes.has(device as object)
-        ? `net.${call}(): ${name} belongs to another simulated network; pass a device this network's device() made.`
-        : `net.${call}(): ${name} is not a device of this network; pass one that net.device() returned.`,
-    )
+    throw strangerError(device, call, homes.has(device as object))
   }
   const endpoint = (e: Endpoint, call: string): Endpoint => (e === 'server' ? e : own(e, call))
 
@@ -265,7 +260,7 @@ export const createSimulatedNetwork = (options: SimulatedNetworkOptions = {}): S
         factory: typeof deviceOptions.storage === 'function' ? deviceOptions.storage : undefined,
         options: deviceOptions,
         epoch: 0,
-        reopen: undefined,
+        openAtCrash: undefined,
         // Whole ms, as Date.now() gives: a throttled link's transfer times are fractional.
         now: () => Math.floor(scheduler.now) + device.skewMs,
       } as unknown as DeviceState
@@ -336,7 +331,7 @@ export const createSimulatedNetwork = (options: SimulatedNetworkOptions = {}): S
       }
       trace.push(`crash ${state.name}`)
       state.crashed = true
-      state.reopen = state.client.conversations().map((c) => c.id as string)
+      state.openAtCrash = state.client.conversations().map((c) => c.id as string)
       retire(state)
       const abandoned = state.client
       // Only what the storage committed survives: the old handle is closed before anything else.
@@ -355,8 +350,10 @@ export const createSimulatedNetwork = (options: SimulatedNetworkOptions = {}): S
       if (!state.crashed) await net.crash(device)
       trace.push(`restart ${state.name}`)
       state.crashed = false
-      const ids = state.reopen?.length ? state.reopen : (state.options.conversations ?? conversations)
-      state.reopen = undefined
+      const ids = state.openAtCrash?.length
+        ? state.openAtCrash
+        : (state.options.conversations ?? conversations)
+      state.openAtCrash = undefined
       await startClient(state, ids)
       return state
     },
