@@ -60,6 +60,7 @@ export interface Client {
    * acknowledged, or refused by the server in this session (those stay pending and are offered
    * again after a reconnect; see `error`). An entry refused with `clock/skew` counts as refused only
    * once the clock offset measured after the refusal was applied and it could not be re-stamped.
+   * Rejects with `client/closed` when the client is closed before that.
    */
   whenSynced(): Promise<void>
   close(): Promise<void>
@@ -92,7 +93,8 @@ export const createClient = (options: ClientOptions): Client => {
   })
   const conversations = new Map<ConversationId, Promise<Conversation>>()
   const opened = new Map<ConversationId, Conversation>()
-  const settled = new Set<() => void>()
+  /** `whenSynced` callers: resolved once synced, rejected with client/closed by `close()`. */
+  const settled = new Map<() => void, (error: TidingsError) => void>()
   const conversationOptions: ConversationOptions = {
     periodMs: options.periodMs ?? DEFAULT_PERIOD_MS,
     firstScreen: options.firstScreen ?? 50,
@@ -123,7 +125,7 @@ export const createClient = (options: ClientOptions): Client => {
     const barrier = ctx ? ctx.serial(async () => {}) : Promise.resolve()
     void barrier.then(() => {
       if (!isSynced()) return
-      for (const resolve of [...settled]) resolve()
+      for (const resolve of [...settled.keys()]) resolve()
       settled.clear()
     })
   }
@@ -339,14 +341,19 @@ export const createClient = (options: ClientOptions): Client => {
       return events.on(event, listener)
     },
     whenSynced() {
-      return new Promise<void>((resolve) => {
-        settled.add(resolve)
+      return new Promise<void>((resolve, reject) => {
+        live()
+        settled.set(resolve, reject)
         checkSettled()
       })
     },
     async close() {
       if (closed) return
       closed = true
+      // A closed client never syncs: its waiters learn why instead of hanging.
+      const closedError = new TidingsError('client/closed', 'The client was closed before it synced.')
+      for (const reject of settled.values()) reject(closedError)
+      settled.clear()
       // Each step runs whatever failed before it: the link and the storage are always released.
       let failure: unknown
       const step = async (fn: () => Promise<unknown> | undefined) => {

@@ -39,6 +39,19 @@ describe('a closed conversation', () => {
   })
 })
 
+describe('whenSynced() and close()', () => {
+  it('rejects waiting and later callers with client/closed instead of hanging', async () => {
+    // A manual hub moves no frame until flushed: the link never syncs, only close() ends the wait.
+    const hub = loopbackHub({ manual: true })
+    const client = createClient({ user: 'ann', storage: memoryStorage(), transport: hub.transport() })
+    await client.open('log')
+    const waiting = client.whenSynced()
+    await client.close()
+    await expect(waiting).rejects.toMatchObject({ code: 'client/closed' })
+    await expect(client.whenSynced()).rejects.toMatchObject({ code: 'client/closed' })
+  })
+})
+
 describe('memoryStorage().reopen()', () => {
   it('simulates a restart on the same in-memory store after client.close()', async () => {
     const time = manualTime()

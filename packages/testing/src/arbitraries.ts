@@ -1,4 +1,5 @@
 import fc from 'fast-check'
+import { checkNumber } from './checks.js'
 import { checkStep, type Figures, finish } from './invariants.js'
 import { createSimulatedNetwork } from './network.js'
 import type { DeviceOptions, SimulatedNetwork, SimulatedNetworkOptions } from './network-types.js'
@@ -45,8 +46,39 @@ export interface ScheduleOptions {
   readonly maxOperations?: number
 }
 
-/** Schedules of every operation over 2–5 devices of up to 3 users with skewed clocks and short periods. */
+/** Refuses options fast-check would fail on with its own words, or silently ignore. */
+const checkScheduleOptions = (options: ScheduleOptions) => {
+  const { devices, users, periodMs, minOperations, maxOperations } = options
+  if (devices !== undefined) {
+    checkNumber(devices.min, 'schedule: devices.min', { integer: true, min: 1 })
+    checkNumber(devices.max, 'schedule: devices.max', { integer: true, min: 1 })
+    if (devices.min > devices.max) {
+      throw new RangeError(`schedule: devices.min (${devices.min}) is above devices.max (${devices.max}).`)
+    }
+  }
+  if (users !== undefined) checkNumber(users, 'schedule: users', { integer: true, min: 1 })
+  if (periodMs !== undefined) {
+    if (periodMs.length === 0)
+      throw new RangeError('schedule: periodMs is empty; give at least one period length.')
+    for (const ms of periodMs) checkNumber(ms, 'schedule: each periodMs', { integer: true, above: 0 })
+  }
+  if (minOperations !== undefined)
+    checkNumber(minOperations, 'schedule: minOperations', { integer: true, min: 0 })
+  if (maxOperations !== undefined)
+    checkNumber(maxOperations, 'schedule: maxOperations', { integer: true, min: 1 })
+  if (minOperations !== undefined && maxOperations !== undefined && minOperations > maxOperations) {
+    throw new RangeError(
+      `schedule: minOperations (${minOperations}) is above maxOperations (${maxOperations}).`,
+    )
+  }
+}
+
+/**
+ * Schedules of every operation over 2–5 devices of up to 3 users with skewed clocks and short periods.
+ * @remarks Options out of range throw a RangeError naming the option.
+ */
 export const schedule = (options: ScheduleOptions = {}): fc.Arbitrary<Schedule> => {
+  checkScheduleOptions(options)
   const devices = options.devices ?? { min: 2, max: 5 }
   const users = options.users ?? 3
   const periodMs = fc.constantFrom(...(options.periodMs ?? [MINUTE, 10 * MINUTE, 60 * MINUTE, 1440 * MINUTE]))
@@ -111,7 +143,6 @@ export const run = async (
   record: RunRecord = newRecord(),
 ): Promise<RunRecord> => {
   for (const op of ops) {
-    net.note(JSON.stringify(op))
     await apply(net, op, record)
     await checkStep(net, record)
   }
@@ -129,7 +160,6 @@ class OperationCommand implements fc.AsyncCommand<Model, SimulatedNetwork> {
     return true
   }
   async run(model: Model, net: SimulatedNetwork): Promise<void> {
-    net.note(JSON.stringify(this.operation))
     await apply(net, this.operation, model.record)
     await checkStep(net, model.record)
   }

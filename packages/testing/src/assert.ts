@@ -36,6 +36,12 @@ export interface ConvergenceOptions {
   readonly maxListed?: number
   /** Trace lines of the replay shown at most (default 60, the newest). */
   readonly maxTrace?: number
+  /**
+   * Real ms to keep comparing before failing (default 0: compare once). Every ~20 ms the replicas
+   * are loaded and compared again until they agree; then the last difference is thrown. For
+   * clients on a real server, whose `whenSynced()` does not cover what the server still forwards.
+   */
+  readonly within?: number
 }
 
 /** What one replica shows of a conversation. */
@@ -147,22 +153,31 @@ export const replay = (net: SimulatedNetwork, maxTrace = 60): string[] => {
 const isNetwork = (target: SimulatedNetwork | readonly Replica[]): target is SimulatedNetwork =>
   !Array.isArray(target)
 
-/**
- * Checks that every replica shows `conversation` alike: the same messages in the same order, with
- * the same bodies, edits, deletes, statuses and `readBy`, the same pins and `retainedFrom`, and the
- * same `unreadIds` on devices of one user. Loads the whole history first.
- * @remarks Settle the network (or let your clients sync) first: this compares, it does not wait.
- * Crashed devices of a network are left out. Throws a `ConvergenceError` naming each message,
- * field and replica that differ, with the network's seed and trace.
- */
-export const assertConverged = async (
+/** The replicas to compare; a list item that is not `{ client, name? }` is refused by its index. */
+const replicasOf = (target: SimulatedNetwork | readonly Replica[]): Replica[] => {
+  if (isNetwork(target)) {
+    return target.devices.filter((d) => !d.crashed).map((d) => ({ client: d.client, name: d.name }))
+  }
+  for (const [i, replica] of target.entries()) {
+    if (typeof (replica as Partial<Replica> | null)?.client?.open !== 'function') {
+      throw new TypeError(
+        `assertConverged takes a simulated network or a list of { client, name? } objects; item ${i} is not ` +
+          'one (wrap a client as { client, name: "laptop" }).',
+      )
+    }
+  }
+  return [...target]
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Opens the conversation on every replica, pages in its history, and reads what each shows. */
+const read = async (
   target: SimulatedNetwork | readonly Replica[],
+  replicas: readonly Replica[],
   conversation: string,
-  options: ConvergenceOptions = {},
-): Promise<void> => {
-  const replicas: Replica[] = isNetwork(target)
-    ? target.devices.filter((d) => !d.crashed).map((d) => ({ client: d.client, name: d.name }))
-    : [...target]
+  options: ConvergenceOptions,
+): Promise<Snapshot[]> => {
   const settle = async () => {
     if (isNetwork(target)) await target.settle()
   }
@@ -171,11 +186,16 @@ export const assertConverged = async (
   await settle()
   if (options.loadAll ?? true) for (const convo of convos) while (await convo.loadOlder()) {}
   await settle()
-  const snapshots = replicas.map((r, i) =>
-    snapshot(r.name ?? `${r.client.user}#${i + 1}`, r.client, convos[i]!),
-  )
-  const found = differences(snapshots)
-  if (found.length === 0) return
+  return replicas.map((r, i) => snapshot(r.name ?? `${r.client.user}#${i + 1}`, r.client, convos[i]!))
+}
+
+const failure = (
+  target: SimulatedNetwork | readonly Replica[],
+  conversation: string,
+  snapshots: readonly Snapshot[],
+  found: readonly Difference[],
+  options: ConvergenceOptions,
+) => {
   const maxListed = options.maxListed ?? 20
   const lines = [
     `${snapshots.length} replicas of "${conversation}" differ in ${found.length} place(s):`,
@@ -183,5 +203,40 @@ export const assertConverged = async (
     ...(found.length > maxListed ? [`  … and ${found.length - maxListed} more (error.differences)`] : []),
   ]
   if (isNetwork(target)) lines.push(...replay(target, options.maxTrace))
-  throw new ConvergenceError(lines.join('\n'), found, isNetwork(target) ? target.seed : undefined)
+  return new ConvergenceError(lines.join('\n'), found, isNetwork(target) ? target.seed : undefined)
+}
+
+/**
+ * Checks that every replica shows `conversation` alike: the same messages in the same order, with
+ * the same bodies, edits, deletes, statuses and `readBy`, the same pins and `retainedFrom`, and the
+ * same `unreadIds` on devices of one user. Loads the whole history first.
+ * @remarks Settle the network (or let your clients sync) first: this compares, it does not wait,
+ * unless `within` gives it real time to retry. Crashed devices of a network are left out until
+ * they are restarted. A conversation that no replica had open before the call (none lists it in
+ * `client.conversations()`) and of which none holds a message or a pin once opened is refused:
+ * that is a mistyped id, which would otherwise pass. Throws a `ConvergenceError` naming each
+ * message, field and replica that differ, with the network's seed and trace.
+ */
+export const assertConverged = async (
+  target: SimulatedNetwork | readonly Replica[],
+  conversation: string,
+  options: ConvergenceOptions = {},
+): Promise<void> => {
+  const replicas = replicasOf(target)
+  const known = replicas.some((r) => r.client.conversations().some((c) => c.id === conversation))
+  const deadline = Date.now() + (options.within ?? 0)
+  for (let first = true; ; first = false) {
+    const snapshots = await read(target, replicas, conversation, options)
+    if (first && !known && snapshots.every((s) => s.order.length === 0 && key(s.pins) === '[]')) {
+      const opened = isNetwork(target) ? ` (its devices open ${key(target.conversations)})` : ''
+      throw new Error(
+        `assertConverged: no replica had "${conversation}" open before the call, and none holds a message ` +
+          `or a pin of it. Check the conversation id${opened}, or open it on a replica first.`,
+      )
+    }
+    const found = differences(snapshots)
+    if (found.length === 0) return
+    if (Date.now() >= deadline) throw failure(target, conversation, snapshots, found, options)
+    await pause(20)
+  }
 }

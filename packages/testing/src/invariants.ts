@@ -137,10 +137,30 @@ const zero = (net: SimulatedNetwork, record: RunRecord): Counts => ({
   editsLost: record.violations.length,
 })
 
-const fail = (net: SimulatedNetwork, title: string, found: string[]) => {
+const fail = (net: SimulatedNetwork, title: string, found: string[], causes: string[] = []) => {
   const listed = found.slice(0, 20).map((v) => `  ${v}`)
   const more = found.length > 20 ? [`  … and ${found.length - 20} more (error.violations)`] : []
-  throw new InvariantError([title, ...listed, ...more, ...replay(net)].join('\n'), found, net.seed)
+  throw new InvariantError([title, ...listed, ...more, ...causes, ...replay(net)].join('\n'), found, net.seed)
+}
+
+/**
+ * The errors devices reported (`device.errors`), each code once per device with a count: a refusal
+ * by the server is the usual reason a message stays pending or goes missing.
+ */
+const reported = (net: SimulatedNetwork): string[] => {
+  const lines: string[] = []
+  for (const device of net.devices) {
+    const byCode = new Map<string, { message: string; count: number }>()
+    for (const error of device.errors) {
+      const seen = byCode.get(error.code)
+      if (seen) seen.count++
+      else byCode.set(error.code, { message: error.message, count: 1 })
+    }
+    for (const [code, { message, count }] of byCode) {
+      lines.push(`  ${device.name}: ${code}${count > 1 ? ` ×${count}` : ''}: ${message}`)
+    }
+  }
+  return lines.length > 0 ? ['Errors the devices reported:', ...lines] : []
 }
 
 /**
@@ -213,6 +233,7 @@ export const finish = async (net: SimulatedNetwork, record: RunRecord): Promise<
       }
     }
   }
-  if (found.length > 0) fail(net, 'Invariants broken at the end of the run:', found)
+  const causes = counts.pending + counts.lost > 0 ? reported(net) : []
+  if (found.length > 0) fail(net, 'Invariants broken at the end of the run:', found, causes)
   return counts
 }

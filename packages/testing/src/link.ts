@@ -1,5 +1,5 @@
 import { type LoopbackFrame, parseDocName, SYNC_ORDER } from '@tidings/core'
-import type { Scheduler } from './scheduler.js'
+import type { ScheduledEvent, Scheduler } from './scheduler.js'
 
 /** What a link does to the frames on it, in each direction. */
 export interface LinkConditions {
@@ -36,13 +36,10 @@ export interface PipeEnv {
   readonly scheduler: Scheduler
   readonly random: () => number
   readonly stats: LinkStats
+  /** The device whose link this is, named in a report of what is still in flight. */
+  readonly owner: string
   conditions(): LinkConditions
-  /**
-   * The link's connection number: a frame sent on an older one is gone, and so is every frame
-   * after a loss on the same connection (a WebSocket never skips a frame and goes on).
-   */
-  epoch(): number
-  /** True while a partition cuts this frame's path. */
+  /** True while a partition or a lost frame on this connection cuts this frame's path. */
   blocked(frame: LoopbackFrame): boolean
   /** A frame was lost: the connection is dead. */
   lost(): void
@@ -57,18 +54,19 @@ const rank = (frame: LoopbackFrame): number => {
   return kind === undefined ? -1 : SYNC_ORDER.indexOf(kind)
 }
 
-interface Waiting {
-  readonly frame: LoopbackFrame
-  readonly epoch: number
-}
-
-/** One direction of one device's link to the server. */
+/**
+ * One direction of one connection of a device's link to the server. A connection that drops takes
+ * its pipes with it (`close`): what they still carried is cut, and the next connection gets new ones.
+ */
 export class Pipe {
   readonly #env: PipeEnv
-  readonly #waiting: Waiting[] = []
+  readonly #waiting: LoopbackFrame[] = []
   /** Delivery times of recent frames, newest last: the reorder window's bound. */
   readonly #recent: number[] = []
+  /** Events that carry a frame of this pipe: a transfer under way or a delivery. */
+  readonly #scheduled = new Set<ScheduledEvent>()
   #busy = false
+  #closed = false
 
   constructor(env: PipeEnv) {
     this.#env = env
@@ -77,37 +75,67 @@ export class Pipe {
   /** Queues a burst of frames sent at one moment; on a throttled link the highest lane goes first. */
   push(frames: readonly LoopbackFrame[]): void {
     this.#env.stats.sent += frames.length
-    for (const frame of frames) this.#waiting.push({ frame, epoch: this.#env.epoch() })
+    if (this.#closed) {
+      this.#env.stats.cut += frames.length
+      return
+    }
+    this.#waiting.push(...frames)
     this.#pump()
+  }
+
+  /** Frames waiting, being transferred or on their way. */
+  get inFlight(): number {
+    return this.#waiting.length + this.#scheduled.size
+  }
+
+  /** The connection dropped: every frame still on this pipe is cut and its events cancelled. */
+  close(): void {
+    if (this.#closed) return
+    this.#closed = true
+    this.#env.stats.cut += this.inFlight
+    for (const event of this.#scheduled) this.#env.scheduler.cancel(event)
+    this.#scheduled.clear()
+    this.#waiting.length = 0
+  }
+
+  #at(at: number, run: () => void): void {
+    const event = this.#env.scheduler.at(
+      at,
+      () => {
+        this.#scheduled.delete(event)
+        run()
+      },
+      { owner: this.#env.owner, kind: 'frame' },
+    )
+    this.#scheduled.add(event)
   }
 
   /** Sends waiting frames: all at once on an unlimited link, one at a time by lane on a throttled one. */
   #pump(): void {
     const { bytesPerSecond } = this.#env.conditions()
     if (bytesPerSecond === undefined || !Number.isFinite(bytesPerSecond)) {
-      this.#waiting.sort((a, b) => rank(a.frame) - rank(b.frame))
-      for (const waiting of this.#waiting.splice(0)) this.#transmit(waiting)
+      this.#waiting.sort((a, b) => rank(a) - rank(b))
+      for (const frame of this.#waiting.splice(0)) this.#transmit(frame)
       return
     }
     if (this.#busy || this.#waiting.length === 0) return
     let best = 0
     for (let i = 1; i < this.#waiting.length; i++) {
-      if (rank(this.#waiting[i]!.frame) < rank(this.#waiting[best]!.frame)) best = i
+      if (rank(this.#waiting[i]!) < rank(this.#waiting[best]!)) best = i
     }
-    const [waiting] = this.#waiting.splice(best, 1)
+    const [frame] = this.#waiting.splice(best, 1)
     this.#busy = true
-    const ms = ((waiting!.frame.bytes + FRAME_OVERHEAD) * 1000) / bytesPerSecond
-    const { scheduler } = this.#env
-    scheduler.at(scheduler.now + ms, () => {
+    const ms = ((frame!.bytes + FRAME_OVERHEAD) * 1000) / bytesPerSecond
+    this.#at(this.#env.scheduler.now + ms, () => {
       this.#busy = false
-      this.#transmit(waiting!)
+      this.#transmit(frame!)
       this.#pump()
     })
   }
 
-  #transmit({ frame, epoch }: Waiting): void {
+  #transmit(frame: LoopbackFrame): void {
     const env = this.#env
-    if (epoch !== env.epoch() || env.blocked(frame)) {
+    if (env.blocked(frame)) {
       env.stats.cut++
       return
     }
@@ -124,17 +152,17 @@ export class Pipe {
     this.#recent.push(at)
     if (this.#recent.length > window + 1) this.#recent.shift()
     const deliver = () => {
-      if (epoch !== env.epoch() || env.blocked(frame)) {
+      if (env.blocked(frame)) {
         env.stats.cut++
         return
       }
       env.stats.delivered++
       frame.run()
     }
-    env.scheduler.at(at, deliver)
+    this.#at(at, deliver)
     if (env.random() < (conditions.duplicate ?? 0)) {
       env.stats.duplicated++
-      env.scheduler.at(at + this.#latency(conditions), deliver)
+      this.#at(at + this.#latency(conditions), deliver)
     }
   }
 

@@ -13,9 +13,12 @@ import type { LinkConditions, LinkStats } from './link.js'
 export type DeviceStorage = StorageAdapter | (() => StorageAdapter | Promise<StorageAdapter>)
 
 export interface SimulatedNetworkOptions {
-  /** Seeds every random choice: ids, clientIDs, latencies, losses. The same seed replays the same run. */
+  /**
+   * Seeds every random choice: ids, clientIDs, latencies, losses. The same seed replays the same run.
+   * A whole number (default 1).
+   */
   readonly seed?: number
-  /** Virtual wall time at the start, epoch ms (default 2026-01-05 12:00 UTC). */
+  /** Virtual wall time at the start, whole epoch ms (default 2026-01-05 12:00 UTC). */
   readonly start?: number
   /** Conversations every device opens when it starts (default `['room']`). */
   readonly conversations?: readonly string[]
@@ -32,13 +35,13 @@ export interface SimulatedNetworkOptions {
 }
 
 export interface DeviceOptions {
-  /** This device's clock error in ms: negative is slow, positive fast. */
+  /** This device's clock error in whole ms: negative is slow, positive fast. */
   readonly skewMs?: number
   /** Default: memory storage, reopened with its committed contents on restart. */
   readonly storage?: DeviceStorage
   /** Period length of the docs this device creates. */
   readonly periodMs?: number
-  /** Start with the link down (default true: online). */
+  /** Whether the device starts with its link up (default true); false starts it offline until `online()`. */
   readonly online?: boolean
   /** This device's link conditions. */
   readonly link?: LinkConditions
@@ -73,6 +76,10 @@ export interface SimulatedDevice {
 /** One end of a partition. */
 export type Endpoint = SimulatedDevice | 'server'
 
+/**
+ * A seeded network of real clients around an in-process server, in virtual time. A method given a
+ * device of another network throws a TypeError naming it; bad numbers throw a RangeError.
+ */
 export interface SimulatedNetwork {
   readonly seed: number
   /** Virtual time (the server's clock). */
@@ -88,29 +95,56 @@ export interface SimulatedNetwork {
   readonly stats: LinkStats
   /** Every step taken on this network, for the replay in a failure message. */
   readonly trace: readonly string[]
-  /** Adds a device of `user` (a second call with the same user is another device of that user). */
+  /**
+   * Adds a device of `user` (a second call with the same user is another device of that user).
+   * @remarks A device whose start fails (a refused user, period or conversation id) is not added:
+   * its client is closed and the call rejects with the client's error.
+   */
   device(user: string, options?: DeviceOptions): Promise<SimulatedDevice>
-  /** Sets a device's link conditions. */
+  /**
+   * Sets a device's link conditions.
+   * @remarks Out-of-range values throw a RangeError: `loss` and `duplicate` in [0, 1], `latencyMs`
+   * ≥ 0 with min ≤ max, `reorder` a whole number ≥ 0, `bytesPerSecond` > 0 (leave it out for an
+   * unlimited link). Frames already on the link keep the conditions they were sent under.
+   */
   link(device: SimulatedDevice, conditions: LinkConditions): void
-  /** Cuts the path between two endpoints (a → b only when `oneWay`) until `heal`. */
+  /** Cuts the path between two different endpoints (a → b only when `oneWay`) until `heal`. */
   partition(a: Endpoint, b: Endpoint, options?: { oneWay?: boolean }): void
   /** Ends every partition; the devices they cut reconnect, as their heartbeat would make them. */
   heal(): void
   /** Takes a device's link down until `online`. */
   offline(device: SimulatedDevice): void
   online(device: SimulatedDevice): void
-  /** Kills a device: no close, no flush; what its storage committed is all that remains. */
+  /**
+   * Kills a device: no flush; what its storage committed is all that remains. Its storage is
+   * reopened (memory storage's `reopen()`, or the factory given as `storage` after closing the old
+   * handle), then the abandoned client is closed, so calls on it (`whenSynced`, `open`, `send`)
+   * reject with `client/closed` or `storage/closed` and write nothing.
+   * @remarks Throws, changing nothing, when the storage can be neither reopened nor made again.
+   * A crashed device is left out of `assertConverged` until it is restarted.
+   */
   crash(device: SimulatedDevice): Promise<void>
-  /** Starts a crashed (or running) device again from its storage, reopening its conversations. */
+  /**
+   * Starts a crashed device again from its storage, reopening the conversations it had open.
+   * Restarting a running device is a crash, then a restart.
+   */
   restart(device: SimulatedDevice): Promise<SimulatedDevice>
-  /** Moves one device's clock by `ms` (negative: backwards), as a user or NTP would. */
+  /** Moves one device's clock by `ms`, a whole number (negative: backwards), as a user or NTP would. */
   jump(device: SimulatedDevice, ms: number): void
-  /** Moves every clock by `ms`, running the frames and timers due on the way. */
+  /** Moves every clock by `ms` (finite, ≥ 0), running the frames and timers due on the way. */
   advance(ms: number): void
-  /** Runs frames and timers until nothing is in flight; throws if that takes over `maxMs` of virtual time. */
+  /**
+   * Runs frames and timers until nothing is in flight; throws if that takes over `maxMs` of virtual
+   * time (default a day), naming the devices that still have frames, timers or reconnects pending.
+   * @remarks Nothing moves in the simulation outside `advance()` and `settle()`: an app call that
+   * awaits the network (`client.whenSynced()`) must be awaited together with `settle()`.
+   */
   settle(options?: { maxMs?: number }): Promise<void>
-  /** Notes a step in the trace (the arbitraries' runner notes each operation). */
+  /**
+   * Notes a step in the trace, so that a failure's replay shows it: note your app's own steps
+   * (the arbitraries' runner notes each operation).
+   */
   note(step: string): void
-  /** Closes every client. */
+  /** Closes every client; the network then refuses every further call. */
   close(): Promise<void>
 }

@@ -1,5 +1,6 @@
 import { PRIORITIES, type Priority } from '@tidings/core'
 import fc from 'fast-check'
+import { checkNumber } from './checks.js'
 import type { LinkConditions } from './link.js'
 
 const MINUTE = 60_000
@@ -147,9 +148,25 @@ const builders: Record<OperationKind, () => fc.Arbitrary<Operation>> = {
   settle: () => fc.constant({ op: 'settle' as const }),
 }
 
+/** Refuses weights fast-check would misread: unknown kinds, negative or non-finite weights, all 0. */
+const checkWeights = (weights: OperationWeights, merged: Record<OperationKind, number>) => {
+  for (const [kind, weight] of Object.entries(weights)) {
+    if (!(kind in DEFAULT_WEIGHTS)) {
+      throw new RangeError(
+        `weights: ${kind} is not an operation (${Object.keys(DEFAULT_WEIGHTS).join(', ')}).`,
+      )
+    }
+    checkNumber(weight, `weights.${kind}`, { min: 0 })
+  }
+  if (Object.values(merged).every((weight) => weight === 0)) {
+    throw new RangeError('weights: every operation has weight 0; give at least one a positive weight.')
+  }
+}
+
 /** One operation, drawn by weight (default `DEFAULT_WEIGHTS`). */
 export const operation = (weights: OperationWeights = {}): fc.Arbitrary<Operation> => {
   const merged = { ...DEFAULT_WEIGHTS, ...weights }
+  checkWeights(weights, merged)
   const arbitraries = (Object.keys(builders) as OperationKind[])
     .filter((kind) => merged[kind] > 0)
     .map((kind) => ({ weight: merged[kind], arbitrary: builders[kind]() }))

@@ -75,7 +75,9 @@ const body = (record: RunRecord, device: SimulatedDevice) => ({
 const race = async (net: SimulatedNetwork, op: Extract<Operation, { op: 'race' }>) => {
   const first = await open(live(net)[0]!, net, op.conversation)
   const target = nth(first.messages(), op.pick)
-  if (!target) return
+  if (!target) return net.note(`race in ${first.id}: no message yet`)
+  const moves = op.moves.map(({ device, action }) => `${nth(live(net), device)!.name} ${action}`)
+  net.note(`race on ${target.id} in ${first.id}: ${moves.join(', ')}`)
   await Promise.all(
     op.moves.map(async ({ device: n, action }) => {
       const device = nth(live(net), n)!
@@ -89,13 +91,18 @@ const race = async (net: SimulatedNetwork, op: Extract<Operation, { op: 'race' }
   )
 }
 
-/** Applies one operation to the network's devices as an app would. */
+/**
+ * Applies one operation to the network's devices as an app would. The trace shows it with the
+ * device names and message ids it resolved to: network steps are traced by the network itself,
+ * app steps are noted here (`send by user0#1 in room (urgent)`).
+ */
 export const apply = async (net: SimulatedNetwork, op: Operation, record: RunRecord): Promise<void> => {
   record.counts.set(op.op, (record.counts.get(op.op) ?? 0) + 1)
   switch (op.op) {
     case 'advance':
       return net.advance(op.ms)
     case 'settle':
+      net.note('settle')
       return net.settle()
     case 'heal':
       return net.heal()
@@ -103,7 +110,7 @@ export const apply = async (net: SimulatedNetwork, op: Operation, record: RunRec
       return race(net, op)
   }
   const device = nth(live(net), op.device)
-  if (!device) return
+  if (!device) return net.note(`${op.op}: no running device`)
   switch (op.op) {
     case 'offline':
       return net.offline(device)
@@ -119,16 +126,23 @@ export const apply = async (net: SimulatedNetwork, op: Operation, record: RunRec
       return net.link(device, op.conditions)
     case 'partition': {
       const other = op.other === 'server' ? 'server' : nth(live(net), op.other)!
-      if (other !== device) net.partition(device, other, { oneWay: op.oneWay })
-      return
+      if (other === device) return net.note(`partition of ${device.name} from itself: skipped`)
+      return net.partition(device, other, { oneWay: op.oneWay })
     }
   }
   const convo = await open(device, net, op.conversation)
   const loaded = convo.messages()
   const own = loaded.filter((m) => m.author === device.user && !m.deleted)
+  const note = (target?: { id: string } | string) => {
+    const what = target === undefined ? '' : typeof target === 'string' ? ` ${target}` : ` of ${target.id}`
+    net.note(`${op.op}${what} by ${device.name} in ${convo.id}`)
+  }
   switch (op.op) {
     case 'send': {
       const parent = op.reply === null ? undefined : nth(loaded, op.reply)
+      net.note(
+        `send by ${device.name} in ${convo.id} (${op.priority}${parent ? `, reply to ${parent.id}` : ''})`,
+      )
       const m = await convo.send(body(record, device), {
         priority: op.priority,
         ...(parent ? { replyTo: parent.id } : {}),
@@ -147,6 +161,7 @@ export const apply = async (net: SimulatedNetwork, op: Operation, record: RunRec
     }
     case 'edit': {
       const target = nth(own, op.pick)
+      note(target ?? '(none of its own)')
       if (!target) return
       const body = {
         text: `edited by ${device.name} at step ${record.sent.size}.${record.violations.length}`,
@@ -163,6 +178,7 @@ export const apply = async (net: SimulatedNetwork, op: Operation, record: RunRec
     }
     case 'delete': {
       const target = nth(own, op.pick)
+      note(target ?? '(none of its own)')
       if (target) await tolerate(() => convo.delete(target.id))
       return
     }
@@ -171,28 +187,34 @@ export const apply = async (net: SimulatedNetwork, op: Operation, record: RunRec
         loaded.filter((m) => !m.deleted),
         op.pick,
       )
+      note(target ?? '(nothing to pin)')
       if (target) await tolerate(() => convo.pin(target.id))
       return
     }
     case 'unpin': {
       const target = nth(convo.pins(), op.pick)
+      note(target ?? '(no pin)')
       if (target) await tolerate(() => convo.unpin(target.id))
       return
     }
     case 'markRead': {
       const target = nth(loaded, op.pick)
+      note(target ?? '(nothing loaded)')
       if (target) await tolerate(() => convo.markRead(target.id))
       return
     }
     case 'retain': {
+      note(`(${op.back} periods back)`)
       return convo.setRetainedFrom(Math.max(0, device.now() - op.back * device.periodMs))
     }
     case 'loadOlder':
+      note()
       await convo.loadOlder()
       return
     case 'import': {
       const mine = live(net).filter((d) => d.user === device.user)
       const from = nth(mine, op.from)!
+      note(`from ${from.name}`)
       const records: string[] = []
       for await (const line of (await open(from, net, op.conversation)).export()) records.push(line)
       await convo.import(records)

@@ -1,10 +1,24 @@
 import type { Timers } from '@tidings/core'
 
-interface Event {
+/** What a scheduled event stands for, so a network that cannot settle can say what still runs. */
+export interface EventTag {
+  /** The device it belongs to (its name). */
+  readonly owner: string
+  readonly kind: 'frame' | 'timer' | 'reconnect'
+}
+
+/** A scheduled event: cancel it with `Scheduler.cancel`. */
+export interface ScheduledEvent {
   readonly at: number
   readonly seq: number
   readonly run: () => void
+  readonly tag: EventTag | undefined
   cancelled: boolean
+}
+
+/** A device's virtual timers: `cancelAll` (a crash) drops every pending one and refuses new ones. */
+export interface DeviceTimers extends Timers {
+  cancelAll(): void
 }
 
 /**
@@ -14,7 +28,7 @@ interface Event {
 export class Scheduler {
   #now: number
   #seq = 0
-  readonly #events: Event[] = []
+  readonly #events: ScheduledEvent[] = []
 
   constructor(start: number) {
     this.#now = start
@@ -25,8 +39,14 @@ export class Scheduler {
   }
 
   /** Runs `run` at virtual time `at` (not before now); events at one time run in the order scheduled. */
-  at(at: number, run: () => void): Event {
-    const event: Event = { at: Math.max(at, this.#now), seq: this.#seq++, run, cancelled: false }
+  at(at: number, run: () => void, tag?: EventTag): ScheduledEvent {
+    const event: ScheduledEvent = {
+      at: Math.max(at, this.#now),
+      seq: this.#seq++,
+      run,
+      tag,
+      cancelled: false,
+    }
     // Binary search for the first later event: the queue stays sorted by (at, seq).
     let lo = 0
     let hi = this.#events.length
@@ -37,6 +57,11 @@ export class Scheduler {
     }
     this.#events.splice(lo, 0, event)
     return event
+  }
+
+  /** Drops an event: it never runs and no longer holds `next()` (a dropped connection's frames). */
+  cancel(event: ScheduledEvent): void {
+    event.cancelled = true
   }
 
   /** When the next event is due, or undefined when nothing is scheduled. */
@@ -60,29 +85,40 @@ export class Scheduler {
     this.#now = Math.max(this.#now, to)
   }
 
-  /**
-   * Timers for one device: they fire in virtual time, and `cancelAll` (a crash) drops every one
-   * still pending, as a killed process would.
-   */
-  timers(): Timers & { cancelAll(): void } {
-    const pending = new Set<Event>()
+  /** The tagged events still to run, for a report of what keeps the network busy. */
+  pending(): EventTag[] {
+    return this.#events.filter((e) => !e.cancelled && e.tag !== undefined).map((e) => e.tag!)
+  }
+
+  /** Timers for one device, firing in virtual time. */
+  timers(owner: string): DeviceTimers {
+    const pending = new Set<ScheduledEvent>()
+    let stopped = false
+    const tag: EventTag = { owner, kind: 'timer' }
     return {
       setTimeout: (fn, ms) => {
-        const event = this.at(this.#now + Math.max(0, ms), () => {
-          pending.delete(event)
-          fn()
-        })
-        pending.add(event)
+        const event = this.at(
+          this.#now + Math.max(0, ms),
+          () => {
+            pending.delete(event)
+            fn()
+          },
+          tag,
+        )
+        // A killed process sets no timers: one an abandoned client sets is dropped at once.
+        if (stopped) this.cancel(event)
+        else pending.add(event)
         return event
       },
       clearTimeout: (handle) => {
-        const event = handle as Event | undefined
+        const event = handle as ScheduledEvent | undefined
         if (!event) return
-        event.cancelled = true
+        this.cancel(event)
         pending.delete(event)
       },
       cancelAll: () => {
-        for (const event of pending) event.cancelled = true
+        stopped = true
+        for (const event of pending) this.cancel(event)
         pending.clear()
       },
     }

@@ -1,3 +1,4 @@
+import { createClient, loopbackHub, memoryStorage } from '@tidings/core'
 import { describe, expect, it } from 'vitest'
 import { assertConverged, ConvergenceError, createSimulatedNetwork } from '../src/index.js'
 
@@ -39,6 +40,62 @@ describe('simulated network', () => {
     expect(message).toMatch(/seed: 3/)
     expect(message).toMatch(/partition alice#1 server/)
     expect(bob.name).toBe('bob#1')
+    await net.close()
+  })
+})
+
+describe('assertConverged within', () => {
+  const pair = async () => {
+    const hub = loopbackHub({ manual: true })
+    const clients = ['ann', 'ben'].map((user) =>
+      createClient({ user, storage: memoryStorage(), transport: hub.transport() }),
+    )
+    for (const client of clients) await client.open('room')
+    await hub.flush()
+    await (await clients[0]!.open('room')).send({ text: 'on its way' })
+    return { hub, clients, replicas: clients.map((client) => ({ client })) }
+  }
+
+  it('compares again until the replicas agree', async () => {
+    const { hub, clients, replicas } = await pair()
+    await expect(assertConverged(replicas, 'room')).rejects.toBeInstanceOf(ConvergenceError)
+    // The frames arrive while assertConverged retries, as a server's forwarding would.
+    const arrive = setTimeout(() => void hub.flush(), 60)
+    await assertConverged(replicas, 'room', { within: 5_000 })
+    clearTimeout(arrive)
+    await Promise.all(clients.map((c) => c.close()))
+  })
+
+  it('throws the last difference once the time is up', async () => {
+    const { clients, replicas } = await pair()
+    const started = Date.now()
+    const error = await assertConverged(replicas, 'room', { within: 150 }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(ConvergenceError)
+    expect(Date.now() - started).toBeGreaterThanOrEqual(150)
+    expect((error as Error).message).toMatch(/present: ann#1 true \| ben#2 false/)
+    await Promise.all(clients.map((c) => c.close()))
+  })
+})
+
+describe('restart', () => {
+  it('reopens the conversations the device had open when it crashed', async () => {
+    const net = createSimulatedNetwork({ seed: 4 })
+    const alice = await net.device('alice')
+    await (await alice.client.open('side')).send({ text: 'aside' })
+    await net.crash(alice)
+    const back = await net.restart(alice)
+    expect(back.client.conversations().map((c) => c.id)).toEqual(['room', 'side'])
+    await net.close()
+  })
+})
+
+describe('device()', () => {
+  it('a refused device() closes the storage its factory opened', async () => {
+    const net = createSimulatedNetwork({ seed: 4 })
+    const storage = memoryStorage()
+    await expect(net.device('', { storage: () => storage })).rejects.toMatchObject({ code: 'input/invalid' })
+    await expect(storage.getMeta('device')).rejects.toMatchObject({ code: 'storage/closed' })
+    expect(net.devices).toEqual([])
     await net.close()
   })
 })
