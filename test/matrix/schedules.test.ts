@@ -102,9 +102,9 @@ describe('fault matrix: random schedules on the simulated network', () => {
       })
       row(
         'clock skew ±24 h, backward jumps, short periods (1 h) across boundaries',
-        `order identical ${t.schedules}/${runs}; read regressions ${t.readRegressions}, hidden messages ${t.hidden}, order violations ${t.orderViolations}`,
+        `order identical ${t.schedules}/${runs}; read regressions ${t.readRegressions}, hidden messages ${t.hidden}, order violations ${t.orderViolations}, unread mismatches ${t.unreadMismatches}`,
       )
-      expect(t.readRegressions + t.hidden + t.orderViolations).toBe(0)
+      expect(t.readRegressions + t.hidden + t.orderViolations + t.unreadMismatches).toBe(0)
     },
     ROW_TIMEOUT,
   )

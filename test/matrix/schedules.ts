@@ -35,6 +35,7 @@ export const runSchedules = async (options: {
     orderViolations: 0,
     statusRegressions: 0,
     editsLost: 0,
+    unreadMismatches: 0,
   }
   const property = fc.asyncProperty(arbitraries.schedule(options.schedule), async (plan) => {
     const figures = await arbitraries.runSchedule(plan, options.network)

@@ -22,6 +22,11 @@ export interface Schedule {
   /** Virtual start time: near a day boundary, which is a boundary of every period length. */
   readonly start: number
   readonly periodMs: number
+  /**
+   * Messages each device loads on `open()` and per `loadOlder()` (default 5). Small screens leave
+   * most periods unloaded, where writes into the past and late arrivals are hardest to show right.
+   */
+  readonly firstScreen?: number
   readonly devices: readonly { readonly user: string; readonly skewMs: number; readonly periodMs?: number }[]
   readonly operations: readonly Operation[]
 }
@@ -86,6 +91,7 @@ export const schedule = (options: ScheduleOptions = {}): fc.Arbitrary<Schedule> 
     seed: fc.integer(),
     start: fc.integer({ min: -2 * MINUTE, max: 2 * MINUTE }).map((offset) => Date.UTC(2026, 2, 1) + offset),
     periodMs,
+    firstScreen: fc.constantFrom(1, 2, 5),
     devices: fc
       .array(fc.tuple(options.skew === false ? fc.constant(0) : skew(), periodMs), {
         minLength: devices.min,
@@ -121,7 +127,12 @@ export const network = async (
     start: plan.start,
     conversations: ['room', 'side'],
     ...options,
-    client: { firstScreen: 5, pageSize: 5, ...options.client, periodMs: plan.periodMs },
+    client: {
+      firstScreen: plan.firstScreen ?? 5,
+      pageSize: plan.firstScreen ?? 5,
+      ...options.client,
+      periodMs: plan.periodMs,
+    },
   })
   for (const [i, device] of plan.devices.entries()) {
     await net.device(device.user, {

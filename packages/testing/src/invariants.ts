@@ -39,6 +39,8 @@ export interface Figures {
   readonly statusRegressions: number
   /** Edits the editing device did not show right after `edit()` resolved. */
   readonly editsLost: number
+  /** Devices of one user that disagreed on `unreadIds` before paging back through the history. */
+  readonly unreadMismatches: number
 }
 
 /** Statuses in the order a message moves through them; `expired` stands apart. */
@@ -135,6 +137,7 @@ const zero = (net: SimulatedNetwork, record: RunRecord): Counts => ({
   orderViolations: 0,
   statusRegressions: 0,
   editsLost: record.violations.length,
+  unreadMismatches: 0,
 })
 
 const fail = (net: SimulatedNetwork, title: string, found: string[], causes: string[] = []) => {
@@ -202,6 +205,22 @@ export const finish = async (net: SimulatedNetwork, record: RunRecord): Promise<
       windows.set(
         `${device.name} ${convo.id}`,
         convo.messages().map((m) => m.id),
+      )
+    }
+  }
+  // Unread counts come from the receipts, not from what is loaded: one user's devices agree on
+  // them before anyone pages back (a delete in a period not loaded still takes a message out).
+  for (const id of net.conversations) {
+    const byUser = new Map<string, { name: string; unread: string }[]>()
+    for (const device of net.devices) {
+      const unread = JSON.stringify([...(await device.client.open(id)).unreadIds()].sort())
+      byUser.set(device.user, [...(byUser.get(device.user) ?? []), { name: device.name, unread }])
+    }
+    for (const [user, seen] of byUser) {
+      if (new Set(seen.map((s) => s.unread)).size <= 1) continue
+      counts.unreadMismatches++
+      found.push(
+        `unreadIds of ${user} in "${id}" before paging back: ${seen.map((s) => `${s.name} ${s.unread}`).join(' | ')}`,
       )
     }
   }
