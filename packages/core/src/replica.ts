@@ -57,8 +57,14 @@ export class Replica {
   #retainedFrom = 0
   /** Seq of the last message this device wrote in this conversation; advanced after the commit. */
   #seq = 0
-  /** While a batch is committed, view changes wait: listeners run after the storage write. */
-  #quiet = 0
+  /**
+   * While a batch is committed, view changes wait: listeners run after the storage write. While
+   * `start` runs they wait too, and with them the retention and upkeep they trigger: those write
+   * from this device's `held` and `deleted` sets and judge receipts docs by their records, which
+   * are not all restored yet (a retention run then dropped docs without forgetting their messages,
+   * and the sets read back after it named them for ever).
+   */
+  #quiet = 1
   #dirty = false
 
   constructor(
@@ -129,7 +135,13 @@ export class Replica {
         this.commit([{ doc: meta, change: () => devices.set(this.ctx.device, this.ctx.user) }]),
       )
     }
+    this.#retainedFrom = this.view.retainedFrom
     await this.ctx.serial(() => this.applyRetention())
+    this.#quiet--
+    if (this.#dirty) {
+      this.#dirty = false
+      this.#changed()
+    }
   }
 
   /**

@@ -1,7 +1,14 @@
 import { fromBase64 } from 'lib0/buffer'
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { type Conversation, createClient, loopbackHub, memoryStorage } from '../src/index.js'
+import {
+  type Conversation,
+  createClient,
+  loopbackHub,
+  type MemoryStorage,
+  memoryStorage,
+  type StorageAdapter,
+} from '../src/index.js'
 import { device, manualTime } from './helpers.js'
 
 const DAY = 24 * 60 * 60 * 1000
@@ -60,6 +67,69 @@ describe('unread counts after retention', () => {
     const b2 = await again.open('room')
     expect(b2.unreadCount()).toBe(0)
     await Promise.all([again.close(), alice.client.close()])
+  })
+})
+
+/**
+ * A storage that crashes (its handle closes, as `reopen()` does to a dead process) right after
+ * committing the first batch `armed` accepts; `restarted()` is the handle the next process gets.
+ */
+const crashAfter = (store: MemoryStorage) => {
+  let armed: ((batch: Parameters<StorageAdapter['write']>[0]) => boolean) | undefined
+  let fresh: MemoryStorage | undefined
+  const storage: StorageAdapter = {
+    ...store,
+    async write(batch) {
+      await store.write(batch)
+      if (armed?.(batch)) {
+        armed = undefined
+        fresh = store.reopen()
+      }
+    },
+  }
+  return {
+    storage,
+    arm: (test: NonNullable<typeof armed>) => {
+      armed = test
+    },
+    restarted: () => fresh ?? store.reopen(),
+  }
+}
+
+describe('a crash after retainedFrom rose, before retention ran', () => {
+  it('restarts with the dropped messages forgotten: not unread, on every device of the user', async () => {
+    const hub = loopbackHub({ manual: true })
+    const time = manualTime()
+    const MINUTE = 60_000
+    const opts = { periodMs: MINUTE }
+    const crashing = crashAfter(memoryStorage())
+    const alice = device(hub, 'alice', time, opts)
+    const bob = device(hub, 'bob', time, { ...opts, storage: crashing.storage })
+    const bobToo = device(hub, 'bob', time, opts)
+    const [a, b, b2] = await Promise.all([alice, bob, bobToo].map((d) => d.client.open('room')))
+    const old = await a!.send('a minute before retainedFrom')
+    await hub.flush()
+    expect(b!.unreadIds()).toEqual([old.id])
+    time.advance(2 * MINUTE)
+    const recent = await a!.send('kept')
+    await hub.flush()
+    // Bob's first device dies right after it stored the meta update that raises retainedFrom.
+    crashing.arm((batch) => batch.updates?.some((u) => u.doc === 'room/meta') === true)
+    await a!.setRetainedFrom(time.now() - MINUTE)
+    await hub.flush()
+    expect(b2!.unreadIds()).toEqual([recent.id])
+    bob.offline()
+    // Restarted offline: what storage committed is all it has, and it holds the old period.
+    const stored = crashing.restarted()
+    const period = `room/normal/${Math.floor(old.sentAt / MINUTE)}~${MINUTE}`
+    expect((await stored.listDocs('room')).map((d) => d.doc)).toContain(period)
+    const again = createClient({ user: 'bob', storage: stored, ...opts, clock: { now: time.now } })
+    const b3 = await again.open('room')
+    expect(b3.retainedFrom).toBe(time.now() - MINUTE)
+    expect(b3.messages().map((m) => m.id)).toEqual([recent.id])
+    expect(b3.unreadIds()).toEqual([recent.id])
+    expect(again.conversations()).toEqual([{ id: 'room', unread: 1 }])
+    await Promise.all([again.close(), alice.client.close(), bobToo.client.close()])
   })
 })
 
