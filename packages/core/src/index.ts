@@ -44,6 +44,7 @@ export {
 export {
   type LoopbackFrame,
   type LoopbackHub,
+  type LoopbackLinkOptions,
   type LoopbackOptions,
   type LoopbackTransport,
   loopbackHub,

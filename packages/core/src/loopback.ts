@@ -21,6 +21,18 @@ export interface LoopbackOptions {
   manual?: boolean
   /** Decides whether the hub accepts an update; return an error code to refuse it. */
   accept?: (update: OutgoingUpdate, session: TransportSession) => ErrorCode | undefined
+  /**
+   * The hub's clock (epoch ms). With it, a link made with its device's clock reports the offset
+   * (hub minus device) in a `clock-offset` event at connect and after each `clock/skew` refusal,
+   * as the websocket transport measures the server's.
+   */
+  now?: () => number
+}
+
+/** Options of one link to a loopback hub. */
+export interface LoopbackLinkOptions {
+  /** The device's clock, for the `clock-offset` events of a hub that has one. */
+  now?: () => number
 }
 
 /** A frame in flight, from a link to the hub or back. */
@@ -50,7 +62,7 @@ export interface LoopbackTransport extends Transport {
  */
 export interface LoopbackHub {
   /** A new client link to this hub. */
-  transport(): LoopbackTransport
+  transport(options?: LoopbackLinkOptions): LoopbackTransport
   /** The hub's copy of every doc, as one merged update each. */
   readonly docs: ReadonlyMap<string, Uint8Array>
   /** Frames in flight (manual mode). */
@@ -91,6 +103,8 @@ export const loopbackHub = (options: LoopbackOptions = {}): LoopbackHub => {
       if (refusal) {
         if (update.key)
           from.down('refused', { key: update.key, code: refusal, reason: `refused by the hub: ${refusal}` })
+        // As the websocket transport does: measure the clock again, so the client re-stamps now.
+        if (refusal === 'clock/skew') from.reportOffset()
         return
       }
       const before = docs.get(update.doc)
@@ -129,12 +143,17 @@ export const loopbackHub = (options: LoopbackOptions = {}): LoopbackHub => {
 
   class LoopbackLink implements LoopbackTransport {
     readonly id = nextLink++
+    readonly #now: (() => number) | undefined
     readonly #events = new Emitter<TransportEvents>()
     readonly subscriptions = new Map<ConversationId, () => Promise<DocVector[]>>()
     readonly #unsynced = new Set<ConversationId>()
     session: TransportSession | undefined
     state: ConnectionState = 'offline'
     #closed = false
+
+    constructor(linkOptions: LoopbackLinkOptions) {
+      this.#now = linkOptions.now
+    }
 
     on<E extends keyof TransportEvents>(event: E, listener: TransportEvents[E]) {
       return this.#events.on(event, listener)
@@ -147,6 +166,7 @@ export const loopbackHub = (options: LoopbackOptions = {}): LoopbackHub => {
       links.set(this.id, this)
       this.#setState('connecting')
       this.#setState('syncing')
+      this.reportOffset()
       for (const conversation of this.subscriptions.keys()) this.#requestSync(conversation)
       this.#maybeOnline()
     }
@@ -213,6 +233,13 @@ export const loopbackHub = (options: LoopbackOptions = {}): LoopbackHub => {
       })
     }
 
+    /** Sends the hub's clock offset down the link, when both ends have a clock. */
+    reportOffset() {
+      const local = this.#now
+      const hubNow = options.now
+      if (local && hubNow) this.down('clock-offset', { offset: hubNow() - local() })
+    }
+
     #requestSync(conversation: ConversationId) {
       this.#unsynced.add(conversation)
       if (this.state === 'online') this.#setState('syncing')
@@ -244,7 +271,7 @@ export const loopbackHub = (options: LoopbackOptions = {}): LoopbackHub => {
   }
 
   return {
-    transport: () => new LoopbackLink(),
+    transport: (linkOptions = {}) => new LoopbackLink(linkOptions),
     docs,
     queue,
     deliver(index = 0) {

@@ -5,6 +5,7 @@ import {
   decodeUpdate,
   encodeStateAsUpdate,
   encodeStateVector,
+  encodeStateVectorFromUpdate,
   Item,
   isDeleted,
   mergeUpdates,
@@ -55,14 +56,19 @@ const placeItems = (update: Uint8Array) => {
  * Lists the root-map keys an update sets, with their values. An overwrite carries no parent info
  * in Yjs encoding: it is placed through its left origin when that is in the same update (a message
  * re-stamped in place travels with the value it replaces), and skipped otherwise.
+ * @param base What the receiver holds already (a doc's merged state): when given, overwrites are
+ * placed through its items too, and only what `update` adds beyond `base` is listed, as a server
+ * checks an update against its own copy.
  */
-export const readKeySets = (update: Uint8Array): KeySet[] => {
-  const { items, places, ds } = placeItems(update)
+export const readKeySets = (update: Uint8Array, base?: Uint8Array): KeySet[] => {
+  const { items, places, ds } = placeItems(base ? mergeUpdates([base, update]) : update)
+  const known = base ? decodeStateVector(encodeStateVectorFromUpdate(base)) : undefined
   const sets: KeySet[] = []
   for (const item of items) {
     const place = places.get(item)
     // Overwritten or removed within this update: its value is stale (or already dropped by gc).
     if (!place || isDeleted(ds, item.id)) continue
+    if (known && item.id.clock + item.length <= (known.get(item.id.client) ?? 0)) continue
     const values = item.content.getContent()
     sets.push({ ...place, value: values[values.length - 1] })
   }

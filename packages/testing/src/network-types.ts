@@ -32,6 +32,18 @@ export interface SimulatedNetworkOptions {
   readonly client?: Partial<ClientOptions>
   /** The server's check of each update: return an error code to refuse it. */
   readonly accept?: LoopbackOptions['accept']
+  /** How the simulated server behaves beyond `accept`. */
+  readonly server?: {
+    /**
+     * The server keeps virtual time as `@tidings/server` keeps its own (default false): it refuses
+     * an update to a period starting, or adding a message, edit or pin edit stamped, beyond its
+     * time + MAX_DRIFT with `clock/skew` (before `accept` runs), and each device's link reports the
+     * clock offset (server minus device) at connect and after such a refusal, as the websocket
+     * transport does, so clients correct their clocks and re-stamp. Off, the server neither checks
+     * nor tells the time: a skewed device's stamps stand as written and the re-stamp path never runs.
+     */
+    readonly clock?: boolean
+  }
 }
 
 export interface DeviceOptions {

@@ -22,6 +22,7 @@ import type {
   SimulatedNetworkOptions,
 } from './network-types.js'
 import { type DeviceTimers, prng, Scheduler } from './scheduler.js'
+import { skewCheck, withSkewCheck } from './server-clock.js'
 
 interface DeviceState extends SimulatedDevice {
   name: string
@@ -71,7 +72,24 @@ export const createSimulatedNetwork = (options: SimulatedNetworkOptions = {}): S
   const seed = options.seed ?? 1
   const scheduler = new Scheduler(options.start ?? Date.UTC(2026, 0, 5, 12))
   const random = prng(seed)
-  const hub = loopbackHub({ manual: true, ...(options.accept ? { accept: options.accept } : {}) })
+  const serverNow = () => Math.floor(scheduler.now)
+  // Off by default for now: with it on, schedules and kit tests with fast clocks find re-stamp bugs
+  // in core that are not fixed yet (see docs/testing.md). Without it the re-stamp path never runs.
+  const clocked = options.server?.clock ?? false
+  const hub = loopbackHub({
+    manual: true,
+    ...(clocked
+      ? {
+          now: serverNow,
+          accept: withSkewCheck(
+            skewCheck(serverNow, (doc) => hub.docs.get(doc)),
+            options.accept,
+          ),
+        }
+      : options.accept
+        ? { accept: options.accept }
+        : {}),
+  })
   const conversations = options.conversations ?? ['room']
   const heartbeatMs = options.heartbeatMs ?? 10_000
   const reconnectMs = options.reconnectMs ?? 1_000
@@ -186,7 +204,7 @@ export const createSimulatedNetwork = (options: SimulatedNetworkOptions = {}): S
   }
 
   const startClient = async (device: DeviceState, open: readonly string[]) => {
-    const link = hub.transport()
+    const link = hub.transport({ now: () => device.now() })
     device.link = link
     byLink.set(link.id, device)
     pipes(device)
