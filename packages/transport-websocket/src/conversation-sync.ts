@@ -11,16 +11,44 @@ export const conversationOf = (doc: string): string => {
 }
 
 /**
+ * What the manifests of one conversation said, kept across connections as long as the version
+ * that summarises it: a reconnect subscribes with that version and hears only later changes, so a
+ * doc listed before the loss must still be asked for when the answer to its step 1 never came.
+ */
+export class ManifestMemory {
+  /** The highest manifest version seen. */
+  version = 0
+  /** Docs listed as present. */
+  readonly listed = new Set<string>()
+  /** Docs listed as dropped: not asked for even when held, as no answer may come. */
+  readonly dropped = new Set<string>()
+
+  constructor(readonly conversation: string) {}
+
+  apply(full: boolean, version: number, changes: readonly ManifestChange[]): void {
+    if (full) this.listed.clear()
+    this.version = Math.max(this.version, version)
+    const prefix = `${this.conversation}/`
+    for (const { doc, dropped } of changes) {
+      if (!doc.startsWith(prefix)) continue
+      if (dropped) {
+        this.listed.delete(doc)
+        this.dropped.add(doc)
+      } else {
+        this.listed.add(doc)
+        this.dropped.delete(doc)
+      }
+    }
+  }
+}
+
+/**
  * One subscription on one connection: `subscribing` until the server's first manifest (the server
  * has authorised it), `syncing` until every step 1 of the initial exchange has its step 2,
  * then `synced`; `refused` when the server denied it.
  */
 export class ConversationSync {
   phase: 'subscribing' | 'syncing' | 'synced' | 'refused' = 'subscribing'
-  /** Docs the manifests of this connection list as present. */
-  readonly #listed = new Set<string>()
-  /** Docs the manifests list as dropped: not asked for even when held, as no answer may come. */
-  readonly #dropped = new Set<string>()
   /** Docs a step 1 went out for on this connection. */
   readonly #requested = new Set<string>()
   /** Step 1s of the initial exchange still waiting for their step 2. */
@@ -28,22 +56,14 @@ export class ConversationSync {
   /** `have()` calls in flight: the exchange is not over while one may still add step 1s. */
   listing = 0
 
-  constructor(readonly conversation: string) {}
+  constructor(
+    readonly conversation: string,
+    readonly memory: ManifestMemory,
+  ) {}
 
   /** Takes in a manifest; true when it is the first one (the subscription is now authorised). */
-  manifest(full: boolean, changes: readonly ManifestChange[]): boolean {
-    if (full) this.#listed.clear()
-    const prefix = `${this.conversation}/`
-    for (const { doc, dropped } of changes) {
-      if (!doc.startsWith(prefix)) continue
-      if (dropped) {
-        this.#listed.delete(doc)
-        this.#dropped.add(doc)
-      } else {
-        this.#listed.add(doc)
-        this.#dropped.delete(doc)
-      }
-    }
+  manifest(full: boolean, version: number, changes: readonly ManifestChange[]): boolean {
+    this.memory.apply(full, version, changes)
     const first = this.phase === 'subscribing'
     if (first) this.phase = 'syncing'
     return first
@@ -57,9 +77,9 @@ export class ConversationSync {
     const prefix = `${this.conversation}/`
     const vectors = new Map<string, Uint8Array>()
     for (const { doc, stateVector } of held) if (doc.startsWith(prefix)) vectors.set(doc, stateVector)
-    const names = new Set([...vectors.keys(), ...this.#listed])
+    const names = new Set([...vectors.keys(), ...this.memory.listed])
     const docs = [...names]
-      .filter((doc) => !this.#requested.has(doc) && !this.#dropped.has(doc))
+      .filter((doc) => !this.#requested.has(doc) && !this.memory.dropped.has(doc))
       .sort(compareSyncOrder)
     for (const doc of docs) {
       this.#requested.add(doc)

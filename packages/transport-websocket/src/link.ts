@@ -10,7 +10,7 @@ import {
   type TransportSession,
 } from '@tidings/core'
 import { decodeFrame, encodeFrame, type Frame, type FrameOf } from '@tidings/protocol'
-import { ConversationSync, conversationOf } from './conversation-sync.js'
+import { ConversationSync, conversationOf, ManifestMemory } from './conversation-sync.js'
 import { toErrorCode } from './error-codes.js'
 import { Heartbeat } from './heartbeat.js'
 import { OPEN, type WebSocketConstructor, type WebSocketLike } from './platform.js'
@@ -37,8 +37,8 @@ export interface LinkHost {
   readonly timers: Timers
   readonly now: () => number
   readonly subscriptions: ReadonlyMap<ConversationId, Have>
-  /** Last manifest version seen per conversation, kept across connections. */
-  readonly versions: Map<string, number>
+  /** What the manifests said per conversation, kept across connections. */
+  readonly manifests: Map<string, ManifestMemory>
   readonly events: Emitter<TransportEvents>
   report(error: TidingsError): void
   /** The server welcomed this link. */
@@ -129,8 +129,13 @@ export class Link {
   /** Subscribes on this connection (no-op when already subscribed here). */
   subscribe(conversation: ConversationId): void {
     if (!this.#welcomed || this.#syncs.has(conversation)) return
-    this.#syncs.set(conversation, new ConversationSync(conversation))
-    this.#write({ type: 'subscribe', conversation, version: this.#host.versions.get(conversation) ?? 0 })
+    let memory = this.#host.manifests.get(conversation)
+    if (!memory) {
+      memory = new ManifestMemory(conversation)
+      this.#host.manifests.set(conversation, memory)
+    }
+    this.#syncs.set(conversation, new ConversationSync(conversation, memory))
+    this.#write({ type: 'subscribe', conversation, version: memory.version })
   }
 
   /** Unsubscribes and drops the conversation's frames that have not left yet. */
@@ -230,9 +235,7 @@ export class Link {
   #manifest(frame: FrameOf<'manifest'>) {
     const sync = this.#syncs.get(frame.conversation)
     if (!sync || sync.phase === 'refused') return
-    const known = this.#host.versions.get(frame.conversation) ?? 0
-    this.#host.versions.set(frame.conversation, Math.max(known, frame.version))
-    if (sync.manifest(frame.full, frame.changes)) this.#sender.release(frame.conversation)
+    if (sync.manifest(frame.full, frame.version, frame.changes)) this.#sender.release(frame.conversation)
     void this.#requestDocs(sync)
   }
 

@@ -11,6 +11,7 @@ import {
   type TransportSession,
 } from '@tidings/core'
 import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from './backoff.js'
+import type { ManifestMemory } from './conversation-sync.js'
 import { type Have, Link, type LinkHost } from './link.js'
 import {
   defaultOnline,
@@ -69,7 +70,7 @@ export const websocketTransport = (options: WebsocketTransportOptions): Websocke
 class TidingsWebsocketTransport implements WebsocketTransport {
   readonly #events = new Emitter<TransportEvents>()
   readonly #subscriptions = new Map<ConversationId, Have>()
-  readonly #versions = new Map<string, number>()
+  readonly #manifests = new Map<string, ManifestMemory>()
   readonly #options: WebsocketTransportOptions
   readonly #WebSocket: WebSocketConstructor
   readonly #timers: Timers
@@ -183,7 +184,7 @@ class TidingsWebsocketTransport implements WebsocketTransport {
       timers: this.#timers,
       now: options.now ?? Date.now,
       subscriptions: this.#subscriptions,
-      versions: this.#versions,
+      manifests: this.#manifests,
       events: this.#events,
       report: (error) => options.onError?.(error),
       welcomed: (link) => {

@@ -108,6 +108,33 @@ describe('connecting', () => {
     expect(subscribes.map((f) => f.version)).toEqual([0, 2])
   })
 
+  // Found by the CI run of the proxy recipe: bob heard of alice's new urgent doc, the link died
+  // before the step 2 came, and the reconnect (version already past the doc) never asked again,
+  // so bob lacked the urgent message for good.
+  it('asks again after a reconnect for a doc an earlier manifest listed and storage does not hold', async () => {
+    const stub = await stubbed()
+    const writer = transport({ url: stub.url })
+    const keys: string[] = []
+    writer.on('ack', (e) => void keys.push(...e.keys))
+    writer.subscribe(room, async () => [])
+    writer.connect(session)
+    const reader = transport({ url: stub.url })
+    reader.subscribe(room, async () => []) // the answer never reached storage
+    reader.connect({ user: 'bob', device: 'bob00002' as DeviceId })
+    await waitFor(() => writer.state === 'online' && reader.state === 'online', 'both online')
+    writer.send({ conversation: room, doc: 'room/urgent/8', lane: 'urgent', update: yUpdate(10), key: 'k' })
+    await waitFor(() => keys.length === 1, 'ack')
+    const asked = () =>
+      stub.log.filter((e) => e.frame.type === 'sync-step1' && e.frame.doc === 'room/urgent/8').length
+    await waitFor(() => asked() === 2, 'the writer and the reader ask for the new doc')
+    reader.disconnect()
+    reader.connect({ user: 'bob', device: 'bob00002' as DeviceId })
+    await waitFor(() => reader.state === 'online', 'reader back online')
+    const subscribes = stub.log.map((e) => e.frame).filter((f) => f.type === 'subscribe')
+    expect(subscribes.at(-1)).toMatchObject({ version: 1 })
+    expect(asked()).toBe(3)
+  })
+
   it('measures the server clock offset from the first pong', async () => {
     const stub = await stubbed({ clockSkew: 60_000 })
     const t = transport({ url: stub.url, now: () => Date.now() - 5_000 })
