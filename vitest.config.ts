@@ -16,7 +16,7 @@ export default defineConfig({
     // .ci/run asks for a JSON report beside the console one, to print its summary line.
     reporters: process.env.TIDINGS_VITEST_JSON ? ['default', 'json'] : ['default'],
     ...(process.env.TIDINGS_VITEST_JSON ? { outputFile: { json: process.env.TIDINGS_VITEST_JSON } } : {}),
-    include: ['packages/*/test/**/*.test.ts', 'examples/**/*.test.ts', 'test/**/*.test.ts'],
+    include: ['packages/*/test/**/*.test.{ts,tsx}', 'examples/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
   },
