@@ -11,6 +11,7 @@ import { DEFAULT_MAX_BODY_BYTES } from './message.js'
 import { Outbox } from './outbox.js'
 import { restampAhead } from './restamp.js'
 import type { StorageAdapter } from './storage.js'
+import { Summaries } from './summaries.js'
 import type { ConnectionState, Transport } from './transport.js'
 
 export interface ClientOptions {
@@ -53,7 +54,13 @@ export interface Client {
   readonly user: string
   readonly connection: ConnectionState
   open(id: string): Promise<Conversation>
-  conversations(): ConversationSummary[]
+  /** The open conversations with unread counts, in opening order; the same array until one changes. */
+  conversations(): readonly ConversationSummary[]
+  /**
+   * Calls `listener` when `connection` or `conversations()` may have changed; returns the function
+   * that stops it. Compare snapshots by reference to see whether they did (`useSyncExternalStore` does).
+   */
+  subscribe(listener: () => void): () => void
   on<E extends keyof ClientEvents>(event: E, listener: ClientEvents[E]): () => void
   /**
    * Resolves when the link is online and every outbox entry of the open conversations is
@@ -93,6 +100,9 @@ export const createClient = (options: ClientOptions): Client => {
   })
   const conversations = new Map<ConversationId, Promise<Conversation>>()
   const opened = new Map<ConversationId, Conversation>()
+  const changes = new Emitter<{ change: () => void }>((error) => report(error))
+  const changed = () => changes.emit('change')
+  const summaries = new Summaries(changed)
   /** `whenSynced` callers: resolved once synced, rejected with client/closed by `close()`. */
   const settled = new Map<() => void, (error: TidingsError) => void>()
   const conversationOptions: ConversationOptions = {
@@ -139,6 +149,7 @@ export const createClient = (options: ClientOptions): Client => {
         for (const id of opened.keys()) sendOutbox(transport, ctx, id)
       }
       events.emit('connection', state)
+      changed()
       checkSettled()
     })
     transport.on(
@@ -323,6 +334,7 @@ export const createClient = (options: ClientOptions): Client => {
             throw error
           }
           opened.set(cid, conversation)
+          summaries.add(conversation)
           // The link may have reached `syncing` while this conversation was opening: its outbox
           // (entries from before a restart included) missed that resend. Transports drop duplicates.
           if (transport && transport.state !== 'offline') sendOutbox(transport, ctx, cid)
@@ -335,7 +347,10 @@ export const createClient = (options: ClientOptions): Client => {
       return pending
     },
     conversations() {
-      return [...opened.values()].map((c) => ({ id: c.id, unread: c.unreadCount() }))
+      return summaries.get()
+    },
+    subscribe(listener) {
+      return changes.on('change', listener)
     },
     on(event, listener) {
       return events.on(event, listener)

@@ -26,6 +26,7 @@ import {
 } from './message.js'
 import { deleteChanges, snapshotOf, unpinChange, upkeepChanges } from './pinning.js'
 import { Replica } from './replica.js'
+import { sameItems } from './snapshot.js'
 import { readKeySets } from './updates.js'
 import type { Entry } from './view.js'
 
@@ -329,7 +330,10 @@ export class Conversation {
   messages(): readonly Message[] {
     const version = this.#replica.view.version * 1_000_003 + this.#statusVersion
     if (this.#snapshot?.version === version) return this.#snapshot.messages
-    const messages = Object.freeze(this.#replica.view.timeline.values().map((entry) => this.#message(entry)))
+    const next = this.#replica.view.timeline.values().map((entry) => this.#message(entry))
+    // Receipts and acks that change no message still raise the version: keep the same array then.
+    const previous = this.#snapshot?.messages
+    const messages = previous && sameItems(previous, next) ? previous : Object.freeze(next)
     this.#snapshot = { version, messages }
     return messages
   }
