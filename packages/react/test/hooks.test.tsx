@@ -99,7 +99,7 @@ describe('useConversation and useMessages', () => {
     // Notifications outnumber renders: the hook compared snapshots and skipped the rest.
     expect(notified.count).toBeGreaterThan(renders.length)
     expectNoWastedRender(renders)
-    await close()
+    await act(() => close())
   })
 
   it('returns undefined for no id, switches with the id, and throws a failed open to an error boundary', async () => {
@@ -118,7 +118,7 @@ describe('useConversation and useMessages', () => {
       true,
     )
 
-    await bob.close()
+    await act(() => bob.close())
     // React reports an error its boundary caught on console.error; this one is expected.
     const logged = vi.spyOn(console, 'error').mockImplementation(() => {})
     render(
@@ -128,7 +128,7 @@ describe('useConversation and useMessages', () => {
     )
     await screen.findByText('failed client/closed')
     logged.mockRestore()
-    await close()
+    await act(() => close())
   })
 })
 
@@ -157,7 +157,7 @@ describe('useStatus', () => {
     expect(renders[0]).toBe('pending')
     expect(renders.at(-1)).toBe('read')
     expect(notified.count).toBeGreaterThan(renders.length)
-    await close()
+    await act(() => close())
   })
 
   it('is undefined for a message not loaded here', async () => {
@@ -165,6 +165,6 @@ describe('useStatus', () => {
     const a = await act(() => alice.open('room'))
     render(<StatusOf convo={a} id="AAAAAAAAAAAAAAAAAAAAAA.7" renders={[]} />)
     expect(screen.getByText('status unknown')).toBeTruthy()
-    await close()
+    await act(() => close())
   })
 })
