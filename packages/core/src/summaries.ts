@@ -1,19 +1,17 @@
 import type { ConversationSummary } from './client.js'
 import type { Conversation } from './conversation.js'
 
-const sameSummaries = (a: readonly ConversationSummary[], b: readonly ConversationSummary[]) =>
-  a.length === b.length && a.every((s, i) => s.id === b[i]?.id && s.unread === b[i]?.unread)
-
 /**
  * The open conversations with their unread counts, as a store: `get()` returns the same frozen
- * array until a conversation opens or a count changes. Counts are computed when asked for, not on
- * every change, so a busy conversation costs nothing until someone reads the list.
+ * array until a conversation opens or a count changes. A count is computed when asked for, and
+ * only for conversations that changed since, so a busy conversation costs nothing until someone
+ * reads the list and a quiet one is never counted again.
  */
 export class Summaries {
-  readonly #conversations: Conversation[] = []
+  readonly #entries = new Map<Conversation, ConversationSummary>()
+  readonly #stale = new Set<Conversation>()
   readonly #changed: () => void
   #snapshot: readonly ConversationSummary[] = Object.freeze([])
-  #stale = false
 
   /** @param changed called whenever the list may have changed. */
   constructor(changed: () => void) {
@@ -22,22 +20,27 @@ export class Summaries {
 
   /** Lists a conversation that just opened and follows its changes. */
   add(conversation: Conversation): void {
-    this.#conversations.push(conversation)
-    conversation.subscribe(this.#touch)
-    this.#touch()
+    const touch = () => {
+      this.#stale.add(conversation)
+      this.#changed()
+    }
+    conversation.subscribe(touch)
+    touch()
   }
 
   /** The current list; the same array until an entry changes. */
   get(): readonly ConversationSummary[] {
-    if (!this.#stale) return this.#snapshot
-    this.#stale = false
-    const next = this.#conversations.map((c) => ({ id: c.id, unread: c.unreadCount() }))
-    if (!sameSummaries(this.#snapshot, next)) this.#snapshot = Object.freeze(next)
+    if (this.#stale.size === 0) return this.#snapshot
+    let changed = false
+    for (const conversation of this.#stale) {
+      const unread = conversation.unreadCount()
+      if (this.#entries.get(conversation)?.unread === unread) continue
+      // Insertion order is kept for a conversation already listed: the list stays in opening order.
+      this.#entries.set(conversation, Object.freeze({ id: conversation.id, unread }))
+      changed = true
+    }
+    this.#stale.clear()
+    if (changed) this.#snapshot = Object.freeze([...this.#entries.values()])
     return this.#snapshot
-  }
-
-  readonly #touch = () => {
-    this.#stale = true
-    this.#changed()
   }
 }
