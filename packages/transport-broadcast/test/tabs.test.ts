@@ -107,6 +107,8 @@ describe('one API in every tab', () => {
     await waitFor(() => tabs.every((t) => t.client.connection === 'offline'), 'the leader offline everywhere')
     const urgent = await two.room.send('urgent, offline', { priority: 'urgent' })
     const normal = await one.room.send('normal, offline')
+    // Resolved with the leader's status already: no tab shows `sent` before `pending`.
+    expect([urgent.status, normal.status]).toEqual(['pending', 'pending'])
     const lead = await leaderRoom(one)
     expect(pendingIds(lead)).toEqual([urgent.id, normal.id])
     await agree(tabs, lead)
