@@ -81,6 +81,7 @@ interface PendingCall {
   reject(error: TidingsError): void
 }
 
+/** A follower tab's link to the leading tab; `tabsTransport` adds the election to it. */
 export class FollowerLink implements BroadcastTransport {
   /** The leader's client frees deleted content and keeps pins current; this tab's client does not. */
   readonly follower = true
@@ -108,7 +109,7 @@ export class FollowerLink implements BroadcastTransport {
 
   constructor(options: BroadcastTransportOptions) {
     if (typeof options.name !== 'string' || options.name.length === 0) {
-      throw new TidingsError('input/invalid', 'broadcastTransport needs a name: the storage the tabs share.')
+      throw new TidingsError('input/invalid', 'The tabs transport needs a name: the storage the tabs share.')
     }
     this.#options = options
   }
