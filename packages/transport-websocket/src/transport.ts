@@ -159,6 +159,11 @@ class TidingsWebsocketTransport implements WebsocketTransport {
     if (this.#state === 'syncing' || this.#state === 'online') this.#link?.send(update)
   }
 
+  /** Publishes presence to a subscribed conversation; dropped while offline (core publishes again on `synced`). */
+  sendAwareness(conversation: ConversationId, update: Uint8Array): void {
+    if (this.#state === 'syncing' || this.#state === 'online') this.#link?.sendAwareness(conversation, update)
+  }
+
   /** Stops for good. */
   async close(): Promise<void> {
     this.disconnect()
