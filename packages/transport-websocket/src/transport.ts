@@ -61,6 +61,7 @@ export interface WebsocketTransportOptions {
 export interface WebsocketTransport extends Transport {
   /** Frames of the current connection waiting to be written (0 when offline). */
   readonly queued: number
+  sendAwareness(conversation: ConversationId, update: Uint8Array): void
 }
 
 /** Creates the multiplexed, priority-ordered transport to a Tidings server (docs/protocol.md). */
