@@ -146,7 +146,9 @@ export const createClient = (options: ClientOptions): Client => {
       checkSettled()
     })
     transport.on('awareness', ({ conversation, update }) => presences.get(conversation)?.receive(update))
-    transport.on('synced', ({ conversation }) => presences.get(conversation)?.linked())
+    // A link that carries no presence (a follower tab) publishes nothing and renews nothing.
+    if (typeof transport.sendAwareness === 'function')
+      transport.on('synced', ({ conversation }) => presences.get(conversation)?.linked())
     transport.on(
       'update',
       ({ conversation, doc, update }) => void replica(conversation)?.receive(doc, update),
