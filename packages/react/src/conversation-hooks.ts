@@ -1,8 +1,16 @@
-import { type Conversation, isTidingsError, type Message, type MessageStatus } from '@tidings/core'
+import {
+  type Conversation,
+  isTidingsError,
+  type Message,
+  type MessageStatus,
+  type PresencePeer,
+} from '@tidings/core'
 import { useCallback, useSyncExternalStore } from 'react'
 
 const NO_MESSAGES: readonly Message[] = Object.freeze([])
 const noMessages = () => NO_MESSAGES
+const NO_PEERS: readonly PresencePeer[] = Object.freeze([])
+const noPeers = () => NO_PEERS
 const noStatus = () => undefined
 const unsubscribed = () => {}
 
@@ -38,4 +46,13 @@ export function useStatus(
     }
   }, [convo, id])
   return useSyncExternalStore(useSubscribe(convo), getSnapshot, noStatus)
+}
+
+/**
+ * Who is online in `convo`, one entry per device, this one included (`convo.presence()`),
+ * re-rendering only when that list changes; empty while `convo` is `undefined` and on the server.
+ */
+export function usePresence(convo: Conversation | undefined): readonly PresencePeer[] {
+  const getSnapshot = useCallback(() => (convo ? convo.presence() : NO_PEERS), [convo])
+  return useSyncExternalStore(useSubscribe(convo), getSnapshot, noPeers)
 }

@@ -1,6 +1,13 @@
 // Server rendering runs in Node, without a DOM.
 import { type Client, createClient, loopbackHub } from '@tidings/core'
-import { useConnection, useConversation, useMessages, useStatus, useUnread } from '@tidings/react'
+import {
+  useConnection,
+  useConversation,
+  useMessages,
+  usePresence,
+  useStatus,
+  useUnread,
+} from '@tidings/react'
 import { renderToString } from 'react-dom/server'
 import { describe, expect, it } from 'vitest'
 import { untouchableStorage } from './helpers.js'
@@ -11,11 +18,12 @@ function Page({ client }: { client: Client }) {
   const status = useStatus(convo, 'AAAAAAAAAAAAAAAAAAAAAA.1')
   const link = useConnection(client)
   const unread = useUnread(client)
+  const online = usePresence(convo)
   return (
     <main>
       <p>{convo ? 'open' : 'opening'}</p>
       <p>{`${messages.length} messages, status ${status ?? 'none'}`}</p>
-      <p>{`link ${link}, ${unread.length} conversations`}</p>
+      <p>{`link ${link}, ${unread.length} conversations, ${online.length} online`}</p>
     </main>
   )
 }
@@ -28,7 +36,7 @@ describe('server rendering', () => {
     const html = renderToString(<Page client={client} />)
     expect(html).toContain('opening')
     expect(html).toContain('0 messages, status none')
-    expect(html).toContain('link offline, 0 conversations')
+    expect(html).toContain('link offline, 0 conversations, 0 online')
     // Nothing started later either (an effect or a promise would run by now).
     await new Promise((resolve) => setTimeout(resolve, 20))
     expect(touched).toEqual([])
