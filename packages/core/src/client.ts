@@ -335,10 +335,7 @@ export const createClient = (options: ClientOptions): Client => {
             send: (update) => transport?.sendAwareness?.(cid, update),
             report,
             ...(forward?.presence && {
-              follow: {
-                set: (state) => forward.presence?.(cid, state),
-                device: () => forward.device?.(),
-              },
+              follow: { set: (state) => forward.presence?.(cid, state), device: () => forward.device?.() },
             }),
           })
           presences.set(cid, presence)
