@@ -159,8 +159,9 @@ export const createClient = (options: ClientOptions): Client => {
     // A follower's statuses come from the outbox of the client it follows.
     transport.forward?.onPending((id) => opened.get(id)?.statusesChanged())
     transport.on('awareness', ({ conversation, update }) => presences.get(conversation)?.receive(update))
-    // A link that carries no presence (a follower tab) publishes nothing and renews nothing.
-    if (typeof transport.sendAwareness === 'function')
+    // A link that carries no presence publishes nothing and renews nothing; a follower hands its
+    // state to the client it follows after each sync, which publishes and renews it.
+    if (typeof transport.sendAwareness === 'function' || transport.forward?.presence)
       transport.on('synced', ({ conversation }) => presences.get(conversation)?.linked())
     transport.on(
       'update',
@@ -336,6 +337,7 @@ export const createClient = (options: ClientOptions): Client => {
           const started = new Promise<Conversation | undefined>((resolve) => {
             settle = resolve
           })
+          const forward = transport?.forward
           const presence = new Presence({
             user: ctx.user,
             device: ctx.device,
@@ -343,6 +345,9 @@ export const createClient = (options: ClientOptions): Client => {
             timers: ctx.options.timers,
             send: (update) => transport?.sendAwareness?.(cid, update),
             report,
+            ...(forward?.presence && {
+              follow: { set: (state) => forward.presence?.(cid, state), device: () => forward.device?.() },
+            }),
           })
           presences.set(cid, presence)
           transport?.subscribe(cid, async () => (await started)?.replica.have() ?? [])
