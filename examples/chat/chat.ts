@@ -8,10 +8,11 @@
  */
 import { mkdirSync } from 'node:fs'
 import { createInterface } from 'node:readline/promises'
-import { type Conversation, createClient, type Message } from '@tidings/core'
+import { type Conversation, createClient } from '@tidings/core'
 import { sqliteStorage } from '@tidings/storage-sqlite'
 import { websocketTransport } from '@tidings/transport-websocket'
 import WebSocket from 'ws'
+import { CLEAR, line, screen } from './screen.js'
 
 const [user = 'alice', room = 'ops-room'] = process.argv.slice(2)
 const url = process.env.TIDINGS_URL ?? 'ws://127.0.0.1:8787'
@@ -19,32 +20,45 @@ mkdirSync('data/clients', { recursive: true })
 
 const transport = websocketTransport({ url, token: `demo-${user}`, WebSocket: WebSocket as never })
 const client = createClient({ user, storage: sqliteStorage({ path: `data/clients/${user}.db` }), transport })
-client.on('connection', (state) => console.log(`· link: ${state}`))
-client.on('error', (error) => console.log(`· ${error.code}: ${error.message}`))
 
-export const format = (m: Message) =>
-  `${new Date(m.sentAt).toISOString().slice(11, 19)} ${m.priority === 'urgent' ? '!' : ' '} ${m.author}: ${
-    m.deleted
-      ? '(deleted)'
-      : typeof m.body === 'object' && m.body && 'text' in m.body
-        ? m.body.text
-        : JSON.stringify(m.body)
-  }  [${m.status}]`
-
+const input = createInterface({ input: process.stdin, output: process.stdout })
+const notices: string[] = []
+const notice = (text: string) => {
+  notices.push(`· ${text}`)
+  notices.splice(0, notices.length - 3)
+  render()
+}
+client.on('connection', (state) => notice(`link: ${state}`))
+client.on('error', (error) => notice(`${error.code}: ${error.message}`))
+let opened = false
 const convo: Conversation = await client.open(room)
-const shown = new Map<string, Message>()
-const render = () => {
+opened = true
+
+// A terminal redraws the whole window, so statuses change in place and a late message takes its
+// place in the order; a pipe gets each message once, when it first shows.
+const printed = new Set<string>()
+function render() {
+  // Link notices can come while the conversation still opens.
+  if (!opened) return
+  if (process.stdout.isTTY) {
+    const rows = Math.max(5, (process.stdout.rows ?? 24) - notices.length - 3)
+    process.stdout.write(
+      `${CLEAR}${[`# ${room} as ${user}`, ...screen(convo.messages(), rows), ...notices].join('\n')}\n`,
+    )
+    input.prompt(true)
+    return
+  }
   for (const m of convo.messages()) {
-    if (shown.get(m.id) !== m) console.log(format(m))
-    shown.set(m.id, m)
+    if (printed.has(m.id)) continue
+    printed.add(m.id)
+    console.log(line(m))
   }
 }
 render()
 convo.subscribe(render)
 
-const input = createInterface({ input: process.stdin, output: process.stdout })
-for await (const line of input) {
-  const text = line.trim()
+for await (const typed of input) {
+  const text = typed.trim()
   if (text === '/quit') break
   else if (text === '/offline') transport.disconnect()
   else if (text === '/online') transport.connect({ user, device: client.device! })

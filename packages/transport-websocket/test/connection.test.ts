@@ -25,6 +25,15 @@ const transport = (options: Partial<Parameters<typeof websocketTransport>[0]> & 
   t.on('connection', (state) => void states.push(state))
   return Object.assign(t, { states })
 }
+/** A connected transport for `session` that collects the keys the stub acknowledged. */
+const writerOf = (stub: Stub) => {
+  const writer = transport({ url: stub.url })
+  const keys: string[] = []
+  writer.on('ack', (e) => void keys.push(...e.keys))
+  writer.subscribe(room, async () => [])
+  writer.connect(session)
+  return Object.assign(writer, { keys })
+}
 
 describe('connecting', () => {
   it('sends the token in the first frame, never in the url, and comes online', async () => {
@@ -56,15 +65,11 @@ describe('connecting', () => {
 
   it('asks for every held and listed doc in sync order, newest period first', async () => {
     const stub = await stubbed()
-    const writer = transport({ url: stub.url })
-    const keys: string[] = []
-    writer.on('ack', (e) => void keys.push(...e.keys))
-    writer.subscribe(room, async () => [])
-    writer.connect(session)
+    const writer = writerOf(stub)
     await waitFor(() => writer.state === 'online', 'writer online')
     // A doc only the server has: the manifest names it.
     writer.send({ conversation: room, doc: 'room/urgent/8', lane: 'urgent', update: yUpdate(10), key: 'k' })
-    await waitFor(() => keys.length === 1, 'ack')
+    await waitFor(() => writer.keys.length === 1, 'ack')
     const held = ['low/5', 'normal/3', 'meta', 'normal/7', 'urgent/1', 'receipts/9', 'control/2', 'high/4']
     const reader = transport({ url: stub.url })
     reader.subscribe(room, async () =>
@@ -113,17 +118,13 @@ describe('connecting', () => {
   // so bob lacked the urgent message for good.
   it('asks again after a reconnect for a doc an earlier manifest listed and storage does not hold', async () => {
     const stub = await stubbed()
-    const writer = transport({ url: stub.url })
-    const keys: string[] = []
-    writer.on('ack', (e) => void keys.push(...e.keys))
-    writer.subscribe(room, async () => [])
-    writer.connect(session)
+    const writer = writerOf(stub)
     const reader = transport({ url: stub.url })
     reader.subscribe(room, async () => []) // the answer never reached storage
     reader.connect({ user: 'bob', device: 'bob00002' as DeviceId })
     await waitFor(() => writer.state === 'online' && reader.state === 'online', 'both online')
     writer.send({ conversation: room, doc: 'room/urgent/8', lane: 'urgent', update: yUpdate(10), key: 'k' })
-    await waitFor(() => keys.length === 1, 'ack')
+    await waitFor(() => writer.keys.length === 1, 'ack')
     const asked = () =>
       stub.log.filter((e) => e.frame.type === 'sync-step1' && e.frame.doc === 'room/urgent/8').length
     await waitFor(() => asked() === 2, 'the writer and the reader ask for the new doc')
