@@ -1,7 +1,8 @@
 /**
  * A terminal chat client: `npm run chat -- <user> [conversation]` against the server that
- * `npm start` runs (as alice, bob or carol: its demo tokens). Messages are kept in ./data/clients/<user>.db, so they survive restarts and
- * anything written while the server is down goes up, urgent first, when it returns.
+ * `npm start` runs (as alice, bob or carol: its demo tokens). Messages are kept in
+ * ./data/clients/<user>.db, so they survive restarts and anything written while the server is
+ * down goes up, urgent first, when it returns.
  *
  * Type a line to send it. `/urgent <text>` sends with urgent priority, `/offline` and `/online`
  * drop and restore the link, `/read` marks everything read, `/quit` leaves.
