@@ -68,14 +68,28 @@ export class ChatPage {
     )
   }
 
-  /** The conversation as shown: author, priority and text of each message, in display order. */
+  /** The conversation as shown: reply line, author, priority, text and markers of each message. */
   shown(): Promise<string[]> {
     return this.page.$$eval('.messages .message', (items) =>
-      items.map(
-        (li) =>
-          `${li.querySelector('.author')?.textContent} ${li.getAttribute('data-priority')} ${li.querySelector('.body')?.textContent}`,
+      items.map((li) =>
+        [
+          li.getAttribute('data-priority'),
+          ...Array.from(li.querySelectorAll('.reply-to, .line > *'), (e) => e.textContent),
+        ].join(' '),
       ),
     )
+  }
+
+  /** Clicks one of a message's actions (reply, pin, edit, delete); they show on hover. */
+  async act(text: string, action: string): Promise<void> {
+    const item = this.page.locator('.message', { has: this.page.locator('.body', { hasText: text }) })
+    await item.hover()
+    await item.getByRole('button', { name: action, exact: true }).click()
+  }
+
+  async openRoom(room: string): Promise<void> {
+    await this.page.locator(`.room[data-room="${room}"]`).click()
+    await this.until(`#${room} open`, (r) => document.querySelector(`.chat[data-room="${r}"]`), room)
   }
 
   /** Waits until every message of this user shows `label` (e.g. "read by bob"). */

@@ -31,6 +31,17 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true })
 })
 
+/** Waits until both pages show the same conversation. */
+const waitEqual = async (a: ChatPage, b: ChatPage) => {
+  const deadline = Date.now() + DEADLINE
+  for (;;) {
+    const [left, right] = await Promise.all([a.shown(), b.shown()])
+    if (JSON.stringify(left) === JSON.stringify(right)) return
+    if (Date.now() > deadline) expect(left).toEqual(right)
+    await a.page.waitForTimeout(50)
+  }
+}
+
 /** Records, in bob's page, the order in which new messages reach the app from core. */
 const recordArrivals = (bob: ChatPage) =>
   bob.page.evaluate(async () => {
@@ -101,6 +112,39 @@ it('two users chat in Chromium: offline writes survive a reload, urgent arrives 
   await alice.ownStatuses('read by bob')
   expect(await alice.shown()).toEqual(await bob.shown())
   expect(await bob.page.locator('.message.urgent').count()).toBe(1)
+
+  // Reply, edit, pin and delete reach the other page.
+  await bob.act('STOP: wrong container', 'reply')
+  await bob.send('Stopped. Which container?')
+  await alice.until('the reply', () =>
+    document.querySelector('.reply-to')?.textContent?.includes('alice: STOP'),
+  )
+  await alice.act('Driver is late', 'edit')
+  await alice.page.getByLabel('message', { exact: true }).fill('Driver is 20 min late')
+  await alice.page.getByRole('button', { name: 'save' }).click()
+  await alice.act('STOP: wrong container', 'pin')
+  await alice.act('Pallets 3-7 loaded', 'delete')
+  await bob.until('edit, pin and delete', () => {
+    const text = document.querySelector('.chat')?.textContent ?? ''
+    return (
+      text.includes('Driver is 20 min late(edited)') &&
+      document.querySelector('.pins')?.textContent?.includes('STOP') &&
+      text.includes('message deleted')
+    )
+  })
+
+  // A message in another room shows as unread there, until bob opens it.
+  await alice.openRoom('general')
+  await alice.send('Lunch at noon?')
+  await bob.until(
+    '1 unread in #general',
+    () => document.querySelector('[data-testid=unread-general]')?.textContent === '1',
+  )
+  await bob.openRoom('general')
+  await bob.until('#general read', () => !document.querySelector('[data-testid=unread-general]'))
+  await alice.openRoom('ops-room')
+  await bob.openRoom('ops-room')
+  await waitEqual(alice, bob)
 
   mkdirSync(SHOTS, { recursive: true })
   await alice.screenshot(join(SHOTS, 'alice.png'))
