@@ -46,7 +46,7 @@ export const MessageItem = ({
         {m.priority !== 'normal' && <span className="priority">{m.priority}</span>}
         <span className="body">{m.deleted ? 'message deleted' : textOf(m.body)}</span>
         {m.editedAt !== undefined && !m.deleted && <span className="marker">(edited)</span>}
-        {pinned && <span className="marker">📌</span>}
+        {pinned && <span className="marker">(pinned)</span>}
       </div>
       <div className="meta">
         <time>{time(m.sentAt)}</time>

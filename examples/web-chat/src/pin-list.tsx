@@ -15,7 +15,7 @@ export const PinList = ({ convo }: { convo: Conversation }) => {
     <ul className="pins" aria-label="pinned">
       {pins.map((pin) => (
         <li key={pin.id}>
-          📌 <b>{pin.author}</b>: {textOf(pin.body)}
+          pinned: <b>{pin.author}</b>: {textOf(pin.body)}
         </li>
       ))}
     </ul>
