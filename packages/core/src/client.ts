@@ -141,6 +141,8 @@ export const createClient = (options: ClientOptions): Client => {
       events.emit('connection', state)
       checkSettled()
     })
+    // A follower's statuses come from the outbox of the client it follows.
+    transport.forward?.onPending((id) => opened.get(id)?.statusesChanged())
     transport.on(
       'update',
       ({ conversation, doc, update }) => void replica(conversation)?.receive(doc, update),
@@ -273,7 +275,8 @@ export const createClient = (options: ClientOptions): Client => {
       },
       send: (update) => transport?.send(update),
       report,
-      upkeep: transport?.follower !== true,
+      upkeep: transport?.follower !== true && !transport?.forward,
+      forward: transport?.forward,
     }
     if (transport) wire(transport, ctx)
     return ctx

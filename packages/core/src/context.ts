@@ -1,3 +1,4 @@
+import type { Forwarder } from './forward.js'
 import type { HybridClock } from './hlc.js'
 import type { DeviceId } from './ids.js'
 import type { Outbox } from './outbox.js'
@@ -49,4 +50,6 @@ export interface ClientContext {
   report(error: unknown): void
   /** Whether this client writes of its own accord (not a follower tab's client). */
   readonly upkeep: boolean
+  /** Where a follower's writes go instead of its own storage (see `Transport.forward`). */
+  readonly forward?: Forwarder | undefined
 }

@@ -1,6 +1,7 @@
 import type { ClientContext } from './context.js'
 import { TidingsError } from './errors.js'
 import { exportConversation, type ImportSource, importConversation } from './export.js'
+import { type ForwardedWrite, forwardSend } from './forward.js'
 import { History } from './history.js'
 import { type ConversationId, type MessageId, messageId, parseMessageId } from './ids.js'
 import {
@@ -109,6 +110,10 @@ export class Conversation {
     const value = validateBody(body, this.#ctx.options.maxBodyBytes)
     const parent = options.replyTo === undefined ? undefined : this.#entry(options.replyTo)
     const ctx = this.#ctx
+    if (ctx.forward) {
+      const write = { op: 'send', body: value, priority, ...(parent ? { replyTo: parent.id } : {}) } as const
+      return forwardSend(ctx.forward, this, write, ctx.options.timers)
+    }
     return ctx.serial(async () => {
       // After its parent even when the parent's clock ran ahead; ours moves only within the drift bound.
       const stamp = parent ? ctx.clock.after(parent.header.stamp) : ctx.clock.tick()
@@ -142,12 +147,14 @@ export class Conversation {
   async edit(id: string, body: unknown): Promise<void> {
     const entry = this.#ownEntry(id)
     const value = validateBody(body, this.#ctx.options.maxBodyBytes)
+    if (this.#ctx.forward) return this.#forward({ op: 'edit', id: entry.id, body: value })
     await this.#control(entry, (stamp) => ({ stamp, body: value }))
   }
 
   /** Deletes one of your messages: a tombstone keeps its place, the body is freed. */
   async delete(id: string): Promise<void> {
     const entry = this.#ownEntry(id)
+    if (this.#ctx.forward) return this.#forward({ op: 'delete', id: entry.id })
     await this.#control(entry, (stamp) => ({ stamp, deleted: true, header: entry.header }))
   }
 
@@ -198,6 +205,7 @@ export class Conversation {
     const entry = this.#entry(id)
     if (entry.revision?.deleted)
       throw new TidingsError('input/invalid', `Message ${id} is deleted.`, { subject: id })
+    if (this.#ctx.forward) return this.#forward({ op: 'pin', id: entry.id })
     const key = `${entry.id}/${this.#ctx.device}`
     await this.#ctx.serial(() =>
       this.#replica.commit([
@@ -210,6 +218,7 @@ export class Conversation {
   async unpin(id: string): Promise<void> {
     this.#open()
     if (!this.#replica.view.pins.has(id)) return
+    if (this.#ctx.forward) return this.#forward({ op: 'unpin', id })
     await this.#ctx.serial(() => this.#replica.commit([unpinChange(this.#replica, id)]))
   }
 
@@ -249,6 +258,7 @@ export class Conversation {
   async markRead(id: string): Promise<void> {
     this.#open()
     const entry = this.#entry(id)
+    if (this.#ctx.forward) return this.#forward({ op: 'markRead', id: entry.id })
     const { receipts } = this.#replica.view
     let changed = false
     for (const e of this.#replica.view.timeline.upTo(entry))
@@ -273,6 +283,7 @@ export class Conversation {
       throw new TidingsError('message/unknown', `${JSON.stringify(id)} is not a message id.`, { subject: id })
     if (this.#ctx.outbox.isExpired(this.id, id)) return 'expired'
     if (this.#ctx.outbox.isPending(this.id, id)) return 'pending'
+    if (this.#ctx.forward?.pendingIds(this.id).includes(id)) return 'pending'
     const entry = this.#entry(id)
     const { receipts, members } = this.#replica.view
     return receipts.status(entry.header.author, parsed.device, parsed.seq, members)
@@ -286,6 +297,11 @@ export class Conversation {
     const rank = (m: Message) => PRIORITIES.indexOf(m.priority)
     const { timeline } = this.#replica.view
     const messages: Message[] = []
+    // A follower's outbox is the one of the client it follows, whose messages its view holds.
+    for (const id of this.#ctx.forward?.pendingIds(this.id) ?? []) {
+      const loaded = timeline.get(id)
+      if (loaded) messages.push(this.#message(loaded))
+    }
     for (const entry of this.#ctx.outbox.entries(this.id)) {
       if (entry.messages.length === 0) continue
       const unloaded = new Map<string, MessageRecord>()
@@ -392,6 +408,11 @@ export class Conversation {
       this.#replica.destroy()
       this.#listeners.clear()
     }
+  }
+
+  /** Hands a write to the client this one follows; resolves once that client committed it. */
+  async #forward(write: ForwardedWrite): Promise<void> {
+    await this.#ctx.forward!.write(this.id, write)
   }
 
   /** Runs every listener; one that throws goes to `client.on('error')`, never into the write. */

@@ -10,6 +10,7 @@ export { Conversation, type Pin, type SendOptions } from './conversation.js'
 export { Emitter } from './emitter.js'
 export { type ErrorCode, isTidingsError, TidingsError } from './errors.js'
 export type { ExportDoc, ExportHeader, ImportSource } from './export.js'
+export type { ForwardedWrite, Forwarder } from './forward.js'
 export { compareStamps, HybridClock, isStamp, MAX_DRIFT, type Stamp } from './hlc.js'
 export {
   type ConversationId,

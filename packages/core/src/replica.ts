@@ -130,7 +130,8 @@ export class Replica {
     // Only the registration: settings are an admin's to write (servers refuse them from members),
     // and period docs name their own length, so replicas need no agreed one to read them.
     const devices = this.docs.get(meta)!.getMap('devices')
-    if (devices.get(this.ctx.device) !== this.ctx.user) {
+    // A follower's device never writes, so it joins no conversation: its statuses match the leader's.
+    if (this.ctx.upkeep && devices.get(this.ctx.device) !== this.ctx.user) {
       await this.ctx.serial(() =>
         this.commit([{ doc: meta, change: () => devices.set(this.ctx.device, this.ctx.user) }]),
       )
@@ -500,7 +501,7 @@ export class Replica {
   }
 
   #publishSoon() {
-    if (this.#heldTimer !== undefined) return
+    if (this.#heldTimer !== undefined || !this.ctx.upkeep) return
     const publish = () =>
       void this.ctx.serial(() => this.publishReceipt()).catch((error) => this.ctx.report(error))
     this.#heldTimer = this.ctx.options.timers.setTimeout(publish, this.ctx.options.receiptDelay)

@@ -1,4 +1,5 @@
 import type { ErrorCode } from './errors.js'
+import type { Forwarder } from './forward.js'
 import type { ConversationId, DeviceId } from './ids.js'
 import type { Lane } from './lanes.js'
 
@@ -81,4 +82,9 @@ export interface Transport {
    * edits to pins); the client it follows makes them.
    */
   readonly follower?: boolean
+  /**
+   * A follower's writes: when set, the client's conversations hand `send`, `edit`, `delete`, `pin`,
+   * `unpin` and `markRead` to it, and take `pending()` and `status()` from the followed outbox.
+   */
+  readonly forward?: Forwarder
 }

@@ -1,14 +1,13 @@
 import {
   type ConnectionState,
-  type Conversation,
   type ConversationId,
   type DocVector,
   Emitter,
+  type Forwarder,
   type Message,
   type OutgoingUpdate,
   parseDocName,
   TidingsError,
-  type Timers,
   type Transport,
   type TransportEvents,
   type TransportSession,
@@ -24,17 +23,13 @@ import {
   readLeaderMessage,
   VERSION,
 } from './messages.js'
-import { type RemoteConversation, remoteConversation } from './remote-conversation.js'
 
 export interface BroadcastTransportOptions {
   /** The name the leader's `serveTabs` uses; usually the storage's name. */
   readonly name: string
   readonly BroadcastChannel?: BroadcastChannelConstructor
-  /** Errors no call waits for: a subscription the leader refused, a write made on this tab's client. */
+  /** Errors no call waits for: a subscription the leader refused, a write this tab cannot forward. */
   readonly onError?: (error: TidingsError) => void
-  /** Longest wait, in ms, for this tab's view to show a message the leader sent for it (default 5000). */
-  readonly viewTimeout?: number
-  readonly timers?: Timers
 }
 
 export interface BroadcastTransportEvents extends TransportEvents {
@@ -46,15 +41,20 @@ export interface BroadcastTransportEvents extends TransportEvents {
   pending: (event: { conversation: ConversationId }) => void
 }
 
-/** A core `Transport` for a follower tab, plus the way to write through the leader. */
+/**
+ * A core `Transport` for a follower tab: its client reads what the leader's storage holds and
+ * forwards its writes to the leader's client. Its `state` is the leader's network link once this
+ * tab is attached to the leader, and this tab's `link` to the leader before that.
+ */
 export interface BroadcastTransport extends Transport {
-  /** The leader's network link, as it last reported it. */
+  /** This tab's link to the leading tab. */
+  readonly link: ConnectionState
+  /** The leader's network link, as it last reported it; `offline` while no leader is known. */
   readonly network: ConnectionState
   /** The leading tab's id, undefined while none is known. */
   readonly leader: string | undefined
+  readonly forward: Forwarder
   on<E extends keyof BroadcastTransportEvents>(event: E, listener: BroadcastTransportEvents[E]): Unsubscribe
-  /** Writes to a conversation this tab's client opened, made by the leader's client. */
-  remote(conversation: Conversation): RemoteConversation
 }
 
 /** Meta maps only an app's call writes; core writes `devices` and `settings` on its own. */
@@ -81,12 +81,8 @@ interface PendingCall {
   reject(error: TidingsError): void
 }
 
-const defaultTimers: Timers = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-}
-
-class FollowerLink implements BroadcastTransport {
+/** A follower tab's link to the leading tab; `tabsTransport` adds the election to it. */
+export class FollowerLink implements BroadcastTransport {
   /** The leader's client frees deleted content and keeps pins current; this tab's client does not. */
   readonly follower = true
   readonly #id = uuidv4()
@@ -96,23 +92,35 @@ class FollowerLink implements BroadcastTransport {
   readonly #calls = new Map<string, PendingCall>()
   readonly #pending = new Map<ConversationId, readonly string[]>()
   readonly #options: BroadcastTransportOptions
-  readonly timers: Timers
-  readonly viewTimeout: number
+  readonly forward: Forwarder = {
+    write: (conversation, call) => this.#call(conversation, call),
+    pendingIds: (conversation) => this.#pending.get(conversation) ?? [],
+    onPending: (listener) => this.#events.on('pending', ({ conversation }) => listener(conversation)),
+  }
   #channel: Channel | undefined
   #session: TransportSession | undefined
   #leader: string | undefined
   #network: ConnectionState = 'offline'
   #nextCall = 0
   #closed = false
-  state: ConnectionState = 'offline'
+  #link: ConnectionState = 'offline'
+  /** The state last reported through `connection`. */
+  #state: ConnectionState = 'offline'
 
   constructor(options: BroadcastTransportOptions) {
     if (typeof options.name !== 'string' || options.name.length === 0) {
-      throw new TidingsError('input/invalid', 'broadcastTransport needs a name: the storage the tabs share.')
+      throw new TidingsError('input/invalid', 'The tabs transport needs a name: the storage the tabs share.')
     }
     this.#options = options
-    this.timers = options.timers ?? defaultTimers
-    this.viewTimeout = options.viewTimeout ?? 5000
+  }
+
+  /** The leader's link once this tab is attached to the leader, this tab's link before. */
+  get state(): ConnectionState {
+    return this.#link === 'online' ? this.#network : this.#link
+  }
+
+  get link(): ConnectionState {
+    return this.#link
   }
 
   get network(): ConnectionState {
@@ -130,24 +138,24 @@ class FollowerLink implements BroadcastTransport {
   connect(session: TransportSession) {
     if (this.#closed) return
     this.#session = session
-    if (this.state !== 'offline') return
+    if (this.#link !== 'offline') return
     this.#channel = openChannel(
       this.#options.name,
       (data) => this.#receive(data),
       this.#options.BroadcastChannel,
     )
-    this.#setState('connecting')
+    this.#setLink('connecting')
     this.#post({ t: 'hello', from: this.#id })
   }
 
   disconnect() {
-    if (this.state === 'offline') return
+    if (this.#link === 'offline') return
     this.#post({ t: 'bye', from: this.#id })
     this.#channel?.close()
     this.#channel = undefined
     this.#unsynced.clear()
     this.#setLeader(undefined)
-    this.#setState('offline')
+    this.#setLink('offline')
   }
 
   subscribe(conversation: ConversationId, have: () => Promise<DocVector[]>) {
@@ -165,9 +173,8 @@ class FollowerLink implements BroadcastTransport {
   }
 
   /**
-   * This tab's own client writes only bookkeeping (its device entry, its receipts), which stays in
-   * this tab: acknowledged and dropped. A user's write made on it is refused, since only the
-   * leader's device may write; make it through `remote(conversation)`.
+   * This tab's client forwards its writes and makes none of its own accord; what it still writes
+   * itself (`setRetainedFrom`, `import`) would carry a second device id: refused, and reported.
    */
   send(update: OutgoingUpdate) {
     const { key } = update
@@ -178,7 +185,7 @@ class FollowerLink implements BroadcastTransport {
         this.#events.emit('ack', { keys: [key] })
         return
       }
-      const reason = `${update.doc} was written by a follower tab's own client: write through transport.remote(conversation).`
+      const reason = `${update.doc} was written by a follower tab's own client: only send, edit, delete, pin, unpin and markRead reach the leading tab.`
       this.#events.emit('refused', { key, code: 'permission/denied', reason })
       this.#options.onError?.(new TidingsError('permission/denied', reason, { subject: update.doc }))
     })
@@ -193,19 +200,6 @@ class FollowerLink implements BroadcastTransport {
       call.reject(new TidingsError('client/closed', 'The broadcast transport was closed.'))
     }
     this.#calls.clear()
-  }
-
-  remote(conversation: Conversation): RemoteConversation {
-    return remoteConversation(conversation, {
-      call: (id, call) => this.#call(id, call),
-      pendingIds: (id) => this.#pending.get(id) ?? [],
-      onPending: (id, listener) =>
-        this.#events.on('pending', ({ conversation: changed }) => {
-          if (changed === id) listener()
-        }),
-      timers: this.timers,
-      viewTimeout: this.viewTimeout,
-    })
   }
 
   #call(conversation: ConversationId, call: Call): Promise<Message | null> {
@@ -250,10 +244,10 @@ class FollowerLink implements BroadcastTransport {
 
   #receive(data: unknown) {
     const m = readLeaderMessage(data)
-    if (!m || this.state === 'offline') return
+    if (!m || this.#link === 'offline') return
     if (m.t === 'leader') {
-      if (m.from !== this.#leader) this.#adopt(m.from)
-      this.#setNetwork(m.network)
+      if (m.from === this.#leader) this.#setNetwork(m.network)
+      else this.#adopt(m.from, m.network)
       return
     }
     // Answers are taken from any leader: an old one that answers late did make the change.
@@ -265,7 +259,7 @@ class FollowerLink implements BroadcastTransport {
     if (m.t === 'closing') {
       this.#unsynced.clear()
       this.#setLeader(undefined)
-      this.#setState('connecting')
+      this.#setLink('connecting')
       this.#post({ t: 'hello', from: this.#id })
     } else if (m.t === 'update') {
       if (this.#subscriptions.has(m.conversation)) {
@@ -296,12 +290,14 @@ class FollowerLink implements BroadcastTransport {
   }
 
   /** A new leader: subscribe again, and send every unanswered call again (it dedupes by id). */
-  #adopt(leader: string) {
+  #adopt(leader: string, network: ConnectionState) {
     this.#setLeader(leader)
+    // Before going online with this leader: `state` then tells its link, not the last one's.
+    this.#setNetwork(network)
     const stale = [...this.#pending.keys()]
     this.#pending.clear()
     for (const conversation of stale) this.#events.emit('pending', { conversation })
-    this.#setState('syncing')
+    this.#setLink('syncing')
     for (const conversation of this.#subscriptions.keys()) this.#requestSync(conversation)
     for (const id of this.#calls.keys()) this.#postCall(id)
     this.#maybeOnline()
@@ -310,7 +306,7 @@ class FollowerLink implements BroadcastTransport {
   #requestSync(conversation: ConversationId) {
     const leader = this.#leader
     this.#unsynced.add(conversation)
-    if (this.state === 'online') this.#setState('syncing')
+    if (this.#link === 'online') this.#setLink('syncing')
     const have = this.#subscriptions.get(conversation)!
     const post = (vectors: DocVector[]) => {
       if (this.#leader !== leader || !this.#subscriptions.has(conversation) || !this.#session) return
@@ -332,7 +328,7 @@ class FollowerLink implements BroadcastTransport {
   }
 
   #maybeOnline() {
-    if (this.state === 'syncing' && this.#unsynced.size === 0) this.#setState('online')
+    if (this.#link === 'syncing' && this.#unsynced.size === 0) this.#setLink('online')
   }
 
   #setLeader(leader: string | undefined) {
@@ -346,11 +342,19 @@ class FollowerLink implements BroadcastTransport {
     if (this.#network === state) return
     this.#network = state
     this.#events.emit('network', state)
+    this.#report()
   }
 
-  #setState(state: ConnectionState) {
-    if (this.state === state) return
-    this.state = state
+  #setLink(state: ConnectionState) {
+    if (this.#link === state) return
+    this.#link = state
+    this.#report()
+  }
+
+  #report() {
+    const state = this.state
+    if (this.#state === state) return
+    this.#state = state
     this.#events.emit('connection', state)
   }
 }

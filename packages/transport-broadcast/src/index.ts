@@ -12,7 +12,12 @@ export {
   type MemoryLocks,
   memoryLocks,
 } from './locks.js'
-export type { RemoteConversation } from './remote-conversation.js'
 export { LOG_KEY } from './request-log.js'
 export { type ServeTabsOptions, serveTabs, type TabServer } from './serve-tabs.js'
 export { type TabLeader, type TabLeaderOptions, tabLeader } from './tab-leader.js'
+export {
+  type LeaderSetup,
+  type TabsTransport,
+  type TabsTransportOptions,
+  tabsTransport,
+} from './tabs-transport.js'

@@ -3,6 +3,7 @@ import {
   type ConversationId,
   type DocVector,
   type ErrorCode,
+  type ForwardedWrite,
   type Message,
   PRIORITIES,
   type Priority,
@@ -13,15 +14,7 @@ import {
 export const VERSION = 1
 
 /** A write a follower asks the leader's client to make on its behalf. */
-export type Call =
-  | {
-      readonly op: 'send'
-      readonly body: unknown
-      readonly priority?: Priority
-      readonly replyTo?: string
-    }
-  | { readonly op: 'edit'; readonly id: string; readonly body: unknown }
-  | { readonly op: 'delete' | 'pin' | 'unpin' | 'markRead'; readonly id: string }
+export type Call = ForwardedWrite
 
 /** What follower tabs post. `to` names the leader meant, so a stale message is not taken twice. */
 export type FollowerMessage =

@@ -12,15 +12,11 @@ import {
 import {
   type BroadcastChannelConstructor,
   type BroadcastChannelLike,
-  type BroadcastTransport,
-  broadcastTransport,
   type MemoryLocks,
   memoryLocks,
-  type RemoteConversation,
-  serveTabs,
-  type TabLeader,
   type TabServer,
-  tabLeader,
+  type TabsTransport,
+  tabsTransport,
 } from '@tidings/transport-broadcast'
 
 export const NAME = 'alice-store'
@@ -108,77 +104,83 @@ export const world = () => {
 export type World = ReturnType<typeof world>
 
 export interface Tab {
-  readonly leader: TabLeader
-  readonly transport: BroadcastTransport
+  readonly transport: TabsTransport
   readonly client: Client
   readonly room: Conversation
-  readonly remote: RemoteConversation
   readonly channels: ReturnType<typeof tabChannels>
   /** What the transport reported through `onError`. */
   readonly errors: TidingsError[]
-  /** The real client's server, once this tab leads. */
-  server: TabServer | undefined
-  /** The leader's network link, once this tab leads. */
-  link: Transport | undefined
+  /** The real client's server, while this tab leads. */
+  readonly server: TabServer | undefined
+  /** The leader's network link and storage handle, once this tab led. */
+  readonly link: Transport | undefined
+  readonly storage: ReturnType<ReturnType<typeof durable>['handle']> | undefined
   close(): Promise<void>
   /** Dies at once: no goodbye, its storage handle and network link cut, its lock released. */
   crash(): Promise<void>
 }
 
 /**
- * Opens a tab the way an app would: it queues for the lock, reads and writes through a follower
- * client at all times, and when elected also runs the real client and serves the other tabs.
+ * Opens a tab the way an app does, with the same code in every tab: one client on `tabsTransport`.
+ * The tab that wins the lock runs the real client on the shared storage and the hub.
  */
 export const openTab = async (w: World, user = 'alice'): Promise<Tab> => {
   const channels = tabChannels()
-  const leader = tabLeader({ name: NAME, locks: w.locks })
   const errors: TidingsError[] = []
-  const transport = broadcastTransport({
+  const led: Pick<Tab, 'link' | 'storage'> = { link: undefined, storage: undefined }
+  const transport = tabsTransport({
     name: NAME,
+    locks: w.locks,
     BroadcastChannel: channels.Ctor,
     onError: (e) => errors.push(e),
+    leader: () => {
+      const storage = w.store.handle()
+      const link = w.net.transport()
+      Object.assign(led, { storage, link })
+      return { storage: storage.storage, transport: link, receiptDelay: 0 }
+    },
   })
   const client = createClient({ user, transport, receiptDelay: 0 })
   const room = await client.open('room')
-  let storage: ReturnType<ReturnType<typeof durable>['handle']> | undefined
   const tab: Tab = {
-    leader,
     transport,
     client,
     room,
-    remote: transport.remote(room),
     channels,
     errors,
-    server: undefined,
-    link: undefined,
-    async close() {
-      await tab.server?.close()
-      await leader.close()
-      await client.close()
+    get server() {
+      return transport.server
     },
+    get link() {
+      return led.link
+    },
+    get storage() {
+      return led.storage
+    },
+    close: () => client.close(),
     async crash() {
       channels.crash()
-      storage?.kill()
+      tab.storage?.kill()
       tab.link?.disconnect()
-      await leader.close()
       await client.close().catch(() => undefined)
     },
   }
-  void leader.elected.then((elected) => {
-    if (!elected) return
-    storage = w.store.handle()
-    const link = w.net.transport()
-    tab.link = link
-    tab.server = serveTabs({
-      name: NAME,
-      storage: storage.storage,
-      BroadcastChannel: channels.Ctor,
-      createClient: (s) => createClient({ user, storage: s, transport: link, receiptDelay: 0 }),
-    })
-  })
   w.tabs.push(tab)
   return tab
 }
+
+/** Resolves once `tab` leads. */
+export const leads = (tab: Tab) => waitFor(() => tab.server !== undefined, 'the tab to lead')
+
+/** Resolves once `tab` follows the tab `leader` and is synced with it. */
+export const attached = (tab: Tab, leader: Tab) =>
+  waitFor(
+    () => tab.transport.leader === leader.server?.id && tab.transport.link === 'online',
+    'the tab to attach to the leader',
+  )
+
+/** The real client's view of the room, in the leading tab. */
+export const leaderRoom = (tab: Tab): Promise<Conversation> => tab.server!.client.open('room')
 
 /** Closes whatever a test left open, crashed tabs included. */
 export const closeWorld = async (w: World) => {

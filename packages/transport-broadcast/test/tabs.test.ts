@@ -1,135 +1,189 @@
-import { type Client, type Conversation, isTidingsError, type TidingsError } from '@tidings/core'
+import { type Conversation, isTidingsError, type Message, parseMessageId } from '@tidings/core'
 import { afterEach, describe, expect, it } from 'vitest'
-import { bob, closeWorld, ids, openTab, type Tab, texts, type World, waitFor, world } from './helpers.js'
+import {
+  attached,
+  bob,
+  closeWorld,
+  ids,
+  leaderRoom,
+  leads,
+  openTab,
+  type Tab,
+  texts,
+  type World,
+  waitFor,
+  world,
+} from './helpers.js'
 
 let w: World
 afterEach(async () => {
   await closeWorld(w)
 })
 
-/** Waits until `tab` follows the current leader and is synced with it. */
-const attached = (tab: Tab, leader: Tab) =>
-  waitFor(
-    () => tab.transport.leader === leader.server?.id && tab.transport.state === 'online',
-    'the tab to attach to the leader',
-  )
-
-const leaderRoom = (tab: Tab): Promise<Conversation> => tab.server!.client.open('room')
-
-const onBob = async (client: Client) => {
-  const room = await client.open('room')
-  return room
+/** The app: the same code in every tab, written against a plain client. */
+const app = async (tab: Tab, n: number) => {
+  const room = tab.room
+  const hello = await room.send({ text: `hello from tab ${n}` }, { priority: n === 1 ? 'urgent' : 'normal' })
+  await room.edit(hello.id, { text: `hello from tab ${n}, edited` })
+  const oops = await room.send(`oops ${n}`)
+  await room.delete(oops.id)
+  return hello
 }
 
-describe('tabs of one browser', () => {
-  it('a follower reads and writes through the leader, with the leader device id, and converges', async () => {
+/** Every message's status as one tab's room reports it. */
+const statuses = (room: Conversation) => room.messages().map((m) => `${m.id}:${room.status(m.id)}`)
+const pendingIds = (room: Conversation) => room.pending().map((m) => m.id)
+
+/** Three tabs, the first leading, all attached to it. */
+const threeTabs = async () => {
+  const one = await openTab(w)
+  await leads(one)
+  const two = await openTab(w)
+  const three = await openTab(w)
+  await Promise.all([one, two, three].map((tab) => attached(tab, one)))
+  return [one, two, three] as const
+}
+
+/** Waits until every tab shows what the leader's real client shows, statuses included. */
+const agree = async (tabs: readonly Tab[], lead: Conversation) => {
+  const same = (room: Conversation) =>
+    JSON.stringify([texts(room), statuses(room), pendingIds(room)]) ===
+    JSON.stringify([texts(lead), statuses(lead), pendingIds(lead)])
+  await waitFor(() => tabs.every((tab) => same(tab.room)), 'every tab to agree with the leader')
+}
+
+describe('one API in every tab', () => {
+  it('the same app code runs in three tabs: sends, edits, deletes, pins and reads agree with the leader', async () => {
     w = world()
-    const one = await openTab(w)
-    await waitFor(() => one.server !== undefined, 'tab one to lead')
-    const two = await openTab(w)
-    await attached(two, one)
-    await attached(one, one)
-    expect(two.leader.isLeader).toBe(false)
-    const b = await onBob(bob(w))
+    const tabs = await threeTabs()
+    const [one, two, three] = tabs
+    const b = await bob(w).open('room')
 
-    const hello = await two.remote.send({ text: 'Confirm the contract' }, { priority: 'urgent' })
-    // Resolved: committed by the leader, and already in the follower's own view.
-    expect(ids(two.room)).toContain(hello.id)
-    const lead = await leaderRoom(one)
-    expect(hello.device).toBe(one.server!.client.device)
-    expect(lead.messages().map((m) => m.id)).toContain(hello.id)
-    await waitFor(() => b.messages().length === 1, 'bob to receive it')
+    const hellos = await Promise.all(tabs.map((tab, i) => app(tab, i + 1)))
+    // Resolved: committed by the leader, and already in the tab's own view.
+    for (const [i, tab] of tabs.entries()) expect(ids(tab.room)).toContain(hellos[i]!.id)
+    const device = one.server!.client.device
+    expect(hellos.map((m) => m.device)).toEqual([device, device, device])
 
-    const reply = await b.send('On it', { replyTo: hello.id })
-    await waitFor(() => ids(two.room).includes(reply.id) && ids(one.room).includes(reply.id), 'the reply')
-    const second = await two.remote.send('second', { replyTo: reply.id })
-    await two.remote.edit(second.id, 'second, edited')
-    await two.remote.pin(hello.id)
-    await two.remote.markRead(reply.id)
-    const gone = await two.remote.send('oops')
-    await two.remote.delete(gone.id)
-
+    const reply = await b.send('On it', { replyTo: hellos[1]!.id })
+    await waitFor(() => tabs.every((tab) => ids(tab.room).includes(reply.id)), 'the reply in every tab')
+    await two.room.pin(hellos[0]!.id)
+    await three.room.markRead(reply.id)
     await waitFor(() => b.status(reply.id) === 'read', 'bob sees his reply read')
-    const same = (c: Conversation) => JSON.stringify(texts(c)) === JSON.stringify(texts(lead))
-    await waitFor(() => [b, one.room, two.room].every(same), 'everyone to converge')
-    for (const tab of [one, two]) {
-      expect(ids(tab.room)).toEqual(ids(lead))
-      expect(texts(tab.room)).toEqual([
-        { text: 'Confirm the contract' },
-        'On it',
-        'second, edited',
-        '<deleted>',
-      ])
-    }
+    expect(b.readBy(reply.id)).toEqual(['alice'])
+    await waitFor(() => tabs.every((tab) => tab.room.status(hellos[2]!.id) === 'delivered'), 'delivered')
+    await b.markRead(reply.id)
+
+    const lead = await leaderRoom(one)
+    await waitFor(() => lead.status(hellos[2]!.id) === 'read', 'bob to have read them')
+    await agree(tabs, lead)
+    // The tabs ran side by side: their messages interleave, each tab's in its own order.
+    const shown = texts(lead).map((t) => JSON.stringify(t))
+    expect(shown.filter((t) => t === '"<deleted>"')).toHaveLength(3)
+    expect(shown.filter((t) => t !== '"<deleted>"').sort()).toEqual([
+      '"On it"',
+      '{"text":"hello from tab 1, edited"}',
+      '{"text":"hello from tab 2, edited"}',
+      '{"text":"hello from tab 3, edited"}',
+    ])
     expect(ids(b)).toEqual(ids(lead))
-    expect(b.pins().map((p) => p.id)).toEqual([hello.id])
-    // Only the leader's device wrote: no follower device ever reached the network.
-    expect(
-      new Set(
-        b
-          .messages()
-          .filter((m) => m.author === 'alice')
-          .map((m) => m.device),
-      ),
-    ).toEqual(new Set([one.server!.client.device]))
+    for (const tab of tabs) {
+      expect(tab.room.pins().map((p) => p.id)).toEqual([hellos[0]!.id])
+      expect(tab.room.unreadIds()).toEqual([])
+      expect(tab.client.connection).toBe(one.server!.client.connection)
+    }
+    // Only the leader's device wrote, and nothing shows there were tabs.
+    const authors = new Set(b.messages().flatMap((m) => (m.author === 'alice' ? [m.device] : [])))
+    expect(authors).toEqual(new Set([device]))
   })
 
-  it("shows the leader's outbox as pending in the follower until the server acknowledges it", async () => {
+  it("shows the leader's outbox and link in every tab until the server acknowledges", async () => {
     w = world()
-    const one = await openTab(w)
-    await waitFor(() => one.server !== undefined, 'tab one to lead')
-    const two = await openTab(w)
-    await attached(two, one)
-    await waitFor(() => two.transport.network === 'online', 'the leader to report its link')
+    const tabs = await threeTabs()
+    const [one, two] = tabs
+    await waitFor(() => tabs.every((t) => t.client.connection === 'online'), 'the leader online everywhere')
 
     one.link!.disconnect()
-    await waitFor(() => two.transport.network === 'offline', 'the follower to see the leader offline')
-    const m = await two.remote.send('written offline')
-    await waitFor(() => two.remote.status(m.id) === 'pending', 'pending in the follower')
-    expect(two.remote.pendingIds()).toEqual([m.id])
+    await waitFor(() => tabs.every((t) => t.client.connection === 'offline'), 'the leader offline everywhere')
+    const urgent = await two.room.send('urgent, offline', { priority: 'urgent' })
+    const normal = await one.room.send('normal, offline')
+    // Resolved with the leader's status already: no tab shows `sent` before `pending`.
+    expect([urgent.status, normal.status]).toEqual(['pending', 'pending'])
+    const lead = await leaderRoom(one)
+    expect(pendingIds(lead)).toEqual([urgent.id, normal.id])
+    await agree(tabs, lead)
+    for (const tab of tabs) expect(tab.room.status(normal.id)).toBe('pending')
 
     one.link!.connect({ user: 'alice', device: one.server!.client.device! })
-    await waitFor(() => two.remote.status(m.id) !== 'pending', 'acknowledged')
-    expect(two.remote.pendingIds()).toEqual([])
+    await waitFor(() => lead.pending().length === 0, 'the leader acknowledged')
+    await agree(tabs, lead)
+    for (const tab of tabs) {
+      expect(tab.room.status(urgent.id)).toBe('sent')
+      expect(tab.room.pending()).toEqual([])
+    }
+    await waitFor(() => tabs.every((t) => t.client.connection === 'online'), 'online again everywhere')
+    await two.client.whenSynced()
   })
 
-  it('the leader closes: the next tab takes over and the others re-attach and keep writing', async () => {
+  it('the leader closes mid-backlog: the next tab takes over, nothing is lost, no id is minted twice', async () => {
     w = world()
-    const one = await openTab(w)
-    await waitFor(() => one.server !== undefined, 'tab one to lead')
-    const two = await openTab(w)
-    const three = await openTab(w)
-    await attached(three, one)
-    const first = await three.remote.send('before')
-
+    const [one, two, three] = await threeTabs()
+    one.link!.disconnect()
+    const before = await Promise.all([
+      ...Array.from({ length: 10 }, (_, i) => two.room.send(`two ${i}`)),
+      ...Array.from({ length: 10 }, (_, i) => three.room.send(`three ${i}`, { priority: 'urgent' })),
+    ])
+    // More sends on the way while the leading tab closes: answered by it, or made by the next.
+    const during = Array.from({ length: 10 }, (_, i) => three.room.send(`during ${i}`))
     await one.close()
-    await waitFor(() => two.server !== undefined, 'tab two to take over')
+    const after = await Promise.all([...during, two.room.send('after')])
+    expect(two.server, 'tab two took over').toBeDefined()
     await attached(three, two)
-    await attached(two, two)
-    const second = await three.remote.send('after')
-    const third = await two.remote.send('from the new leader tab')
 
-    const b = await onBob(bob(w))
-    await waitFor(() => b.messages().length === 3, 'bob to have all three')
-    const lead = await leaderRoom(two)
-    for (const room of [lead, two.room, three.room, b]) {
-      expect(ids(room)).toEqual([first.id, second.id, third.id])
-    }
-    // One storage, one device: the new leader reads the same device id back.
-    expect(new Set(b.messages().map((m) => m.device)).size).toBe(1)
+    const sent = [...before, ...after]
+    const b = await bob(w).open('room')
+    await waitFor(() => b.messages().length === sent.length, 'bob to receive the whole backlog')
+    const want = sent.map((m) => m.id).sort()
+    expect(ids(b).sort()).toEqual(want)
+    expect(new Set(want).size).toBe(sent.length)
+    // One device, and its seqs dense: no seq was taken twice or skipped across the leader change.
+    expect(new Set(sent.map((m) => m.device)).size).toBe(1)
+    const seqs = sent.map((m) => parseMessageId(m.id)!.seq).sort((a, b) => a - b)
+    expect(seqs).toEqual(Array.from({ length: sent.length }, (_, i) => i + 1))
+    await agree([two, three], await leaderRoom(two))
+    expect(two.room.pending()).toEqual([])
+  })
+
+  it('a send while no tab leads waits, and resolves once one is elected', async () => {
+    w = world()
+    // Another context holds the lock without serving (a tab still starting): nobody leads yet.
+    let release!: () => void
+    void w.locks.request('tidings-tab:alice-store', {}, () => new Promise<void>((r) => (release = r)))
+    const one = await openTab(w)
+    const two = await openTab(w)
+    let settled = false
+    const sending = [one.room.send('from one'), two.room.send('from two')]
+    void Promise.allSettled(sending).then(() => {
+      settled = true
+    })
+    await waitFor(() => two.client.connection === 'connecting', 'tab two to look for a leader')
+    expect(settled).toBe(false)
+    expect(one.transport.leader).toBeUndefined()
+
+    release()
+    await leads(one)
+    const [a, b] = await Promise.all(sending)
+    expect([a!.device, b!.device]).toEqual([one.server!.client.device, one.server!.client.device])
+    expect(texts(await leaderRoom(one)).sort()).toEqual(['from one', 'from two'])
+    expect(texts(two.room).sort()).toEqual(['from one', 'from two'])
   })
 
   it('retries a send whose leader died before answering, and never sends it twice', async () => {
     w = world()
-    const one = await openTab(w)
-    await waitFor(() => one.server !== undefined, 'tab one to lead')
-    const two = await openTab(w)
-    const three = await openTab(w)
-    await attached(three, one)
-
+    const [one, two, three] = await threeTabs()
     // Tab one commits the send but dies before its answer leaves.
     one.channels.state.drop = (m) => m.t === 'result'
-    const sending = three.remote.send('exactly once')
+    const sending = three.room.send('exactly once')
     const lead = await leaderRoom(one)
     await waitFor(() => lead.messages().length === 1, 'the old leader to commit it')
     await one.crash()
@@ -139,156 +193,69 @@ describe('tabs of one browser', () => {
     const after = await leaderRoom(two)
     expect(texts(after)).toEqual(['exactly once'])
     expect(after.messages()[0]!.id).toBe(sent.id)
-    await waitFor(() => texts(three.room).length === 1, 'tab three to show it')
     expect(texts(three.room)).toEqual(['exactly once'])
 
     // A send the dead leader never saw is made by the new one, once.
-    one.channels.state.drop = () => false
-    await three.remote.send('and this one too')
+    await three.room.send('and this one too')
     expect(texts(after)).toEqual(['exactly once', 'and this one too'])
-  })
-
-  it('sends a call posted twice to one leader once, and answers both', async () => {
-    w = world()
-    const one = await openTab(w)
-    await waitFor(() => one.server !== undefined, 'tab one to lead')
-    const two = await openTab(w)
-    await attached(two, one)
-    const posted: Record<string, unknown>[] = []
-    two.channels.state.drop = (m) => {
-      if (m.t === 'call') posted.push(m)
-      return false
-    }
-    await two.remote.send('once')
-    const raw = new BroadcastChannel('tidings-tabs:alice-store')
-    raw.postMessage(posted[0])
-    raw.postMessage(posted[0])
-    const answers: unknown[] = []
-    raw.onmessage = (e) => {
-      if ((e.data as { t: string }).t === 'result') answers.push(e.data)
-    }
-    await waitFor(() => answers.length === 2, 'both answers')
-    raw.close()
-    expect(texts(await leaderRoom(one))).toEqual(['once'])
   })
 
   it('a call to a leader that died silently goes to the next leader', async () => {
     w = world()
     const one = await openTab(w)
-    await waitFor(() => one.server !== undefined, 'tab one to lead')
+    await leads(one)
     const two = await openTab(w)
     await attached(two, one)
     await one.crash()
-    await waitFor(() => two.server !== undefined, 'tab two to take over')
-    // Tab two leads now: tab three has nobody else to follow, and it queues behind tab two.
+    await leads(two)
     const three = await openTab(w)
     await attached(three, two)
     await two.crash()
-    const waiting = three.remote.send('queued')
-    await waitFor(() => three.server !== undefined, 'tab three to lead')
-    const m = await waiting
+    const m: Message = await three.room.send('queued')
+    expect(three.server).toBeDefined()
     expect(texts(three.room)).toEqual(['queued'])
     expect(m.device).toBe(three.server!.client.device)
   })
 })
 
-describe('what the tabs refuse', () => {
-  it('ignores malformed channel messages on both sides', async () => {
+describe('errors reach the tab that wrote', () => {
+  it("as the leader's TidingsError, with its code", async () => {
     w = world()
-    const one = await openTab(w)
-    await waitFor(() => one.server !== undefined, 'tab one to lead')
-    const two = await openTab(w)
-    await attached(two, one)
-    const errors: TidingsError[] = []
-    two.client.on('error', (e) => errors.push(e))
-    const leaderId = one.server!.id
-    const to = one.server!.id
-    const raw = new BroadcastChannel('tidings-tabs:alice-store')
-    const junk: unknown[] = [
-      null,
-      42,
-      'hello',
-      [],
-      { v: 2, t: 'hello', from: 'x' },
-      { v: 1, t: 'hello' },
-      { v: 1, t: 'nonsense', from: 'x' },
-      { v: 1, t: 'subscribe', from: 'x', to, user: 'alice', conversation: '../etc', have: [] },
-      { v: 1, t: 'subscribe', from: 'x', to, user: 'alice', conversation: 'room', have: [{ doc: 'x/meta' }] },
-      { v: 1, t: 'call', from: 'x', to, user: 'alice', id: 'c1', conversation: 'room', call: { op: 'rm' } },
-      { v: 1, t: 'call', from: 'x', to, user: 'alice', id: 'c2', conversation: 'room', call: null },
-      { v: 1, t: 'call', from: 'x', to, user: 'alice', id: 'c3', conversation: 'room', call: { op: 'edit' } },
-      {
-        v: 1,
-        t: 'call',
-        from: 'x',
-        to,
-        user: 'alice',
-        id: 'c4',
-        conversation: 'room',
-        call: { op: 'send', priority: 'max' },
-      },
-      { v: 1, t: 'leader', from: 'y', network: 'sideways' },
-      {
-        v: 1,
-        t: 'update',
-        from: leaderId,
-        conversation: 'room',
-        doc: 'other/meta',
-        update: new Uint8Array(2),
-      },
-      { v: 1, t: 'update', from: leaderId, conversation: 'room', doc: 'room/meta', update: 'bytes' },
-      { v: 1, t: 'result', from: leaderId, to: 'nobody', id: 'x:1', value: { id: 1 } },
-      { v: 1, t: 'failed', from: leaderId, to: 'nobody', id: 'x:1', code: 7 },
-      { v: 1, t: 'pending', from: leaderId, conversation: 'room', ids: [1, 2] },
-      { v: 1, t: 'synced', from: leaderId, conversation: 'room' },
-    ]
-    for (const message of junk) raw.postMessage(message)
-    // Well formed, but bytes that are no Yjs update: core refuses them and reports it.
-    raw.postMessage({
-      v: 1,
-      t: 'update',
-      from: leaderId,
-      conversation: 'room',
-      doc: 'room/normal/1',
-      update: new Uint8Array([9, 9, 9]),
-    })
+    const [one, two] = await threeTabs()
+    const b = await bob(w).open('room')
+    const theirs = await b.send('not yours')
+    await waitFor(() => ids(two.room).includes(theirs.id), 'bob’s message in tab two')
+    await expect(two.room.edit(theirs.id, 'mine now')).rejects.toMatchObject({ code: 'permission/denied' })
 
-    await waitFor(() => errors.some((e) => isTidingsError(e, 'protocol/malformed')), 'the refused update')
-    expect(two.transport.leader).toBe(leaderId)
-    expect(two.transport.state).toBe('online')
-    const m = await two.remote.send('still working')
-    expect(texts(await leaderRoom(one))).toEqual(['still working'])
-    expect(ids(two.room)).toEqual([m.id])
-    raw.close()
+    // The leader's storage fails: its client refuses the write, and the tab hears why.
+    one.storage!.kill()
+    const error = await two.room.send('lost?').catch((e: unknown) => e)
+    expect(isTidingsError(error, 'storage/closed')).toBe(true)
   })
 
-  it("refuses writes made on a follower's own client: they would carry a second device id", async () => {
+  it('refuses a tab signed in as another user', async () => {
     w = world()
     const one = await openTab(w)
-    await waitFor(() => one.server !== undefined, 'tab one to lead')
-    const two = await openTab(w)
-    await attached(two, one)
-    const errors: TidingsError[] = []
-    two.client.on('error', (e) => errors.push(e))
-    await two.room.send('local only')
-    await waitFor(() => errors.length > 0, 'the refusal')
-    expect(errors[0]!.code).toBe('permission/denied')
-    expect(errors[0]!.message).toMatch(/transport\.remote/)
-    expect(two.errors.map((e) => e.code)).toEqual(['permission/denied'])
-    expect(texts(await leaderRoom(one))).toEqual([])
-  })
-
-  it('refuses a follower tab signed in as another user', async () => {
-    w = world()
-    const one = await openTab(w)
-    await waitFor(() => one.server !== undefined, 'tab one to lead')
+    await leads(one)
     const mallory = await openTab(w, 'mallory')
     await waitFor(() => mallory.transport.leader === one.server!.id, 'mallory to find the leader')
-    const error = await mallory.remote.send('as alice?').catch((e: unknown) => e)
+    const error = await mallory.room.send('as alice?').catch((e: unknown) => e)
     expect(isTidingsError(error, 'permission/denied')).toBe(true)
     await waitFor(() => mallory.errors.length > 0, 'the refused subscription')
     expect(mallory.errors[0]).toMatchObject({ code: 'permission/denied', subject: 'room' })
-    expect(mallory.transport.state).toBe('syncing')
+    expect(mallory.transport.link).toBe('syncing')
     expect(texts(await leaderRoom(one))).toEqual([])
+  })
+
+  it("refuses what a tab's own client still writes itself: it would carry a second device id", async () => {
+    w = world()
+    const [one, two] = await threeTabs()
+    const errors: Error[] = []
+    two.client.on('error', (e) => errors.push(e))
+    await two.room.setRetainedFrom(1)
+    await waitFor(() => errors.length > 0, 'the refusal')
+    expect(errors[0]).toMatchObject({ code: 'permission/denied' })
+    expect(two.errors.map((e) => e.code)).toEqual(['permission/denied'])
+    expect((await leaderRoom(one)).retainedFrom).toBe(0)
   })
 })

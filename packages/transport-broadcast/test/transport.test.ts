@@ -12,7 +12,7 @@ const session = { user: 'alice', device: deviceId('tab00001') }
 
 const leading = async (): Promise<Tab> => {
   const tab = await openTab(w)
-  await waitFor(() => tab.server !== undefined, 'the tab to lead')
+  await waitFor(() => tab.client.connection === 'online', 'the tab to lead, online')
   return tab
 }
 
@@ -55,17 +55,16 @@ describe('broadcastTransport', () => {
     transport.subscribe(conversationId('other'), async () => [])
     transport.connect(session)
     await waitFor(() => transport.state === 'online', 'online')
-    await one.remote.send('in room')
+    await one.room.send('in room')
     expect(received.filter((d) => !d.startsWith('other/'))).toEqual([])
 
     transport.subscribe(conversationId('room'), async () => [])
     await waitFor(() => received.some((d) => d.startsWith('room/normal/')), 'the history of room')
     transport.unsubscribe(conversationId('room'))
     const seen = received.length
-    await one.remote.send('after unsubscribe')
+    await one.room.send('after unsubscribe')
     // A later commit in `other` arrives after the room's would have: one sender, one order.
-    const other = one.transport.remote(await one.client.open('other'))
-    await other.send('marker')
+    await (await one.client.open('other')).send('marker')
     await waitFor(() => received.slice(seen).some((d) => d.startsWith('other/normal/')), 'the marker')
     expect(received.slice(seen).filter((d) => d.startsWith('room/'))).toEqual([])
     await transport.close()
@@ -75,9 +74,9 @@ describe('broadcastTransport', () => {
     w = world()
     const one = await leading()
     const two = await openTab(w)
-    await waitFor(() => two.transport.state === 'online', 'online')
+    await waitFor(() => two.transport.link === 'online', 'online')
     const bodies = Array.from({ length: 25 }, (_, i) => `m${i}`)
-    const sent = await Promise.all(bodies.map((b) => two.remote.send(b)))
+    const sent = await Promise.all(bodies.map((b) => two.room.send(b)))
     const lead = await one.server!.client.open('room')
     expect(texts(lead)).toEqual(bodies)
     expect(ids(two.room)).toEqual(sent.map((m) => m.id))
@@ -89,18 +88,17 @@ describe('broadcastTransport', () => {
     const transport = broadcastTransport({ name: NAME })
     const client = createClient({ user: 'alice', transport })
     const room = await client.open('room')
-    const remote = transport.remote(room)
     // No leader: the call waits, until the transport closes under it.
-    const waiting = remote.send('never')
+    const waiting = room.send('never')
     await client.close()
     await expect(waiting).rejects.toMatchObject({ code: 'client/closed' })
-    await expect(remote.markRead('x')).rejects.toMatchObject({ code: 'client/closed' })
+    await expect(room.send('later')).rejects.toMatchObject({ code: 'conversation/closed' })
   })
 
-  it('rejects at once a call whose values cannot cross the channel', async () => {
+  it('rejects at once a body that cannot cross the channel, leader or not', async () => {
     w = world()
     const tab = await openTab(w)
-    await expect(tab.remote.send({ run: () => 1 })).rejects.toMatchObject({ code: 'input/invalid' })
+    await expect(tab.room.send({ run: () => 1 })).rejects.toMatchObject({ code: 'input/invalid' })
   })
 
   it('refuses a missing name or a runtime without BroadcastChannel', () => {

@@ -1,8 +1,8 @@
-// The page the browser test opens in several tabs. Every tab reads and writes through a follower
-// client; the tab that wins the Web Lock also runs the real client on IndexedDB and serves the rest.
+// The page the browser test opens in several tabs: the same code in every tab. The tab that wins
+// the Web Lock also runs the real client on IndexedDB and serves the rest.
 import { type Client, createClient } from '@tidings/core'
 import { indexeddbStorage } from '@tidings/storage-indexeddb'
-import { broadcastTransport, serveTabs, type TabServer, tabLeader } from '@tidings/transport-broadcast'
+import { tabsTransport } from '@tidings/transport-broadcast'
 
 const NAME = 'tabs-test'
 
@@ -36,31 +36,23 @@ const rows = (client: Client) =>
     )
 
 const main = async () => {
-  const leader = tabLeader({ name: NAME })
-  const transport = broadcastTransport({ name: NAME })
+  const transport = tabsTransport({
+    name: NAME,
+    leader: () => ({ storage: indexeddbStorage({ name: NAME }) }),
+  })
   const client = createClient({ user: 'alice', transport })
   const room = await client.open('room')
-  const remote = transport.remote(room)
-  let server: TabServer | undefined
-  void leader.elected.then((elected) => {
-    if (!elected) return
-    server = serveTabs({
-      name: NAME,
-      storage: indexeddbStorage({ name: NAME }),
-      createClient: (storage) => createClient({ user: 'alice', storage }),
-    })
-  })
   window.tab = {
-    isLeader: () => leader.isLeader,
-    serverId: () => server?.id,
+    isLeader: () => transport.isLeader,
+    serverId: () => transport.server?.id,
     leaderId: () => transport.leader,
-    state: () => transport.state,
-    send: async (text) => (await remote.send({ text })).id,
+    state: () => transport.link,
+    send: async (text) => (await room.send({ text })).id,
     view: () =>
       room
         .messages()
         .map((m): [string, string, string] => [m.id, (m.body as { text: string }).text, m.device]),
-    leaderView: async () => (server ? rows(server.client) : undefined),
+    leaderView: async () => (transport.server ? rows(transport.server.client) : undefined),
   }
 }
 
