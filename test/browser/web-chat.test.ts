@@ -59,7 +59,8 @@ const recordArrivals = (bob: ChatPage) =>
   })
 
 it('two users chat in Chromium: offline writes survive a reload, urgent arrives first, both converge to read', async () => {
-  const alice = await ChatPage.open(await browser.newContext(), chat.httpUrl, 'alice')
+  const aliceBrowser = await browser.newContext()
+  const alice = await ChatPage.open(aliceBrowser, chat.httpUrl, 'alice')
   const bob = await ChatPage.open(await browser.newContext(), chat.httpUrl, 'bob')
   await Promise.all([alice.connected(), bob.connected()])
 
@@ -146,7 +147,19 @@ it('two users chat in Chromium: offline writes survive a reload, urgent arrives 
   await bob.openRoom('ops-room')
   await waitEqual(alice, bob)
 
+  // A second tab of alice works the same: it follows the first (which holds storage and link).
+  const aliceTab2 = await ChatPage.open(aliceBrowser, chat.httpUrl, 'alice')
+  await aliceTab2.connected()
+  await waitEqual(aliceTab2, alice)
+  await aliceTab2.send('Sent from my second tab')
+  await bob.until("the second tab's message", () =>
+    document.body.textContent?.includes('Sent from my second tab'),
+  )
+  await Promise.all([alice.ownStatuses('read by bob'), aliceTab2.ownStatuses('read by bob')])
+  await Promise.all([waitEqual(alice, bob), waitEqual(aliceTab2, bob)])
+
   mkdirSync(SHOTS, { recursive: true })
   await alice.screenshot(join(SHOTS, 'alice.png'))
+  await aliceTab2.screenshot(join(SHOTS, 'alice-tab-2.png'))
   await bob.screenshot(join(SHOTS, 'bob.png'))
 }, 90_000)

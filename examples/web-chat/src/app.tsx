@@ -4,7 +4,7 @@ import { ChatScreen } from './chat-screen.js'
 import { type Session, startSession } from './client.js'
 import { ROOMS, type User } from './demo.js'
 import { Login } from './login.js'
-import { savedOffline, savedUser, saveUser } from './session-store.js'
+import { savedUser, saveUser } from './session-store.js'
 
 declare global {
   interface Window {
@@ -14,9 +14,7 @@ declare global {
 }
 
 const explain = (error: unknown): string =>
-  isTidingsError(error) && error.code === 'storage/locked'
-    ? 'This user is open in another tab of this browser: use that tab, or close it and retry.'
-    : `Could not open the chat: ${(error as Error)?.message ?? error}`
+  `Could not open the chat: ${isTidingsError(error) ? `${error.code}: ${error.message}` : String(error)}`
 
 /** Signs a user in, opens the demo rooms from IndexedDB, and shows the chat once they are loaded. */
 export const App = () => {
@@ -27,7 +25,7 @@ export const App = () => {
 
   useEffect(() => {
     if (!user) return
-    const next = startSession(user, savedOffline(), (error) => setErrors((all) => [...all.slice(-4), error]))
+    const next = startSession(user, (error) => setErrors((all) => [...all.slice(-4), error]))
     let live = true
     Promise.all(ROOMS.map((room) => next.client.open(room))).then(
       () => {

@@ -1,35 +1,29 @@
 import { useSyncExternalStore } from 'react'
 import type { Session } from './client.js'
-import { saveOffline } from './session-store.js'
 import { useConnection } from './tidings-hooks.js'
 
-/** The link's state with its reason, and the switch that cuts this tab's link. */
+/**
+ * The link's state with its reason, and the "offline" switch: it cuts the user's link in this
+ * browser, which every tab of the user shares (the leading tab holds it).
+ */
 export const ConnectionBar = ({ session }: { session: Session }) => {
   const { client, link } = session
   const state = useConnection(client)
-  const reason = useSyncExternalStore(
-    (fn) => link.onChange(fn),
-    () => link.reason,
-  )
-  const off = useSyncExternalStore(
-    (fn) => link.onChange(fn),
-    () => link.switchedOff,
-  )
+  const reason = useSyncExternalStore(link.reason.subscribe, link.reason.get)
+  const off = useSyncExternalStore(link.offline.subscribe, link.offline.get)
+  const shown = off ? 'switched off' : state === 'online' || state === 'syncing' ? undefined : reason
   return (
     <div className={`connection ${state}`}>
       <span data-testid="connection" data-state={state}>
         {state}
-        {reason && <span className="reason"> ({reason})</span>}
+        {shown && <span className="reason"> ({shown})</span>}
       </span>
       <label>
         <input
           type="checkbox"
           checked={off}
           aria-label="offline"
-          onChange={(event) => {
-            saveOffline(event.target.checked)
-            link.setSwitchedOff(event.target.checked)
-          }}
+          onChange={(event) => link.offline.set(event.target.checked)}
         />
         offline
       </label>

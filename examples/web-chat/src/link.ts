@@ -1,85 +1,93 @@
 import type { ConnectionState, TidingsError, Transport, TransportSession } from '@tidings/core'
+import { sharedValue } from './shared-value.js'
 
 /** Why the link is in its state, in words a visitor understands. */
-export type LinkReason = 'switched off' | 'no network' | 'auth refused' | 'server down' | undefined
+export type LinkReason = 'switched off' | 'no network' | 'auth refused' | 'server down'
 
 /**
- * A transport with an "offline" switch: while switched off it never connects, not even at start,
- * so a page reloaded offline stays offline and keeps its outbox for later.
+ * The user's link in this browser, shared by all their tabs: the "offline" switch any tab flips,
+ * and the reason the leading tab's network link gives for its state.
  */
-export interface SwitchableLink extends Transport {
-  readonly switchedOff: boolean
-  setSwitchedOff(off: boolean): void
-  /** Why the link is not online (undefined while it is, or while a first attempt runs). */
-  readonly reason: LinkReason
-  /** Called with the transport's errors that explain a state (e.g. a refused token). */
-  noteError(error: TidingsError): void
-  /** Calls `fn` when the switch or the reason changes. */
-  onChange(fn: () => void): () => void
+export interface LinkControls {
+  readonly offline: { get(): boolean; set(off: boolean): void; subscribe(fn: () => void): () => void }
+  /** Why the link is not online, as the leading tab last saw it. */
+  readonly reason: { get(): LinkReason | undefined; subscribe(fn: () => void): () => void }
 }
 
-export const switchable = (inner: Transport, startOff: boolean): SwitchableLink => {
+export const linkControls = (user: string): LinkControls => {
+  const offline = sharedValue(`tidings-offline:${user}`)
+  const reason = sharedValue(`tidings-link:${user}`)
+  return {
+    offline: {
+      get: () => offline.get() === '1',
+      set: (off) => offline.set(off ? '1' : undefined),
+      subscribe: offline.subscribe,
+    },
+    reason: { get: () => reason.get() as LinkReason | undefined, subscribe: reason.subscribe },
+  }
+}
+
+/**
+ * Runs in the leading tab around its network transport: obeys the offline switch (never
+ * connecting while it is on, not even at start, so a page reloaded offline stays offline) and
+ * publishes why the link is down. `noteError` takes the transport's errors that explain a state.
+ */
+export const switchedLink = (
+  inner: Transport,
+  user: string,
+): { transport: Transport; noteError: (error: TidingsError) => void } => {
+  const controls = linkControls(user)
+  const reason = sharedValue(`tidings-link:${user}`)
   let session: TransportSession | undefined
-  let off = startOff
   let refused = false
   // Set once an attempt failed before the server welcomed it: the server is unreachable.
   let unreachable = false
   let last: ConnectionState = inner.state
-  const listeners = new Set<() => void>()
-  const changed = () => {
-    for (const fn of listeners) fn()
+  const why = (): LinkReason | undefined => {
+    if (controls.offline.get()) return 'switched off'
+    if (inner.state === 'online' || inner.state === 'syncing') return undefined
+    if (refused) return 'auth refused'
+    if (navigator.onLine === false) return 'no network'
+    return unreachable ? 'server down' : undefined
   }
+  const publish = () => reason.set(why())
   inner.on('connection', (state) => {
-    if (state === 'syncing' || state === 'online') {
-      refused = false
-      unreachable = false
-    } else if (state === 'offline' && last === 'connecting' && !off) unreachable = true
+    if (state === 'syncing' || state === 'online') refused = unreachable = false
+    else if (state === 'offline' && last === 'connecting' && !controls.offline.get()) unreachable = true
     last = state
-    changed()
+    publish()
   })
-  const link: SwitchableLink = {
-    get state() {
-      return inner.state
-    },
-    get follower() {
-      return inner.follower === true
-    },
-    on: (event, listener) => inner.on(event, listener),
+  const stop = controls.offline.subscribe(() => {
+    if (controls.offline.get()) inner.disconnect()
+    else if (session) inner.connect(session)
+    publish()
+  })
+  publish()
+  // Everything but connect and close goes to the real transport, members it gains later included
+  // (a hand-written wrapper would silently drop, say, presence).
+  const own: Partial<Transport> = {
     connect(s) {
       session = s
-      if (!off) inner.connect(s)
+      if (!controls.offline.get()) inner.connect(s)
     },
-    disconnect: () => inner.disconnect(),
-    subscribe: (conversation, have) => inner.subscribe(conversation, have),
-    unsubscribe: (conversation) => inner.unsubscribe(conversation),
-    send: (update) => inner.send(update),
-    close: () => inner.close(),
-    get switchedOff() {
-      return off
+    close() {
+      stop()
+      return inner.close()
     },
-    setSwitchedOff(value) {
-      if (value === off) return
-      off = value
-      if (off) inner.disconnect()
-      else if (session) inner.connect(session)
-      changed()
+  }
+  const transport = new Proxy(inner, {
+    get(target, key) {
+      if (Object.hasOwn(own, key)) return own[key as keyof Transport]
+      const value = Reflect.get(target, key, target)
+      return typeof value === 'function' ? value.bind(target) : value
     },
-    get reason(): LinkReason {
-      if (off) return 'switched off'
-      if (inner.state === 'online' || inner.state === 'syncing') return undefined
-      if (refused) return 'auth refused'
-      if (typeof navigator !== 'undefined' && navigator.onLine === false) return 'no network'
-      return unreachable ? 'server down' : undefined
-    },
+  })
+  return {
+    transport,
     noteError(error) {
       if (error.code !== 'auth/denied') return
       refused = true
-      changed()
-    },
-    onChange(fn) {
-      listeners.add(fn)
-      return () => listeners.delete(fn)
+      publish()
     },
   }
-  return link
 }

@@ -10,20 +10,22 @@ import { useConnection } from './tidings-hooks.js'
  * this device still wait for the server's acknowledgement.
  */
 export const SyncProgress = ({ session }: { session: Session }) => {
-  const { client, link } = session
+  const { client, transport } = session
   const state = useConnection(client)
   const [synced, setSynced] = useState<ReadonlySet<string>>(new Set())
   const [unsent, setUnsent] = useState(0)
 
   useEffect(() => {
-    const stopSynced = link.on('synced', ({ conversation }) => setSynced((s) => new Set(s).add(conversation)))
+    const stopSynced = transport.on('synced', ({ conversation }) =>
+      setSynced((s) => new Set(s).add(conversation)),
+    )
     // A new link starts its initial exchanges over.
-    const stopState = link.on('connection', (s) => s === 'connecting' && setSynced(new Set()))
+    const stopState = transport.on('connection', (s) => s === 'connecting' && setSynced(new Set()))
     return () => {
       stopSynced()
       stopState()
     }
-  }, [link])
+  }, [transport])
 
   useEffect(() => {
     let live = true
