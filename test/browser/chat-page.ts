@@ -1,5 +1,8 @@
 import type { BrowserContext, Page } from 'playwright-core'
 
+/** Debian's Chromium: playwright cannot download browsers here, and .ci/run installs this one. */
+export const CHROMIUM = '/usr/bin/chromium'
+
 /** Chromium flags for a quiet headless run in a container (Debian's build, no sandbox). */
 export const CHROMIUM_ARGS = [
   '--headless',
