@@ -8,6 +8,7 @@ import {
   createClient,
   memoryStorage,
   type StorageAdapter,
+  type Timers,
 } from '@tidings/core'
 import { type Authenticate, createServer, type TidingsServer } from '@tidings/server'
 import { sqliteStorage } from '@tidings/storage-sqlite'
@@ -92,6 +93,8 @@ export interface DeviceSetup {
   readonly now?: () => number
   /** The transport's clock too (pings and the server offset): a whole device whose clock jumps. */
   readonly linkNow?: () => number
+  /** The client's timers (receipts, presence); the transport keeps real ones. */
+  readonly timers?: Timers
 }
 
 export interface Device {
@@ -129,6 +132,7 @@ export const device = (url: string, user: string, setup: DeviceSetup = {}): Devi
     receiptDelay: setup.receiptDelay ?? 0,
     ...(setup.periodMs ? { periodMs: setup.periodMs } : {}),
     ...(setup.now ? { clock: { now: setup.now } } : {}),
+    ...(setup.timers ? { timers: setup.timers } : {}),
   })
   const states: Device['states'] = []
   client.on('connection', (state) => states.push({ state, at: performance.now() }))

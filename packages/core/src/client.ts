@@ -9,6 +9,7 @@ import { DEFAULT_PERIOD_MS, isPeriodMs, MAX_PERIOD_MS, MIN_PERIOD_MS, parseDocNa
 import { memoryStorage } from './memory-storage.js'
 import { DEFAULT_MAX_BODY_BYTES } from './message.js'
 import { Outbox } from './outbox.js'
+import { Presence } from './presence.js'
 import { restampAhead } from './restamp.js'
 import type { StorageAdapter } from './storage.js'
 import type { ConnectionState, Transport } from './transport.js'
@@ -93,6 +94,8 @@ export const createClient = (options: ClientOptions): Client => {
   })
   const conversations = new Map<ConversationId, Promise<Conversation>>()
   const opened = new Map<ConversationId, Conversation>()
+  /** Made before a conversation subscribes: the server sends everyone's presence at once. */
+  const presences = new Map<ConversationId, Presence>()
   /** `whenSynced` callers: resolved once synced, rejected with client/closed by `close()`. */
   const settled = new Map<() => void, (error: TidingsError) => void>()
   const conversationOptions: ConversationOptions = {
@@ -138,11 +141,16 @@ export const createClient = (options: ClientOptions): Client => {
         ctx.outbox.releaseHeld()
         for (const id of opened.keys()) sendOutbox(transport, ctx, id)
       }
+      if (state === 'offline') for (const presence of presences.values()) presence.offline()
       events.emit('connection', state)
       checkSettled()
     })
     // A follower's statuses come from the outbox of the client it follows.
     transport.forward?.onPending((id) => opened.get(id)?.statusesChanged())
+    transport.on('awareness', ({ conversation, update }) => presences.get(conversation)?.receive(update))
+    // A link that carries no presence (a follower tab) publishes nothing and renews nothing.
+    if (typeof transport.sendAwareness === 'function')
+      transport.on('synced', ({ conversation }) => presences.get(conversation)?.linked())
     transport.on(
       'update',
       ({ conversation, doc, update }) => void replica(conversation)?.receive(doc, update),
@@ -317,11 +325,22 @@ export const createClient = (options: ClientOptions): Client => {
           const started = new Promise<Conversation | undefined>((resolve) => {
             settle = resolve
           })
+          const presence = new Presence({
+            user: ctx.user,
+            device: ctx.device,
+            client: ctx.newClientId(),
+            timers: ctx.options.timers,
+            send: (update) => transport?.sendAwareness?.(cid, update),
+            report,
+          })
+          presences.set(cid, presence)
           transport?.subscribe(cid, async () => (await started)?.replica.have() ?? [])
           try {
-            conversation = await Conversation.open(ctx, cid)
+            conversation = await Conversation.open(ctx, cid, presence)
           } catch (error) {
             transport?.unsubscribe(cid)
+            presence.close()
+            presences.delete(cid)
             settle(undefined)
             throw error
           }

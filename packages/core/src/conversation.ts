@@ -26,6 +26,7 @@ import {
   validateBody,
 } from './message.js'
 import { deleteChanges, snapshotOf, unpinChange, upkeepChanges } from './pinning.js'
+import type { Presence, PresencePeer, PresenceState } from './presence.js'
 import { Replica } from './replica.js'
 import { readKeySets } from './updates.js'
 import type { Entry } from './view.js'
@@ -74,6 +75,7 @@ export class Conversation {
   readonly id: ConversationId
   readonly #ctx: ClientContext
   readonly #replica: Replica
+  readonly #presence: Presence
   readonly #listeners = new Set<() => void>()
   readonly #cache = new Map<string, { entry: Entry; status: MessageStatus; message: Message }>()
   #snapshot: { version: number; messages: readonly Message[] } | undefined
@@ -82,9 +84,11 @@ export class Conversation {
   #closed = false
   #upkeepDue = false
 
-  private constructor(ctx: ClientContext, id: ConversationId, history: History) {
+  private constructor(ctx: ClientContext, id: ConversationId, history: History, presence: Presence) {
     this.#ctx = ctx
     this.id = id
+    this.#presence = presence
+    presence.subscribe(() => this.#notify())
     this.#replica = new Replica(ctx, id, history, () => {
       this.#notify()
       this.#upkeep()
@@ -92,8 +96,8 @@ export class Conversation {
   }
 
   /** @internal Opened by `client.open`. */
-  static async open(ctx: ClientContext, id: ConversationId): Promise<Conversation> {
-    const conversation = new Conversation(ctx, id, new History(await ctx.storage.listDocs(id)))
+  static async open(ctx: ClientContext, id: ConversationId, presence: Presence): Promise<Conversation> {
+    const conversation = new Conversation(ctx, id, new History(await ctx.storage.listDocs(id)), presence)
     await conversation.#replica.start()
     return conversation
   }
@@ -356,7 +360,18 @@ export class Conversation {
     return this.#replica.loadOlder()
   }
 
-  /** Calls `listener` after every change; returns the function that stops it. */
+  /** Who is online here, one entry per device (this one included), by user then device; same array until it changes. */
+  presence(): readonly PresencePeer[] {
+    return this.#presence.peers()
+  }
+
+  /** Merges fields into this device's presence; `typing: true` lapses after 5 s unless set again. */
+  setPresence(state: PresenceState): void {
+    this.#open()
+    this.#presence.set(state)
+  }
+
+  /** Calls `listener` after every change (presence included); returns the function that stops it. */
   subscribe(listener: () => void): () => void {
     this.#listeners.add(listener)
     return () => this.#listeners.delete(listener)
@@ -405,6 +420,7 @@ export class Conversation {
       if (this.#replica.receiptDue) await this.#ctx.serial(() => this.#replica.publishReceipt())
     } finally {
       this.#closed = true
+      this.#presence.close()
       this.#replica.destroy()
       this.#listeners.clear()
     }

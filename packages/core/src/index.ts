@@ -1,3 +1,4 @@
+export { type AwarenessEntry, decodeAwareness, encodeAwareness } from './awareness.js'
 export {
   type Client,
   type ClientEvents,
@@ -62,6 +63,7 @@ export {
   readMessageRecord,
 } from './message.js'
 export { jsonEqual, type PinRecord, parseRecordKey, pinMatches, readPinRecord } from './pins.js'
+export { type PresencePeer, type PresenceState, TYPING_MS } from './presence.js'
 export { RangeSet, type RangeSetJSON } from './range-set.js'
 export type {
   DocInfo,

@@ -3,6 +3,7 @@ import { Emitter } from './emitter.js'
 import type { ErrorCode } from './errors.js'
 import type { ConversationId } from './ids.js'
 import { compareSyncOrder } from './lanes.js'
+import { HubPresence } from './loopback-presence.js'
 import type {
   ConnectionState,
   DocVector,
@@ -53,12 +54,14 @@ export interface LoopbackFrame {
 export interface LoopbackTransport extends Transport {
   /** Names this link in `LoopbackFrame.link`. */
   readonly id: number
+  sendAwareness(conversation: ConversationId, update: Uint8Array): void
 }
 
 /**
  * An in-process sync hub: stands in for the server in tests and demos. It keeps every doc as one
  * merged update, answers subscriptions with what a client lacks, forwards updates to the other
- * subscribers and acknowledges outbox entries once stored.
+ * subscribers and acknowledges outbox entries once stored. Presence is stamped and cleared as the
+ * server does it (see `HubPresence`).
  */
 export interface LoopbackHub {
   /** A new client link to this hub. */
@@ -81,6 +84,7 @@ export const loopbackHub = (options: LoopbackOptions = {}): LoopbackHub => {
   const docs = new Map<string, Uint8Array>()
   const queue: LoopbackFrame[] = []
   const links = new Map<number, LoopbackLink>()
+  const presence = new HubPresence()
   let nextLink = 1
   let draining = false
 
@@ -137,7 +141,25 @@ export const loopbackHub = (options: LoopbackOptions = {}): LoopbackHub => {
         const stateVector = state ? encodeStateVectorFromUpdate(state) : new Uint8Array([0])
         link.down('sync-request', { conversation, doc, stateVector })
       }
+      link.joined.add(conversation)
+      const present = presence.snapshot(conversation)
+      if (present) link.down('awareness', { conversation, update: present })
       link.down('synced', { conversation })
+    },
+    awareness(conversation: ConversationId, update: Uint8Array, from: LoopbackLink) {
+      if (!from.joined.has(conversation)) return
+      hub.relay(conversation, presence.apply(conversation, update, from), from)
+    },
+    /** Clears the presence a link published in a conversation it leaves. */
+    leave(conversation: ConversationId, from: LoopbackLink) {
+      if (from.joined.delete(conversation))
+        hub.relay(conversation, presence.leave(conversation, from.id), from)
+    },
+    relay(conversation: ConversationId, update: Uint8Array | undefined, from: LoopbackLink) {
+      if (!update) return
+      for (const link of links.values())
+        if (link !== from && link.joined.has(conversation))
+          link.down('awareness', { conversation, update: update.slice() }, from.id)
     },
   }
 
@@ -147,6 +169,8 @@ export const loopbackHub = (options: LoopbackOptions = {}): LoopbackHub => {
     readonly #events = new Emitter<TransportEvents>()
     readonly subscriptions = new Map<ConversationId, () => Promise<DocVector[]>>()
     readonly #unsynced = new Set<ConversationId>()
+    /** Conversations the hub subscribed this link to, until it leaves them. */
+    readonly joined = new Set<ConversationId>()
     session: TransportSession | undefined
     state: ConnectionState = 'offline'
     #closed = false
@@ -173,6 +197,7 @@ export const loopbackHub = (options: LoopbackOptions = {}): LoopbackHub => {
 
     disconnect() {
       if (this.state === 'offline') return
+      for (const conversation of [...this.joined]) hub.leave(conversation, this)
       links.delete(this.id)
       // Frames in flight on a dropped link are lost, as on a real network.
       for (let i = queue.length - 1; i >= 0; i--) if (queue[i]!.link === this.id) queue.splice(i, 1)
@@ -187,6 +212,7 @@ export const loopbackHub = (options: LoopbackOptions = {}): LoopbackHub => {
 
     unsubscribe(conversation: ConversationId) {
       this.subscriptions.delete(conversation)
+      hub.leave(conversation, this)
       this.#unsynced.delete(conversation)
       this.#maybeOnline()
     }
@@ -201,6 +227,18 @@ export const loopbackHub = (options: LoopbackOptions = {}): LoopbackHub => {
         doc: copy.doc,
         bytes: copy.update.length,
         run: () => hub.store(copy, this),
+      })
+    }
+
+    sendAwareness(conversation: ConversationId, update: Uint8Array) {
+      if (this.state === 'offline') return
+      const copy = update.slice()
+      enqueue({
+        link: this.id,
+        direction: 'up',
+        kind: 'awareness',
+        bytes: copy.length,
+        run: () => hub.awareness(conversation, copy, this),
       })
     }
 

@@ -46,6 +46,11 @@ export interface TransportEvents {
   'clock-offset': (event: { offset: number }) => void
   /** The initial exchange of a subscription finished. */
   synced: (event: { conversation: ConversationId }) => void
+  /**
+   * A y-protocols awareness update (presence) for a subscribed conversation, its states stamped by
+   * the other side with the publisher's `user` and `device`.
+   */
+  awareness: (event: { conversation: ConversationId; update: Uint8Array }) => void
 }
 
 export type Unsubscribe = () => void
@@ -74,6 +79,13 @@ export interface Transport {
   unsubscribe(conversation: ConversationId): void
   /** Sends an update; while offline it is dropped (the client resends its outbox on reconnect). */
   send(update: OutgoingUpdate): void
+  /**
+   * Publishes a y-protocols awareness update (presence) to the subscribers of a conversation.
+   * @remarks Optional: a transport without it carries no presence. Dropped while offline or before
+   * the conversation's subscription reached the other side; the client publishes again after each
+   * `synced`.
+   */
+  sendAwareness?(conversation: ConversationId, update: Uint8Array): void
   /** Stops for good. */
   close(): Promise<void>
   /**

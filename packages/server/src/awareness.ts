@@ -31,6 +31,11 @@ export class AwarenessBytes {
 export interface AwarenessPeer {
   /** The authenticated user: stamped into every state this peer publishes, and owner of its ids. */
   readonly user: string
+  /**
+   * The authenticated device, stamped into every state as `device`; without one (a `/y/` client
+   * that named none) a claimed `device` is removed, so no state names a device it was not sent from.
+   */
+  readonly device: string | undefined
   /** y-websocket peers get their own changes back, as the stock server does (keeps their watchdog fed). */
   readonly echo: boolean
   /** The connection's presence bytes, charged for every state its ids hold. */
@@ -82,14 +87,20 @@ const readEntries = (update: Uint8Array, maxState: number): Entry[] => {
   return entries
 }
 
-/** Encodes entries as y-protocols does, each state with `user` set to the publisher. */
-const stamped = (entries: readonly Entry[], user: string): Uint8Array => {
+/** Encodes entries as y-protocols does, each state with `user` and `device` set to the publisher's. */
+const stamped = (entries: readonly Entry[], peer: AwarenessPeer): Uint8Array => {
+  const { user, device } = peer
   const e = encoding.createEncoder()
   encoding.writeVarUint(e, entries.length)
   for (const { client, clock, state } of entries) {
     encoding.writeVarUint(e, client)
     encoding.writeVarUint(e, clock)
-    encoding.writeVarString(e, JSON.stringify(state === null ? null : { ...state, user }))
+    let json: Record<string, unknown> | null = null
+    if (state !== null) {
+      const { device: _claimed, ...fields } = state
+      json = device === undefined ? { ...fields, user } : { ...fields, user, device }
+    }
+    encoding.writeVarString(e, JSON.stringify(json))
   }
   return encoding.toUint8Array(e)
 }
@@ -104,8 +115,8 @@ interface Claim {
 
 /**
  * Presence of one conversation (or one y-websocket room): y-protocols awareness, stamped by the
- * server. Every state a peer publishes gets `user` set to the peer's authenticated user, whatever
- * it claimed. A client id belongs to the user whose connection introduced it first: no other user
+ * server. Every state a peer publishes gets `user` and `device` set to the peer's authenticated
+ * user and device, whatever it claimed. A client id belongs to the user whose connection introduced it first: no other user
  * may publish or clear it, also after that connection closed (the owner reconnecting with the same
  * id gets it back, even from a half-open old connection of theirs). A claim lasts as long as this
  * room: while anyone is in it, and until the server sweeps it (`docIdleMs` after the last one left);
@@ -226,7 +237,7 @@ export class AwarenessRoom {
       claim.bytes = size
       peer.bytes.used += size
     }
-    applyAwarenessUpdate(this.awareness, stamped(entries, peer.user), peer)
+    applyAwarenessUpdate(this.awareness, stamped(entries, peer), peer)
   }
 
   /**

@@ -343,6 +343,7 @@ export class TidingsConnection implements Writer, Subscriber {
     this.#unsubscribe(conversation)
     const peer: AwarenessPeer = {
       user: result.userId,
+      device: this.#device,
       echo: false,
       bytes: this.#awarenessBytes,
       sendAwareness: (update) => this.send('awareness', { type: 'awareness', conversation, update }),

@@ -122,6 +122,11 @@ export class YConnection implements Writer, RoomMember, AwarenessPeer {
     })
   }
 
+  /** The device named with `?device=` and bound to the user, if any. */
+  get device(): string | undefined {
+    return this.#sender?.device ?? undefined
+  }
+
   /** The authenticated user (empty until `authenticate` answered; presence is joined after). */
   get user(): string {
     return this.#sender?.userId ?? ''

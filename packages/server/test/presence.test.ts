@@ -34,13 +34,45 @@ describe('presence is stamped with the authenticated user', () => {
     expect(mallory.errors()).toEqual([])
     await seen(alice, 102, () => true)
     const got = new Map(presenceOf(alice, 'room').map((e) => [e.client, e.state]))
-    expect(got.get(101)).toEqual({ user: 'mallory', typing: true })
-    expect(got.get(102)).toEqual({ user: 'mallory', typing: false })
+    expect(got.get(101)).toEqual({ user: 'mallory', device: 'mallory1', typing: true })
+    expect(got.get(102)).toEqual({ user: 'mallory', device: 'mallory1', typing: false })
     // A later subscriber gets the stamped states too.
     const bob = await TestClient.connect(server.url, 't-bob', 'bobdev01')
     await bob.subscribe('room')
     await seen(bob, 101, (e) => (e.state as { user?: string }).user === 'mallory')
     expect(presenceOf(bob, 'room').some((e) => (e.state as { user?: string })?.user === 'alice')).toBe(false)
+  })
+
+  it("replaces a forged `device` with the connection's authenticated one", async () => {
+    const server = await startServer()
+    const alice = await TestClient.connect(server.url, 't-alice', 'alicedev1')
+    const bob = await TestClient.connect(server.url, 't-bob', 'bobdev01')
+    await alice.subscribe('room')
+    await bob.subscribe('room')
+    publish(bob, 'room', [{ client: 31, clock: 1, state: { device: 'alicedev1', typing: true } }])
+    await seen(alice, 31, () => true)
+    expect(presenceOf(alice, 'room').find((e) => e.client === 31)?.state).toEqual({
+      user: 'bob',
+      device: 'bobdev01',
+      typing: true,
+    })
+  })
+
+  it("clears a connection's presence when it times out without a word", async () => {
+    const server = await startServer({ limits: { idleTimeoutMs: 300 } })
+    const alice = await TestClient.connect(server.url, 't-alice', 'alicedev1')
+    const bob = await TestClient.connect(server.url, 't-bob', 'bobdev01')
+    await alice.subscribe('room')
+    await bob.subscribe('room')
+    publish(bob, 'room', [{ client: 32, clock: 1, state: { typing: false } }])
+    await seen(alice, 32, (e) => e.state !== null)
+    // Alice keeps her link alive; bob falls silent and the server closes his after the idle timeout.
+    const pinger = setInterval(() => alice.send({ type: 'ping', time: 0 }), 50)
+    try {
+      await seen(alice, 32, (e) => e.state === null)
+    } finally {
+      clearInterval(pinger)
+    }
   })
 
   it('refuses presence states that are not objects', async () => {
@@ -92,8 +124,8 @@ describe('an awareness id belongs to the user who introduced it', () => {
     expect(again.errors()).toEqual([])
     await seen(bob, 4242, (e) => e.clock === 60)
     expect(presenceOf(bob, 'room').filter((e) => e.client === 4242 && e.state !== null)).toEqual([
-      { client: 4242, clock: 1, state: { online: true, user: 'alice' } },
-      { client: 4242, clock: 60, state: { online: true, user: 'alice' } },
+      { client: 4242, clock: 1, state: { online: true, user: 'alice', device: 'alicedev1' } },
+      { client: 4242, clock: 60, state: { online: true, user: 'alice', device: 'alicedev1' } },
     ])
   })
 
@@ -136,5 +168,18 @@ describe('an awareness id belongs to the user who introduced it', () => {
     again.sendAwareness([{ client: 777, clock: 95, state: { name: 'Alice' } }])
     await bob.until(() => bob.states.get(777)?.clock === 95)
     expect(bob.states.get(777)!.state).toEqual({ name: 'Alice', user: 'alice' })
+  })
+})
+
+describe('/y/ presence names only the device the connection bound', () => {
+  it('stamps `?device=` and removes a claimed device from a client that named none', async () => {
+    const server = await startServer()
+    const alice = await RawY.open(server.url, 'notes', { token: 't-alice', device: 'alicedev1' })
+    const mallory = await RawY.open(server.url, 'notes', { token: 't-mallory' })
+    alice.sendAwareness([{ client: 61, clock: 1, state: { device: 'other', cursor: 1 } }])
+    mallory.sendAwareness([{ client: 62, clock: 1, state: { device: 'alicedev1', cursor: 2 } }])
+    await alice.until(() => alice.states.has(61) && alice.states.has(62))
+    expect(alice.states.get(61)!.state).toEqual({ user: 'alice', device: 'alicedev1', cursor: 1 })
+    expect(alice.states.get(62)!.state).toEqual({ user: 'mallory', cursor: 2 })
   })
 })

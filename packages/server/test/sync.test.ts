@@ -168,7 +168,11 @@ describe('sync', () => {
     })
     const theirs = new Awareness(new Y.Doc())
     applyAwarenessUpdate(theirs, ((await relayed) as FrameOf<'awareness'>).update, 'test')
-    expect(theirs.getStates().get(mine.clientID)).toEqual({ typing: true, user: 'alice' })
+    expect(theirs.getStates().get(mine.clientID)).toEqual({
+      typing: true,
+      user: 'alice',
+      device: 'alicedev1',
+    })
     // When alice leaves, bob learns her presence is gone.
     const gone = bob.later((f) => f.type === 'awareness')
     alice.ws.close()

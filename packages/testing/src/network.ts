@@ -204,7 +204,9 @@ export const createSimulatedNetwork = (options: SimulatedNetworkOptions = {}): S
   }
 
   const startClient = async (device: DeviceState, open: readonly string[]) => {
+    // Without presence: its renewal every 15 s would keep settle() from ever finding the network quiet.
     const link = hub.transport({ now: () => device.now() })
+    Object.defineProperty(link, 'sendAwareness', { value: undefined })
     device.link = link
     byLink.set(link.id, device)
     pipes(device)

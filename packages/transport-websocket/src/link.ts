@@ -162,6 +162,13 @@ export class Link {
     else queueMicrotask(() => this.#host.events.emit('refused', { key, code: 'input/too-large', reason }))
   }
 
+  /** Queues presence for a conversation subscribed on this connection; dropped otherwise. */
+  sendAwareness(conversation: ConversationId, update: Uint8Array): void {
+    const phase = this.#syncs.get(conversation)?.phase
+    if (!this.#welcomed || this.#ended || phase === undefined || phase === 'refused') return
+    this.#write({ type: 'awareness', conversation, update })
+  }
+
   /** Queues a frame that is not an update: it goes before them, at the sender's pace. */
   #write(frame: Frame) {
     this.#sender.control(frame)
@@ -217,8 +224,10 @@ export class Link {
         return this.#error(frame)
       case 'pong':
         return this.#pong(frame)
+      case 'awareness':
+        return this.#awareness(frame)
       default:
-        // Awareness has no core event yet; the other types never travel to a client.
+        // The other types never travel to a client.
         return
     }
   }
@@ -298,6 +307,15 @@ export class Link {
     const sync = this.#syncOf(doc)
     if (!sync || isEmptyUpdate(update)) return
     this.#host.events.emit('update', { conversation: sync.conversation as ConversationId, doc, update })
+  }
+
+  #awareness(frame: FrameOf<'awareness'>) {
+    const sync = this.#syncs.get(frame.conversation)
+    if (!sync || sync.phase === 'refused') return
+    this.#host.events.emit('awareness', {
+      conversation: sync.conversation as ConversationId,
+      update: frame.update,
+    })
   }
 
   #ack(refs: readonly number[]) {

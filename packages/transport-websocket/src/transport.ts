@@ -61,6 +61,7 @@ export interface WebsocketTransportOptions {
 export interface WebsocketTransport extends Transport {
   /** Frames of the current connection waiting to be written (0 when offline). */
   readonly queued: number
+  sendAwareness(conversation: ConversationId, update: Uint8Array): void
 }
 
 /** Creates the multiplexed, priority-ordered transport to a Tidings server (docs/protocol.md). */
@@ -157,6 +158,11 @@ class TidingsWebsocketTransport implements WebsocketTransport {
   /** Queues an update by lane; dropped unless the server has welcomed the current link. */
   send(update: OutgoingUpdate): void {
     if (this.#state === 'syncing' || this.#state === 'online') this.#link?.send(update)
+  }
+
+  /** Publishes presence to a subscribed conversation; dropped while offline (core publishes again on `synced`). */
+  sendAwareness(conversation: ConversationId, update: Uint8Array): void {
+    if (this.#state === 'syncing' || this.#state === 'online') this.#link?.sendAwareness(conversation, update)
   }
 
   /** Stops for good. */

@@ -6,7 +6,7 @@ import type { Traffic } from '../../../test/support/traffic.js'
 
 /**
  * Just enough of the Tidings server for transport tests (docs/protocol.md): auth/welcome,
- * subscribe/manifest, sync answered from Y.Docs, update → ack + forward, ping/pong. No checks
+ * subscribe/manifest, sync answered from Y.Docs, update → ack + forward, awareness relayed, ping/pong. No checks
  * beyond the token: the real server lives in packages/server.
  */
 export interface StubOptions {
@@ -166,6 +166,11 @@ export const startStub = async (options: StubOptions = {}): Promise<Stub> => {
         return receiveUpdate(conn, frame.doc, frame.update, 0)
       case 'update':
         return receiveUpdate(conn, frame.doc, frame.update, frame.ref)
+      case 'awareness':
+        // Relayed as it came: stamping and clearing are the real server's (packages/server).
+        for (const other of connections)
+          if (other !== conn && other.subscriptions.has(frame.conversation)) send(other, frame)
+        return
       case 'ping':
         if (conn.noPong) return
         return send(conn, { type: 'pong', time: frame.time, serverTime: now() })

@@ -1,5 +1,5 @@
 import type { Timers } from '@tidings/core'
-import { messageSync, WebsocketProvider } from 'y-websocket'
+import { messageAwareness, messageSync, WebsocketProvider } from 'y-websocket'
 import { applyUpdate, Doc, encodeStateVector } from 'yjs'
 import { AckTracker, type Waiting } from './ack-tracker.js'
 
@@ -40,6 +40,8 @@ export interface RoomEvents {
   changed(): void
   /** The server closed for good (a 4400–4499 close code). */
   closed(code: number, reason: string): void
+  /** A y-protocols awareness update arrived in this room. */
+  awareness(update: Uint8Array): void
 }
 
 /** A varUint at the decoder's position, and the position after it, without consuming anything. */
@@ -95,6 +97,12 @@ export class Room {
     this.provider.awareness.setLocalState(null)
     const sync = this.provider.messageHandlers[messageSync]!
     this.provider.messageHandlers[messageSync] = this.#observe(sync)
+    // Core keeps presence: the provider's own awareness (and its timers) never sees the updates.
+    this.provider.messageHandlers[messageAwareness] = (_encoder, decoder) => {
+      const [length, start] = peekVarUint(decoder)
+      decoder.pos = start + length
+      events.awareness(decoder.arr.slice(start, start + length))
+    }
     this.provider.on('status', ({ status }) => {
       this.#acks.socket(status === 'connected')
       this.#uploaded = false
@@ -124,6 +132,13 @@ export class Room {
 
   connect(): void {
     this.provider.connect()
+  }
+
+  /** Sends an awareness update on the room's socket; dropped while it is not open. */
+  sendAwareness(update: Uint8Array): void {
+    const ws = this.provider.ws
+    if (ws?.readyState === 1)
+      ws.send(new Uint8Array([messageAwareness, ...encodeVarUint(update.length), ...update]))
   }
 
   /** Disconnects and forgets the keys waiting for proof: core resends its outbox on reconnect. */

@@ -177,6 +177,15 @@ class YWebsocketTransport implements Transport {
     }
   }
 
+  /**
+   * Publishes presence in the conversation's meta doc room, where the Tidings server's `/y/` shares
+   * the conversation's presence with its own protocol; dropped while that room is not connected.
+   */
+  sendAwareness(conversation: ConversationId, update: Uint8Array): void {
+    if (!this.#wanted || !this.#subscriptions.has(conversation)) return
+    this.#rooms.get(metaDocName(conversation))?.sendAwareness(update)
+  }
+
   /** Stops for good. */
   async close(): Promise<void> {
     this.disconnect()
@@ -245,6 +254,9 @@ class YWebsocketTransport implements Transport {
         connected: (stateVector) => this.#events.emit('sync-request', { conversation, doc, stateVector }),
         ack: (keys) => this.#events.emit('ack', { keys }),
         changed: () => this.#update(),
+        awareness: (update) => {
+          if (doc === metaDocName(conversation)) this.#events.emit('awareness', { conversation, update })
+        },
         closed: (code, reason) =>
           options.onError?.(
             new TidingsError('auth/denied', `The server closed ${doc} for good (${code}): ${reason}`, {

@@ -5,14 +5,8 @@ import { type ConversationId, conversationId, deviceId } from '../ids.js'
 import { type Lane, parseDocName } from '../lanes.js'
 import type { ConnectionState, OutgoingUpdate, Transport, TransportSession } from '../transport.js'
 import { isEmptyUpdate } from '../updates.js'
-import {
-  type ConformanceOptions,
-  conversationArb,
-  indexArb,
-  keyArb,
-  propertyParameters,
-  swapCase,
-} from './arbitraries.js'
+import { conversationArb, indexArb, keyArb, propertyParameters, swapCase } from './arbitraries.js'
+import { awarenessCases, type TransportConformanceOptions } from './awareness.js'
 
 /** Two client links to one backend, neither connected yet. */
 export interface TransportConformanceSetup {
@@ -184,18 +178,22 @@ const nearConversations = fc
  */
 export function runTransportConformance(
   setup: () => Promise<TransportConformanceSetup>,
-  options: ConformanceOptions = {},
+  options: TransportConformanceOptions = {},
 ): void {
   const timeout = options.timeout ?? 60_000
-  const withLinks = async (fn: (a: Peer, b: Peer, flush: () => Promise<void>) => Promise<void>) => {
+  const withTransports = async (
+    fn: (links: readonly [Transport, Transport], flush: () => Promise<void>) => Promise<void>,
+  ) => {
     const { transports, flush, teardown } = await setup()
     try {
-      await fn(new Peer(transports[0], SESSIONS[0], 'a'), new Peer(transports[1], SESSIONS[1], 'b'), flush)
+      await fn(transports, flush)
     } finally {
       for (const transport of transports) await transport.close()
       await teardown?.()
     }
   }
+  const withLinks = (fn: (a: Peer, b: Peer, flush: () => Promise<void>) => Promise<void>) =>
+    withTransports(([a, b], flush) => fn(new Peer(a, SESSIONS[0], 'a'), new Peer(b, SESSIONS[1], 'b'), flush))
   const check = <Ts extends [unknown, ...unknown[]]>(property: fc.IAsyncProperty<Ts>) =>
     fc.assert(property, propertyParameters<Ts>(options))
 
@@ -423,5 +421,7 @@ export function runTransportConformance(
         }),
       timeout,
     )
+
+    awarenessCases(withTransports, SESSIONS, nearConversations, options, timeout)
   })
 }
