@@ -1,12 +1,8 @@
 import { type Conversation, type Message, PRIORITIES, type Priority } from '@tidings/core'
-import { type FormEvent, useEffect, useRef, useState } from 'react'
-import { setTyping } from './presence.js'
+import { type FormEvent, useEffect, useState } from 'react'
 import { textOf } from './text.js'
 
 export type Draft = { kind: 'new' } | { kind: 'reply' | 'edit'; message: Message }
-
-// Typing stops counting after this much silence.
-const TYPING_MS = 3000
 
 /** Writes a message (with a priority, maybe as a reply) or edits one of yours. */
 export const Composer = ({
@@ -20,32 +16,28 @@ export const Composer = ({
 }) => {
   const [text, setText] = useState('')
   const [priority, setPriority] = useState<Priority>('normal')
-  const quiet = useRef<ReturnType<typeof setTimeout>>(undefined)
 
   useEffect(() => {
     if (draft.kind === 'edit') setText(textOf(draft.message.body))
   }, [draft])
   useEffect(
     () => () => {
-      clearTimeout(quiet.current)
-      setTyping(convo, false)
+      convo.setPresence({ typing: false })
     },
     [convo],
   )
 
   const typed = (value: string) => {
     setText(value)
-    clearTimeout(quiet.current)
-    setTyping(convo, value.length > 0)
-    if (value) quiet.current = setTimeout(() => setTyping(convo, false), TYPING_MS)
+    // Core lets `typing: true` lapse after TYPING_MS; renewing it per keystroke keeps it while typing.
+    convo.setPresence({ typing: value.length > 0 })
   }
 
   const submit = (event: FormEvent) => {
     event.preventDefault()
     const body = { text: text.trim() }
     if (!body.text) return
-    clearTimeout(quiet.current)
-    setTyping(convo, false)
+    convo.setPresence({ typing: false })
     setText('')
     onDone()
     // Resolves once stored in IndexedDB; the link sends it whenever it can.

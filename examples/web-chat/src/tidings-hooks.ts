@@ -9,18 +9,10 @@ import type {
   ConversationSummary,
   Message,
   MessageStatus,
+  PresencePeer,
 } from '@tidings/core'
 import { useEffect, useRef, useState, useSyncExternalStore } from 'react'
 
-export interface PresencePeer {
-  readonly user: string
-  readonly device: string
-  readonly typing: boolean
-  readonly self: boolean
-  readonly state: Record<string, unknown>
-}
-
-type WithPresence = Conversation & { presence?: () => readonly PresencePeer[] }
 const none: readonly PresencePeer[] = []
 const noMessages: readonly Message[] = []
 const idle = () => () => {}
@@ -51,10 +43,7 @@ export const useStatus = (convo: Conversation, id: string): MessageStatus =>
   )
 
 export const usePresence = (convo: Conversation | undefined): readonly PresencePeer[] =>
-  useSyncExternalStore(
-    convo ? (fn) => convo.subscribe(fn) : idle,
-    () => (convo as WithPresence | undefined)?.presence?.() ?? none,
-  )
+  useSyncExternalStore(convo ? (fn) => convo.subscribe(fn) : idle, () => convo?.presence() ?? none)
 
 export const useConnection = (client: Client): ConnectionState =>
   useSyncExternalStore(
