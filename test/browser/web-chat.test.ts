@@ -2,8 +2,11 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { createClient, memoryStorage } from '@tidings/core'
+import { websocketTransport } from '@tidings/transport-websocket'
 import { type Browser, chromium } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import WebSocket from 'ws'
 import { startWebChat, type WebChatServer } from '../../examples/server/web-chat-server.js'
 import { CHROMIUM, CHROMIUM_ARGS, ChatPage, DEADLINE } from './chat-page.js'
 
@@ -168,4 +171,43 @@ describe.skipIf(skip)('the web chat in Chromium', () => {
     await aliceTab2.screenshot(join(SHOTS, 'alice-tab-2.png'))
     await bob.screenshot(join(SHOTS, 'bob.png'))
   }, 90_000)
+
+  it('pages back through a long history as the reader scrolls up', async () => {
+    // Carol's device wrote 80 messages over the last 80 minutes, one period doc per minute: more
+    // than the first screen (50) holds.
+    let now = Date.now() - 80 * 60_000
+    const carol = createClient({
+      user: 'carol',
+      storage: memoryStorage(),
+      transport: websocketTransport({ url: chat.wsUrl, token: 'demo-carol', WebSocket: WebSocket as never }),
+      clock: { now: () => now },
+      periodMs: 60_000,
+    })
+    const random = await carol.open('random')
+    for (let i = 1; i <= 80; i++) {
+      now += 60_000
+      await random.send({ text: `history ${i}` })
+    }
+    await carol.whenSynced()
+    await carol.close()
+
+    const bob = await ChatPage.open(await browser.newContext(), chat.httpUrl, 'bob')
+    await bob.openRoom('random')
+    await bob.until('the newest message', () => document.body.textContent?.includes('history 80'))
+    const first = await bob.page.locator('.message').count()
+    expect(first).toBeLessThan(80)
+    await bob.until('the whole history after scrolling up', () => {
+      const list = document.querySelector('.messages')
+      if (list) list.scrollTop = 0
+      list?.dispatchEvent(new Event('scroll'))
+      return document.querySelectorAll('.message').length === 80
+    })
+    await bob.until(
+      'the beginning',
+      () => document.querySelector('.older')?.textContent === 'beginning of the conversation',
+    )
+    expect(await bob.page.locator('.message .body').first().textContent()).toBe('history 1')
+    mkdirSync(SHOTS, { recursive: true })
+    await bob.screenshot(join(SHOTS, 'bob-history.png'))
+  }, 60_000)
 })

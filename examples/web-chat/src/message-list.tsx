@@ -25,16 +25,19 @@ export const MessageList = ({
     if (el && messages.length > 0) el.scrollTop = el.scrollHeight - el.clientHeight - fromBottom.current
   }, [messages])
 
-  const onScroll = () => {
-    const el = box.current
-    if (!el) return
-    fromBottom.current = el.scrollHeight - el.clientHeight - el.scrollTop
-    if (el.scrollTop > 40 || older !== 'idle') return
+  const loadOlder = () => {
+    if (older !== 'idle') return
     setOlder('loading')
     convo.loadOlder().then(
       (more) => setOlder(more ? 'idle' : 'none'),
       () => setOlder('idle'),
     )
+  }
+  const onScroll = () => {
+    const el = box.current
+    if (!el) return
+    fromBottom.current = el.scrollHeight - el.clientHeight - el.scrollTop
+    if (el.scrollTop <= 40) loadOlder()
   }
 
   const byId = new Map(messages.map((m) => [m.id, m]))
