@@ -18,7 +18,7 @@ if (config === 'help') {
   process.exit(0)
 }
 
-const chat = await startWebChat(config, console.log)
+const chat = await startWebChat(config, { log: console.log })
 const users = Object.values(DEMO_TOKENS)
 console.log(`
 Tidings web chat:  ${chat.httpUrl}

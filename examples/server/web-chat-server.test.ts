@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -39,16 +39,23 @@ describe('npm start options', () => {
 describe('the server npm start runs', () => {
   let chat: WebChatServer
   let dataDir: string
+  let webRoot: string
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'tidings-start-'))
-    chat = await startWebChat({ port: 0, host: '127.0.0.1', dataDir })
+    // A stand-in build: the browser test builds the real one, and two builds at once would race.
+    webRoot = join(dataDir, 'web')
+    mkdirSync(join(webRoot, 'assets'), { recursive: true })
+    writeFileSync(join(webRoot, 'index.html'), '<script type="module" src="/assets/app-1234.js"></script>')
+    writeFileSync(join(webRoot, 'assets/app-1234.js'), 'console.log(1)')
+    writeFileSync(join(dataDir, 'secret.txt'), 'not for the web')
+    chat = await startWebChat({ port: 0, host: '127.0.0.1', dataDir }, { webRoot })
   }, 60_000)
   afterAll(async () => {
     await chat?.close()
     rmSync(dataDir, { recursive: true, force: true })
   })
 
-  it('serves the built app at / and its assets, and nothing outside the build', async () => {
+  it('serves the app at / and its assets, and nothing outside its folder', async () => {
     const page = await fetch(`${chat.httpUrl}/`)
     expect(page.status).toBe(200)
     expect(page.headers.get('content-type')).toContain('text/html')
@@ -59,7 +66,7 @@ describe('the server npm start runs', () => {
     expect(asset.status).toBe(200)
     expect(asset.headers.get('content-type')).toContain('javascript')
     expect((await fetch(`${chat.httpUrl}/nope.js`)).status).toBe(404)
-    expect((await fetch(`${chat.httpUrl}/..%2fvite.config.ts`)).status).toBe(404)
+    expect((await fetch(`${chat.httpUrl}/..%2fsecret.txt`)).status).toBe(404)
     expect((await fetch(`${chat.httpUrl}/`, { method: 'POST' })).status).toBe(405)
     expect(chat.wsUrl).toBe(`ws://localhost:${chat.server.port}/`)
   })

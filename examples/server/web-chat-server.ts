@@ -14,22 +14,29 @@ export interface WebChatServer {
   close(): Promise<void>
 }
 
+export interface StartOptions {
+  /** Progress lines (the build). */
+  readonly log?: (line: string) => void
+  /** Serve this folder instead of the web chat's build, which is then neither checked nor built. */
+  readonly webRoot?: string
+}
+
 /**
  * What `npm start` runs: the Tidings server on SQLite in `dataDir`, serving the built web chat on
  * the same port (built first when stale), with the demo token table.
  */
 export const startWebChat = async (
   config: StartConfig,
-  log: (line: string) => void = () => {},
+  options: StartOptions = {},
 ): Promise<WebChatServer> => {
-  await buildWebChat(log)
+  if (options.webRoot === undefined) await buildWebChat(options.log)
   mkdirSync(config.dataDir, { recursive: true })
   const server = await createServer({
     port: config.port,
     host: config.host,
     dataDir: config.dataDir,
     authenticate: demoAuthenticate,
-    request: staticFiles(WEB_CHAT_DIST),
+    request: staticFiles(options.webRoot ?? WEB_CHAT_DIST),
   })
   // A loopback server is reached as localhost, which is what a visitor types.
   const host = /^127\.|^\[::1\]/.test(new URL(server.url).hostname)
