@@ -161,8 +161,8 @@ export const jumpingDevice = (url: string, user: string, clock = { skew: 0 }) =>
 /** What a wait re-checks on: conversation changes, client connection events. */
 export type Watched = Conversation | Client
 
-const listen = (watched: Watched, fn: () => void): (() => void) =>
-  'subscribe' in watched ? watched.subscribe(fn) : watched.on('connection', fn)
+// A client's subscribe covers its connection events.
+const listen = (watched: Watched, fn: () => void): (() => void) => watched.subscribe(fn)
 
 /**
  * Resolves once `predicate` holds. It is checked after every change of the watched conversations

@@ -12,6 +12,7 @@ import { Outbox } from './outbox.js'
 import { Presence } from './presence.js'
 import { restampAhead } from './restamp.js'
 import type { StorageAdapter } from './storage.js'
+import { Summaries } from './summaries.js'
 import type { ConnectionState, Transport } from './transport.js'
 
 export interface ClientOptions {
@@ -54,7 +55,13 @@ export interface Client {
   readonly user: string
   readonly connection: ConnectionState
   open(id: string): Promise<Conversation>
-  conversations(): ConversationSummary[]
+  /** The open conversations with unread counts, in opening order; the same array until one changes. */
+  conversations(): readonly ConversationSummary[]
+  /**
+   * Calls `listener` when `connection` or `conversations()` may have changed; returns the function
+   * that stops it. Compare snapshots by reference to see whether they did (`useSyncExternalStore` does).
+   */
+  subscribe(listener: () => void): () => void
   on<E extends keyof ClientEvents>(event: E, listener: ClientEvents[E]): () => void
   /**
    * Resolves when the link is online and every outbox entry of the open conversations is
@@ -94,6 +101,9 @@ export const createClient = (options: ClientOptions): Client => {
   })
   const conversations = new Map<ConversationId, Promise<Conversation>>()
   const opened = new Map<ConversationId, Conversation>()
+  const changes = new Emitter<{ change: () => void }>((error) => report(error))
+  const changed = () => changes.emit('change')
+  const summaries = new Summaries(changed)
   /** Made before a conversation subscribes: the server sends everyone's presence at once. */
   const presences = new Map<ConversationId, Presence>()
   /** `whenSynced` callers: resolved once synced, rejected with client/closed by `close()`. */
@@ -143,13 +153,15 @@ export const createClient = (options: ClientOptions): Client => {
       }
       if (state === 'offline') for (const presence of presences.values()) presence.offline()
       events.emit('connection', state)
+      changed()
       checkSettled()
     })
     // A follower's statuses come from the outbox of the client it follows.
     transport.forward?.onPending((id) => opened.get(id)?.statusesChanged())
     transport.on('awareness', ({ conversation, update }) => presences.get(conversation)?.receive(update))
-    // A link that carries no presence (a follower tab) publishes nothing and renews nothing.
-    if (typeof transport.sendAwareness === 'function')
+    // A link that carries no presence publishes nothing and renews nothing; a follower hands its
+    // state to the client it follows after each sync, which publishes and renews it.
+    if (typeof transport.sendAwareness === 'function' || transport.forward?.presence)
       transport.on('synced', ({ conversation }) => presences.get(conversation)?.linked())
     transport.on(
       'update',
@@ -325,6 +337,7 @@ export const createClient = (options: ClientOptions): Client => {
           const started = new Promise<Conversation | undefined>((resolve) => {
             settle = resolve
           })
+          const forward = transport?.forward
           const presence = new Presence({
             user: ctx.user,
             device: ctx.device,
@@ -332,6 +345,9 @@ export const createClient = (options: ClientOptions): Client => {
             timers: ctx.options.timers,
             send: (update) => transport?.sendAwareness?.(cid, update),
             report,
+            ...(forward?.presence && {
+              follow: { set: (state) => forward.presence?.(cid, state), device: () => forward.device?.() },
+            }),
           })
           presences.set(cid, presence)
           transport?.subscribe(cid, async () => (await started)?.replica.have() ?? [])
@@ -345,6 +361,7 @@ export const createClient = (options: ClientOptions): Client => {
             throw error
           }
           opened.set(cid, conversation)
+          summaries.add(conversation)
           // The link may have reached `syncing` while this conversation was opening: its outbox
           // (entries from before a restart included) missed that resend. Transports drop duplicates.
           if (transport && transport.state !== 'offline') sendOutbox(transport, ctx, cid)
@@ -357,7 +374,10 @@ export const createClient = (options: ClientOptions): Client => {
       return pending
     },
     conversations() {
-      return [...opened.values()].map((c) => ({ id: c.id, unread: c.unreadCount() }))
+      return summaries.get()
+    },
+    subscribe(listener) {
+      return changes.on('change', listener)
     },
     on(event, listener) {
       return events.on(event, listener)

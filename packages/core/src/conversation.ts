@@ -4,31 +4,14 @@ import { exportConversation, type ImportSource, importConversation } from './exp
 import { type ForwardedWrite, forwardSend } from './forward.js'
 import { History } from './history.js'
 import { type ConversationId, type MessageId, messageId, parseMessageId } from './ids.js'
-import {
-  assertPriority,
-  DEFAULT_PERIOD_MS,
-  docAt,
-  laneDocName,
-  metaDocName,
-  PRIORITIES,
-  type Priority,
-} from './lanes.js'
-import {
-  type ControlRecord,
-  compareOrder,
-  headerOf,
-  type Json,
-  type Message,
-  type MessageRecord,
-  type MessageStatus,
-  type OrderKey,
-  readMessageRecord,
-  validateBody,
-} from './message.js'
-import { deleteChanges, snapshotOf, unpinChange, upkeepChanges } from './pinning.js'
+import { assertPriority, metaDocName, type Priority } from './lanes.js'
+import { type Json, type Message, type MessageStatus, validateBody } from './message.js'
+import { commitControl, commitSend } from './message-writes.js'
+import { entryOf, pendingMessages } from './pending.js'
+import { snapshotOf, unpinChange, upkeepChanges } from './pinning.js'
 import type { Presence, PresencePeer, PresenceState } from './presence.js'
 import { Replica } from './replica.js'
-import { readKeySets } from './updates.js'
+import { sameItems } from './snapshot.js'
 import type { Entry } from './view.js'
 
 export interface SendOptions {
@@ -49,23 +32,6 @@ export interface Pin {
   readonly editedAt?: number
   readonly pinnedBy: string
 }
-
-const orderKey = (m: Message): OrderKey => ({
-  stamp: m.stamp,
-  device: m.device,
-  seq: parseMessageId(m.id)!.seq,
-})
-
-/** A timeline entry for a message known only from bytes (an outbox entry of an unloaded period). */
-const entryOf = (id: MessageId, record: MessageRecord): Entry => ({
-  id,
-  key: { stamp: record.stamp, device: record.device, seq: parseMessageId(id)!.seq },
-  header: headerOf(record),
-  body: record.body,
-  revision: undefined,
-  period: -1,
-  periodMs: DEFAULT_PERIOD_MS,
-})
 
 /**
  * One conversation on this device. Reads are synchronous snapshots; writes resolve once durable in
@@ -119,29 +85,7 @@ export class Conversation {
       return forwardSend(ctx.forward, this, write, ctx.options.timers)
     }
     return ctx.serial(async () => {
-      // After its parent even when the parent's clock ran ahead; ours moves only within the drift bound.
-      const stamp = parent ? ctx.clock.after(parent.header.stamp) : ctx.clock.tick()
-      const seq = this.#replica.nextSeq()
-      const id = messageId(ctx.device, seq)
-      const record: MessageRecord = {
-        author: ctx.user,
-        device: ctx.device,
-        stamp,
-        body: value,
-        priority,
-        ...(parent ? { replyTo: parent.id } : {}),
-      }
-      const doc = docAt(this.id, priority, stamp.wall, this.#replica.periodMs)
-      await this.#replica.commit(
-        [
-          {
-            doc,
-            change: (d) => d.getMap('m').set(id, record),
-            messages: [{ id, device: ctx.device, seq, wall: stamp.wall }],
-          },
-        ],
-        seq,
-      )
+      const { id, record } = await commitSend(ctx, this.#replica, value, priority, parent)
       // Gone at once when its stamp lies before retainedFrom: then it is reported `expired`.
       return this.#message(this.#replica.view.timeline.get(id) ?? entryOf(id, record))
     })
@@ -152,52 +96,22 @@ export class Conversation {
     const entry = this.#ownEntry(id)
     const value = validateBody(body, this.#ctx.options.maxBodyBytes)
     if (this.#ctx.forward) return this.#forward({ op: 'edit', id: entry.id, body: value })
-    await this.#control(entry, (stamp) => ({ stamp, body: value }))
+    await this.#ctx.serial(() =>
+      commitControl(this.#ctx, this.#replica, entry, (stamp) => ({ stamp, body: value })),
+    )
   }
 
   /** Deletes one of your messages: a tombstone keeps its place, the body is freed. */
   async delete(id: string): Promise<void> {
     const entry = this.#ownEntry(id)
     if (this.#ctx.forward) return this.#forward({ op: 'delete', id: entry.id })
-    await this.#control(entry, (stamp) => ({ stamp, deleted: true, header: entry.header }))
-  }
-
-  async #control(
-    entry: Entry,
-    record: (stamp: ReturnType<ClientContext['clock']['tick']>) => object,
-  ): Promise<void> {
-    const ctx = this.#ctx
-    await ctx.serial(async () => {
-      // Checked again in the queue: a delete queued before this call would be overwritten (one key).
-      const current = this.#replica.view.timeline.get(entry.id)?.revision
-      if (current?.deleted)
-        throw new TidingsError('input/invalid', `Message ${entry.id} is deleted.`, { subject: entry.id })
-      // An edit replaces the revision this device sees: it must win over it on every replica.
-      const seen = current?.stamp
-      const value = record(seen ? ctx.clock.after(seen) : ctx.clock.tick())
-      const key = `${entry.id}/${ctx.device}`
-      const deleting = 'deleted' in value
-      const pinned = this.#replica.view.pins.has(entry.id)
-      // A delete frees every copy of the content: lane record, edit texts, pin snapshots.
-      if (deleting) {
-        await this.#replica.commit(deleteChanges(ctx, this.#replica, entry, value as ControlRecord))
-        return
-      }
-      await this.#replica.commit([
-        {
-          doc: laneDocName(this.id, 'control', entry.period, entry.periodMs),
-          change: (d) => d.getMap('c').set(key, value),
-        },
-        ...(pinned
-          ? [
-              {
-                doc: metaDocName(this.id),
-                change: (d: import('yjs').Doc) => d.getMap('pinEdits').set(key, value),
-              },
-            ]
-          : []),
-      ])
-    })
+    await this.#ctx.serial(() =>
+      commitControl(this.#ctx, this.#replica, entry, (stamp) => ({
+        stamp,
+        deleted: true,
+        header: entry.header,
+      })),
+    )
   }
 
   /**
@@ -298,31 +212,7 @@ export class Conversation {
    * of periods not loaded are read from the outbox entry's own bytes.
    */
   pending(): Message[] {
-    const rank = (m: Message) => PRIORITIES.indexOf(m.priority)
-    const { timeline } = this.#replica.view
-    const messages: Message[] = []
-    // A follower's outbox is the one of the client it follows, whose messages its view holds.
-    for (const id of this.#ctx.forward?.pendingIds(this.id) ?? []) {
-      const loaded = timeline.get(id)
-      if (loaded) messages.push(this.#message(loaded))
-    }
-    for (const entry of this.#ctx.outbox.entries(this.id)) {
-      if (entry.messages.length === 0) continue
-      const unloaded = new Map<string, MessageRecord>()
-      if (entry.messages.some((id) => !timeline.get(id))) {
-        for (const { map, key, value } of readKeySets(entry.update)) {
-          const record = map === 'm' ? readMessageRecord(key, value) : undefined
-          if (record) unloaded.set(key, record)
-        }
-      }
-      for (const id of entry.messages) {
-        const loaded = timeline.get(id)
-        const record = unloaded.get(id)
-        if (loaded) messages.push(this.#message(loaded))
-        else if (record) messages.push(this.#message(entryOf(id as MessageId, record)))
-      }
-    }
-    return messages.sort((a, b) => rank(a) - rank(b) || compareOrder(orderKey(a), orderKey(b)))
+    return pendingMessages(this.#ctx, this.id, this.#replica.view.timeline, (entry) => this.#message(entry))
   }
 
   /** Ids of messages this device holds that this user has not read, late arrivals included. */
@@ -349,7 +239,10 @@ export class Conversation {
   messages(): readonly Message[] {
     const version = this.#replica.view.version * 1_000_003 + this.#statusVersion
     if (this.#snapshot?.version === version) return this.#snapshot.messages
-    const messages = Object.freeze(this.#replica.view.timeline.values().map((entry) => this.#message(entry)))
+    const next = this.#replica.view.timeline.values().map((entry) => this.#message(entry))
+    // Receipts and acks that change no message still raise the version: keep the same array then.
+    const previous = this.#snapshot?.messages
+    const messages = previous && sameItems(previous, next) ? previous : Object.freeze(next)
     this.#snapshot = { version, messages }
     return messages
   }

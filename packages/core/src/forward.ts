@@ -4,6 +4,7 @@ import { TidingsError } from './errors.js'
 import type { ConversationId } from './ids.js'
 import type { Priority } from './lanes.js'
 import type { Message } from './message.js'
+import type { PresenceState } from './presence.js'
 import type { Unsubscribe } from './transport.js'
 
 /** A write a follower client hands to the client it follows, which makes it with its own device. */
@@ -32,6 +33,14 @@ export interface Forwarder {
   pendingIds(conversation: ConversationId): readonly string[]
   /** Calls `listener` when `pendingIds` of a conversation changed; returns the function that stops it. */
   onPending(listener: (conversation: ConversationId) => void): Unsubscribe
+  /**
+   * Has the followed client merge a follower's `setPresence` into the device's presence, which it
+   * publishes; dropped while nobody is there (the follower hands its state again after each sync).
+   * @remarks Optional: without it a follower's presence stays in its own view.
+   */
+  presence?(conversation: ConversationId, state: PresenceState): void
+  /** The followed client's device, once known: a follower lists it as self in `presence()`. */
+  device?(): string | undefined
 }
 
 /** Longest wait for this client's view to show a message the followed client sent for it. */

@@ -1,4 +1,4 @@
-export { type AwarenessEntry, decodeAwareness, encodeAwareness } from './awareness.js'
+export { type AwarenessEntry, decodeAwareness, encodeAwareness, isNewer } from './awareness.js'
 export {
   type Client,
   type ClientEvents,

@@ -42,6 +42,14 @@ export interface PresenceOptions {
   /** Hands an awareness update to the transport (dropped when it cannot carry presence). */
   send(update: Uint8Array): void
   report(error: unknown): void
+  /**
+   * A follower's link to the client it follows (the leading tab's), which holds the device's one
+   * awareness entry: states go there instead of `send`, and self is that client's device.
+   */
+  readonly follow?: {
+    set(state: PresenceState): void
+    device(): string | undefined
+  }
 }
 
 interface Remote {
@@ -74,6 +82,8 @@ export class Presence {
   #typingTimer: unknown
   #renewTimer: unknown
   #snapshot: readonly PresencePeer[] | undefined
+  /** The device the snapshot names as self: a follower learns it from the client it follows. */
+  #selfDevice: string | undefined
 
   constructor(options: PresenceOptions) {
     this.#options = options
@@ -81,8 +91,9 @@ export class Presence {
 
   /** One entry per online device, this one included, by user then device; same array until a change. */
   peers(): readonly PresencePeer[] {
-    if (this.#snapshot) return this.#snapshot
-    const { user, device } = this.#options
+    const device = this.#device()
+    if (this.#snapshot && this.#selfDevice === device) return this.#snapshot
+    const { user } = this.#options
     const latest = new Map<string, { order: number; peer: PresencePeer }>()
     for (const { state, order } of this.#remote.values()) {
       const peer = state && peerOf(state)
@@ -98,6 +109,7 @@ export class Presence {
       state: this.#fields,
     })
     this.#snapshot = Object.freeze([self, ...[...latest.values()].map((l) => l.peer)].sort(compare))
+    this.#selfDevice = device
     return this.#snapshot
   }
 
@@ -121,6 +133,7 @@ export class Presence {
       if (typing) this.#typingTimer = this.#options.timers.setTimeout(() => this.#stopTyping(), TYPING_MS)
     }
     this.#changed()
+    this.#options.follow?.set(state)
     this.#publish()
   }
 
@@ -154,6 +167,15 @@ export class Presence {
   linked(): void {
     if (this.#closed) return
     this.#linked = true
+    const follow = this.#options.follow
+    if (follow) {
+      if (this.#selfDevice !== this.#device()) this.#changed()
+      // A new leading client starts without this tab's fields; typing goes only while on, so a
+      // tab that is not typing does not stop another tab's typing.
+      const typing = this.#typing ? { typing: true } : {}
+      if (this.#typing || Object.keys(this.#fields).length > 0) follow.set({ ...this.#fields, ...typing })
+      return
+    }
     // The server may remember our last state removed at one clock more (it left with the old link).
     this.#clock++
     this.#publish()
@@ -169,7 +191,7 @@ export class Presence {
   /** Removes this device's presence and stops. */
   close(): void {
     if (this.#closed) return
-    if (this.#linked)
+    if (this.#linked && !this.#options.follow)
       this.#options.send(
         encodeAwareness([{ client: this.#options.client, clock: ++this.#clock, state: null }]),
       )
@@ -185,8 +207,9 @@ export class Presence {
     return () => this.#listeners.delete(listener)
   }
 
+  /** The followed client publishes a follower's state, renews it, and lets its typing lapse. */
   #publish() {
-    if (!this.#linked || this.#closed) return
+    if (!this.#linked || this.#closed || this.#options.follow) return
     const { client, user, device } = this.#options
     // user and device are claims the server overwrites; a stock y-websocket server relays them as they are.
     const state = { ...this.#fields, typing: this.#typing, user, device }
@@ -201,6 +224,10 @@ export class Presence {
     this.#typing = false
     this.#changed()
     this.#publish()
+  }
+
+  #device(): string {
+    return this.#options.follow?.device() ?? this.#options.device
   }
 
   /** A state not renewed in time: its device vanished without a removal reaching us. */

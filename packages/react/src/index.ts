@@ -1,1 +1,3 @@
-export {}
+export { useConnection, useUnread } from './client-hooks.js'
+export { useMessages, usePresence, useStatus } from './conversation-hooks.js'
+export { useConversation } from './use-conversation.js'

@@ -6,6 +6,7 @@ import {
   type Forwarder,
   type Message,
   type OutgoingUpdate,
+  type PresenceState,
   parseDocName,
   TidingsError,
   type Transport,
@@ -96,10 +97,14 @@ export class FollowerLink implements BroadcastTransport {
     write: (conversation, call) => this.#call(conversation, call),
     pendingIds: (conversation) => this.#pending.get(conversation) ?? [],
     onPending: (listener) => this.#events.on('pending', ({ conversation }) => listener(conversation)),
+    presence: (conversation, state) => this.#presence(conversation, state),
+    device: () => this.#device,
   }
   #channel: Channel | undefined
   #session: TransportSession | undefined
   #leader: string | undefined
+  /** The leader's client's device, the one device of every tab: learnt from `synced`. */
+  #device: string | undefined
   #network: ConnectionState = 'offline'
   #nextCall = 0
   #closed = false
@@ -242,6 +247,27 @@ export class FollowerLink implements BroadcastTransport {
     })
   }
 
+  /**
+   * Hands a `setPresence` to the leader's client rather than publishing awareness bytes of this
+   * tab's own: presence is one entry per device, stamped by the server with the link's user and
+   * device, so tabs relaying entries of their own would show the device once per tab (and count
+   * against the server's awareness ids per connection), each tab's renewals would flip the entry
+   * between tabs' states, and a closed tab's entry would outlive it. Merged at the leader, every
+   * tab edits the device's one entry, which the leader's client renews and removes on close.
+   * Dropped without a leader: after the next sync core hands this tab's state again.
+   */
+  #presence(conversation: ConversationId, state: PresenceState) {
+    if (this.#leader === undefined || !this.#session || !this.#subscriptions.has(conversation)) return
+    this.#post({
+      t: 'presence',
+      from: this.#id,
+      to: this.#leader,
+      user: this.#session.user,
+      conversation,
+      state,
+    })
+  }
+
   #receive(data: unknown) {
     const m = readLeaderMessage(data)
     if (!m || this.#link === 'offline') return
@@ -265,8 +291,13 @@ export class FollowerLink implements BroadcastTransport {
       if (this.#subscriptions.has(m.conversation)) {
         this.#events.emit('update', { conversation: m.conversation, doc: m.doc, update: m.update })
       }
+    } else if (m.t === 'awareness') {
+      if (this.#subscriptions.has(m.conversation)) {
+        this.#events.emit('awareness', { conversation: m.conversation, update: m.update })
+      }
     } else if (m.t === 'synced') {
       if (!this.#unsynced.delete(m.conversation)) return
+      if (m.device !== undefined) this.#device = m.device
       this.#events.emit('synced', { conversation: m.conversation })
       this.#maybeOnline()
     } else if (m.t === 'pending') {

@@ -6,6 +6,7 @@ import {
   type ForwardedWrite,
   type Message,
   PRIORITIES,
+  type PresenceState,
   type Priority,
   parseDocName,
 } from '@tidings/core'
@@ -42,6 +43,15 @@ export type FollowerMessage =
       readonly conversation: ConversationId
       readonly call: Call
     }
+  | {
+      /** A tab's `setPresence`, for the leader's client to merge into the device's presence. */
+      readonly t: 'presence'
+      readonly from: string
+      readonly to: string
+      readonly user: string
+      readonly conversation: ConversationId
+      readonly state: PresenceState
+    }
   | { readonly t: 'bye'; readonly from: string }
 
 /** What the leader tab posts. Without `to` a message is for every follower. */
@@ -60,6 +70,16 @@ export type LeaderMessage =
       readonly from: string
       readonly to: string
       readonly conversation: ConversationId
+      /** The leader's client's device: the one device of every tab, self in their presence. */
+      readonly device?: string
+    }
+  | {
+      /** Presence the leader's network link reported (stamped by the server), or a snapshot for one tab. */
+      readonly t: 'awareness'
+      readonly from: string
+      readonly to?: string
+      readonly conversation: ConversationId
+      readonly update: Uint8Array
     }
   | {
       readonly t: 'pending'
@@ -158,6 +178,20 @@ export const readFollowerMessage = (data: unknown): FollowerMessage | undefined 
       const call = readCall(m.call)
       return call && { t: 'call', from, to: m.to, user: m.user, id: m.id, conversation: m.conversation, call }
     }
+    case 'presence': {
+      if (!isText(m.to) || !isText(m.user) || !isConversation(m.conversation)) return undefined
+      // Only the shape here: the leader's setPresence checks the fields as it does for any client.
+      const state = m.state
+      if (typeof state !== 'object' || state === null || Array.isArray(state)) return undefined
+      return {
+        t: 'presence',
+        from,
+        to: m.to,
+        user: m.user,
+        conversation: m.conversation,
+        state: state as PresenceState,
+      }
+    }
     default:
       return undefined
   }
@@ -189,7 +223,23 @@ export const readLeaderMessage = (data: unknown): LeaderMessage | undefined => {
       }
     case 'synced':
       if (!isText(m.to) || !isConversation(m.conversation)) return undefined
-      return { t: 'synced', from, to: m.to, conversation: m.conversation }
+      if (m.device !== undefined && !isText(m.device)) return undefined
+      return {
+        t: 'synced',
+        from,
+        to: m.to,
+        conversation: m.conversation,
+        ...(m.device === undefined ? {} : { device: m.device }),
+      }
+    case 'awareness':
+      if (!isConversation(m.conversation) || !(m.update instanceof Uint8Array)) return undefined
+      return {
+        t: 'awareness',
+        from,
+        ...(m.to === undefined ? {} : { to: m.to as string }),
+        conversation: m.conversation,
+        update: m.update,
+      }
     case 'pending':
       if (!isConversation(m.conversation) || !Array.isArray(m.ids) || !m.ids.every(isText)) return undefined
       return { t: 'pending', from, conversation: m.conversation, ids: m.ids as string[] }

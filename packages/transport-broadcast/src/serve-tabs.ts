@@ -7,6 +7,7 @@ import {
   parseDocName,
   type StorageAdapter,
   TidingsError,
+  type Transport,
   type UpdateWrite,
 } from '@tidings/core'
 import { uuidv4 } from 'lib0/random'
@@ -19,6 +20,7 @@ import {
   readFollowerMessage,
   VERSION,
 } from './messages.js'
+import { PresenceCache } from './presence-cache.js'
 import { relayStorage } from './relay-storage.js'
 import { RequestLog } from './request-log.js'
 
@@ -32,6 +34,8 @@ export interface ServeTabsOptions {
    * reports every commit to the followers): `(storage) => createClient({ user, storage, transport })`.
    */
   readonly createClient: (storage: StorageAdapter) => Client
+  /** The real client's network transport: the presence it reports is relayed to the tabs. */
+  readonly network?: Pick<Transport, 'on'> | undefined
   readonly BroadcastChannel?: BroadcastChannelConstructor
 }
 
@@ -156,7 +160,11 @@ export const serveTabs = (options: ServeTabsOptions): TabServer => {
         }
         post({ t: 'update', from: id, to: m.from, conversation: m.conversation, doc, update: missing })
       }
-      post({ t: 'synced', from: id, to: m.from, conversation: m.conversation })
+      const device = client.device
+      post({ t: 'synced', from: id, to: m.from, conversation: m.conversation, ...(device ? { device } : {}) })
+      const present = presence.snapshot(m.conversation)
+      if (present)
+        post({ t: 'awareness', from: id, to: m.from, conversation: m.conversation, update: present })
       const last = watched.get(convo.id)?.last
       if (last) post({ t: 'pending', from: id, conversation: convo.id, ids: last.split(' ') })
     } catch (error) {
@@ -224,6 +232,24 @@ export const serveTabs = (options: ServeTabsOptions): TabServer => {
     )
   }
 
+  /**
+   * A tab's `setPresence`, merged into the device's one awareness entry, which the real client
+   * publishes on the network and renews; a refusal goes back to the tab under the conversation.
+   */
+  const setPresence = (m: Extract<FollowerMessage, { t: 'presence' }>) => {
+    const refuse = (error: unknown) =>
+      post({ t: 'failed', from: id, to: m.from, id: m.conversation, ...failure(error) })
+    if (m.user !== client.user) {
+      refuse(new TidingsError('permission/denied', `The leader tab runs as ${client.user}, not ${m.user}.`))
+      return
+    }
+    // One open promise per conversation: a tab's states are applied in the order it posted them.
+    client
+      .open(m.conversation)
+      .then((convo) => convo.setPresence(m.state))
+      .catch(refuse)
+  }
+
   const receive = (data: unknown) => {
     const m = readFollowerMessage(data)
     if (!m || closing) return
@@ -232,11 +258,24 @@ export const serveTabs = (options: ServeTabsOptions): TabServer => {
     else if (m.to !== id) return
     else if (m.t === 'subscribe') void subscribe(m)
     else if (m.t === 'unsubscribe') subscribers.get(m.conversation)?.delete(m.from)
+    else if (m.t === 'presence') setPresence(m)
     else handleCall(m)
   }
 
   const channel = openChannel(options.name, receive, options.BroadcastChannel)
   const offConnection = client.on('connection', announce)
+  const presence = new PresenceCache()
+  const offNetwork = options.network
+    ? [
+        options.network.on('awareness', ({ conversation, update }) => {
+          if (presence.apply(conversation, update) && subscribers.get(conversation)?.size)
+            post({ t: 'awareness', from: id, conversation, update })
+        }),
+        options.network.on('connection', (state) => {
+          if (state === 'offline') presence.clear()
+        }),
+      ]
+    : []
   void ready().catch(() => undefined) // retried by the first call
   announce()
 
@@ -251,6 +290,7 @@ export const serveTabs = (options: ServeTabsOptions): TabServer => {
       post({ t: 'closing', from: id })
       channel.close()
       offConnection()
+      for (const off of offNetwork) off()
       for (const { unsubscribe } of watched.values()) unsubscribe()
       await client.close()
     },

@@ -81,6 +81,7 @@ class TabsLink extends FollowerLink implements TabsTransport {
       this.#server = serveTabs({
         name: this.#options.name,
         storage,
+        network: options.transport,
         ...(this.#options.BroadcastChannel ? { BroadcastChannel: this.#options.BroadcastChannel } : {}),
         createClient: (relayed) => createClient({ ...options, user, storage: relayed }),
       })
