@@ -76,16 +76,17 @@ describe.skipIf(skip)('the web chat in Chromium', () => {
     )
     await alice.ownStatuses('read by bob')
 
-    // Presence: bob types without sending, and alice sees it. Every tab's client follows its user's
-    // leading tab, so presence needs the tabs transport to carry it: checked from the day it does
-    // (TODO: issue 10, transport-broadcast has no sendAwareness yet).
-    if (await alice.page.evaluate(() => typeof window.tidings?.transport.sendAwareness === 'function')) {
-      await bob.page.getByLabel('message', { exact: true }).fill('on my way')
-      await alice.until('bob typing', () =>
-        document.querySelector('[data-testid=typing]')?.textContent?.includes('bob'),
-      )
-      await bob.page.getByLabel('message', { exact: true }).fill('')
-    }
+    // Presence: bob types without sending, and alice sees it (through both users' leading tabs).
+    await bob.page.getByLabel('message', { exact: true }).fill('on my way')
+    await alice.until('bob typing', () =>
+      document.querySelector('[data-testid=typing]')?.textContent?.includes('bob'),
+    )
+    await alice.until(
+      'bob here',
+      () => document.querySelector('[data-testid=online]')?.textContent === 'here: bob',
+    )
+    await bob.page.getByLabel('message', { exact: true }).fill('')
+    await alice.until('bob stopped typing', () => !document.querySelector('[data-testid=typing]'))
 
     // Alice cuts her link and writes, the last one urgent: cached on her device only.
     await recordArrivals(bob)

@@ -1,11 +1,11 @@
 import type { Message } from '@tidings/core'
+import { useConversation, useMessages } from '@tidings/react'
 import { useEffect, useState } from 'react'
 import type { Session } from './client.js'
 import { Composer, type Draft } from './composer.js'
 import { MessageList } from './message-list.js'
 import { PinList } from './pin-list.js'
 import { PresenceBar } from './presence-bar.js'
-import { useConversation, useMessages } from './tidings-hooks.js'
 
 /** One conversation: its pins, messages, who is here, and the composer. */
 export const ChatView = ({ session, room }: { session: Session; room: string }) => {

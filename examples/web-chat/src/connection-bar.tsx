@@ -1,6 +1,6 @@
+import { useConnection } from '@tidings/react'
 import { useSyncExternalStore } from 'react'
 import type { Session } from './client.js'
-import { useConnection } from './tidings-hooks.js'
 
 /**
  * The link's state with its reason, and the "offline" switch: it cuts the user's link in this

@@ -1,6 +1,6 @@
 import type { Client } from '@tidings/core'
+import { useUnread } from '@tidings/react'
 import { ROOMS } from './demo.js'
-import { useUnread } from './tidings-hooks.js'
 
 export const ConversationList = ({
   client,

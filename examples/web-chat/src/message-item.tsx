@@ -1,6 +1,6 @@
 import type { Conversation, Message, MessageStatus } from '@tidings/core'
+import { useStatus } from '@tidings/react'
 import { textOf } from './text.js'
-import { useStatus } from './tidings-hooks.js'
 
 // "cached" is what users call a message kept on the device that the server has not confirmed.
 const LABELS: Record<MessageStatus, string> = {
@@ -26,7 +26,8 @@ export const MessageItem = ({
   own: boolean
   onAct: (kind: 'reply' | 'edit', message: Message) => void
 }) => {
-  const status = useStatus(convo, m.id)
+  // Undefined only for a message this page no longer holds; the list shows what it holds.
+  const status = useStatus(convo, m.id) ?? m.status
   const readBy = status === 'read' || status === 'delivered' ? convo.readBy(m.id) : []
   const pinned = convo.pins().some((p) => p.id === m.id)
   return (

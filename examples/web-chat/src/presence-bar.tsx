@@ -1,5 +1,5 @@
 import type { Conversation } from '@tidings/core'
-import { usePresence } from './tidings-hooks.js'
+import { usePresence } from '@tidings/react'
 
 /** Who else has this conversation open, and who is typing. */
 export const PresenceBar = ({ convo }: { convo: Conversation }) => {

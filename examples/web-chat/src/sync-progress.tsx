@@ -1,8 +1,8 @@
 import type { Conversation } from '@tidings/core'
+import { useConnection } from '@tidings/react'
 import { useEffect, useState } from 'react'
 import type { Session } from './client.js'
 import { ROOMS } from './demo.js'
-import { useConnection } from './tidings-hooks.js'
 
 /**
  * What core tells about a sync in progress, and nothing it does not: how many of the open
