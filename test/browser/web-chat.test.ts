@@ -107,12 +107,18 @@ describe.skipIf(skip)('the web chat in Chromium', () => {
       'three cached after reload',
       () => document.querySelectorAll('.message[data-status=pending]').length === 3,
     )
+    await alice.until('the outbox shown', () =>
+      document
+        .querySelector('[data-testid=sync-progress]')
+        ?.textContent?.includes('3 cached, not yet on the server'),
+    )
     expect(await alice.page.getByLabel('offline', { exact: true }).isChecked()).toBe(true)
     expect(await alice.page.locator('[data-testid=connection]').textContent()).toContain('switched off')
     expect(await bob.shown()).toHaveLength(1)
 
     await alice.setOffline(false)
     await alice.connected()
+    await alice.until('the outbox empty', () => !document.querySelector('[data-testid=sync-progress]'))
     await bob.until('all four arrived', () => document.querySelectorAll('.message').length === 4)
     const arrivals = await bob.page.evaluate(() => (window as unknown as { arrivals: string[] }).arrivals)
     expect(arrivals[0]).toBe('urgent STOP: wrong container, do not sign')
