@@ -1,7 +1,8 @@
 /**
  * A terminal chat client: `npm run chat -- <user> [conversation]` against the server that
- * `npm start` runs. Messages are kept in ./data/clients/<user>.db, so they survive restarts and
- * anything written while the server is down goes up, urgent first, when it returns.
+ * `npm start` runs (as alice, bob or carol: its demo tokens). Messages are kept in
+ * ./data/clients/<user>.db, so they survive restarts and anything written while the server is
+ * down goes up, urgent first, when it returns.
  *
  * Type a line to send it. `/urgent <text>` sends with urgent priority, `/offline` and `/online`
  * drop and restore the link, `/read` marks everything read, `/quit` leaves.
@@ -15,7 +16,7 @@ import WebSocket from 'ws'
 import { CLEAR, line, screen } from './screen.js'
 
 const [user = 'alice', room = 'ops-room'] = process.argv.slice(2)
-const url = process.env.TIDINGS_URL ?? 'ws://127.0.0.1:8787'
+const url = process.env.TIDINGS_URL ?? 'ws://127.0.0.1:8080'
 mkdirSync('data/clients', { recursive: true })
 
 const transport = websocketTransport({ url, token: `demo-${user}`, WebSocket: WebSocket as never })

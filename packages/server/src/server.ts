@@ -1,4 +1,4 @@
-import { createServer as createHttpServer, type IncomingMessage } from 'node:http'
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import type { StorageAdapter } from '@tidings/core'
 import { type WebSocket, WebSocketServer } from 'ws'
@@ -44,6 +44,11 @@ export interface ServerOptions {
   readonly now?: () => number
   /** Where internal errors go (never refusals, which go to the client); default console.error. */
   readonly onError?: (error: unknown) => void
+  /**
+   * Answers plain HTTP requests (WebSocket upgrades never reach it), e.g. to serve a web app on
+   * the sync port. Without it every plain request gets 404.
+   */
+  readonly request?: (request: IncomingMessage, response: ServerResponse) => void
 }
 
 export interface TidingsServer {
@@ -67,6 +72,10 @@ const defaultStorage = async (dataDir: string): Promise<StorageAdapter> => {
 
 const refuseUpgrade = (socket: Socket, status: string): void => {
   socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
+}
+
+const notFound = (_request: IncomingMessage, response: ServerResponse): void => {
+  response.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n')
 }
 
 /** Starts a Tidings sync server. */
@@ -140,8 +149,16 @@ export const createServer = async (options: ServerOptions): Promise<TidingsServe
       ws.terminate()
     }
   }
-  const http = createHttpServer((_request, response) => {
-    response.writeHead(200, { 'content-type': 'text/plain' }).end('tidings-server\n')
+  const answer = options.request ?? notFound
+  const http = createHttpServer((request, response) => {
+    try {
+      answer(request, response)
+    } catch (error) {
+      // The app's handler failing must not take the sync server down with it.
+      report(error)
+      if (!response.headersSent) response.writeHead(500)
+      response.end()
+    }
   })
   http.on('upgrade', (request: IncomingMessage, socket: Socket, head: Buffer) => {
     try {
