@@ -60,6 +60,20 @@ interface Remote {
   readonly timer: unknown
 }
 
+/** Same peers with the same fields, in the same order (states compared as their JSON). */
+const samePeers = (a: readonly PresencePeer[], b: readonly PresencePeer[]) =>
+  a.length === b.length &&
+  a.every((peer, i) => {
+    const other = b[i]!
+    return (
+      peer.user === other.user &&
+      peer.device === other.device &&
+      peer.typing === other.typing &&
+      peer.self === other.self &&
+      JSON.stringify(peer.state) === JSON.stringify(other.state)
+    )
+  })
+
 const compare = (a: PresencePeer, b: PresencePeer) =>
   a.user < b.user ? -1 : a.user > b.user ? 1 : a.device < b.device ? -1 : a.device > b.device ? 1 : 0
 
@@ -82,6 +96,8 @@ export class Presence {
   #typingTimer: unknown
   #renewTimer: unknown
   #snapshot: readonly PresencePeer[] | undefined
+  /** The last list handed out: kept while a recount finds the same peers (a renewal, say). */
+  #last: readonly PresencePeer[] = Object.freeze([])
   /** The device the snapshot names as self: a follower learns it from the client it follows. */
   #selfDevice: string | undefined
 
@@ -108,7 +124,10 @@ export class Presence {
       self: true,
       state: this.#fields,
     })
-    this.#snapshot = Object.freeze([self, ...[...latest.values()].map((l) => l.peer)].sort(compare))
+    const next = [self, ...[...latest.values()].map((l) => l.peer)].sort(compare)
+    // A renewal re-sends an unchanged state: the same list keeps useSyncExternalStore from re-rendering.
+    if (!samePeers(this.#last, next)) this.#last = Object.freeze(next)
+    this.#snapshot = this.#last
     this.#selfDevice = device
     return this.#snapshot
   }
