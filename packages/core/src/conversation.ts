@@ -281,6 +281,7 @@ export class Conversation {
     if (!Number.isSafeInteger(wall) || wall < 0)
       throw new TidingsError('input/invalid', `retainedFrom must be a time in ms, not ${wall}.`)
     if (wall <= this.retainedFrom) return
+    if (this.#ctx.forward) return this.#forward({ op: 'retain', wall })
     await this.#ctx.serial(async () => {
       await this.#replica.commit([
         { doc: metaDocName(this.id), change: (d) => d.getMap('retention').set(this.#ctx.device, wall) },
@@ -295,9 +296,13 @@ export class Conversation {
   }
 
   /** Reads an export back; every record is checked before anything is written. */
-  import(records: ImportSource): Promise<number> {
+  async import(records: ImportSource): Promise<number> {
     this.#open()
-    return importConversation(this.#replica, records)
+    if (!this.#ctx.forward) return importConversation(this.#replica, records)
+    // Chunks of a stream, as `importConversation` reads them: joined as they come.
+    let text = ''
+    for await (const chunk of typeof records === 'string' ? [records] : records) text += chunk
+    return Number(await this.#ctx.forward.write(this.id, { op: 'import', text }))
   }
 
   /** @internal Statuses changed outside the docs (acks, expiry). */

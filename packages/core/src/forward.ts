@@ -17,6 +17,9 @@ export type ForwardedWrite =
     }
   | { readonly op: 'edit'; readonly id: string; readonly body: unknown }
   | { readonly op: 'delete' | 'pin' | 'unpin' | 'markRead'; readonly id: string }
+  | { readonly op: 'retain'; readonly wall: number }
+  /** An export's text, whole: the followed client checks every record before it writes. */
+  | { readonly op: 'import'; readonly text: string }
 
 /**
  * The write side of a follower transport (a tab that is not the leader): the client's conversations
@@ -25,10 +28,11 @@ export type ForwardedWrite =
 export interface Forwarder {
   /**
    * Has the followed client make the write; resolves once its storage committed it, with the
-   * message for a send (null when that client no longer holds it), and rejects with its error.
+   * message for a send (null when that client no longer holds it), the count for an import, and
+   * rejects with its error.
    * @remarks Waits while nobody is there to make it; never makes a write twice.
    */
-  write(conversation: ConversationId, write: ForwardedWrite): Promise<Message | null>
+  write(conversation: ConversationId, write: ForwardedWrite): Promise<Message | number | null>
   /** Ids of the conversation's messages the followed client's server has not acknowledged. */
   pendingIds(conversation: ConversationId): readonly string[]
   /** Calls `listener` when `pendingIds` of a conversation changed; returns the function that stops it. */
@@ -75,7 +79,7 @@ export const forwardSend = async (
   timers: Timers,
 ): Promise<Message> => {
   const message = await forwarder.write(convo.id, write)
-  if (!message) {
+  if (!message || typeof message === 'number') {
     throw new TidingsError('message/unknown', 'The leading client sent the message but no longer holds it.')
   }
   return (await shown(convo, message.id, timers)) ?? message

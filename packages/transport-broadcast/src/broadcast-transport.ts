@@ -78,7 +78,7 @@ const isUserWrite = ({ doc, update }: OutgoingUpdate): boolean => {
 interface PendingCall {
   readonly conversation: ConversationId
   readonly call: Call
-  resolve(value: Message | null): void
+  resolve(value: Message | number | null): void
   reject(error: TidingsError): void
 }
 
@@ -102,6 +102,8 @@ export class FollowerLink implements BroadcastTransport {
   }
   #channel: Channel | undefined
   #session: TransportSession | undefined
+  /** Users of leaders this tab refused to follow, each reported once. */
+  readonly #foreignUsers = new Set<string>()
   #leader: string | undefined
   /** The leader's client's device, the one device of every tab: learnt from `synced`. */
   #device: string | undefined
@@ -207,10 +209,11 @@ export class FollowerLink implements BroadcastTransport {
     this.#calls.clear()
   }
 
-  #call(conversation: ConversationId, call: Call): Promise<Message | null> {
+  #call(conversation: ConversationId, call: Call): Promise<Message | number | null> {
     if (this.#closed) {
       return Promise.reject(new TidingsError('client/closed', 'The broadcast transport was closed.'))
     }
+    if (this.#leader === undefined && this.#foreignUsers.size > 0) return Promise.reject(this.#foreignError())
     try {
       // Checked now, not when a leader appears: a call that cannot cross the channel must fail at once.
       structuredClone(call)
@@ -272,6 +275,8 @@ export class FollowerLink implements BroadcastTransport {
     const m = readLeaderMessage(data)
     if (!m || this.#link === 'offline') return
     if (m.t === 'leader') {
+      // Another user's storage on this channel: following it would show that user's conversations.
+      if (this.#session && m.user !== this.#session.user) return this.#foreign(m.user)
       if (m.from === this.#leader) this.#setNetwork(m.network)
       else this.#adopt(m.from, m.network)
       return
@@ -304,6 +309,27 @@ export class FollowerLink implements BroadcastTransport {
       this.#pending.set(m.conversation, m.ids)
       this.#events.emit('pending', { conversation: m.conversation })
     }
+  }
+
+  /** Says once per foreign leader user that this tab waits for a leader of its own user. */
+  #foreign(user: string) {
+    if (this.#foreignUsers.has(user)) return
+    this.#foreignUsers.add(user)
+    const error = this.#foreignError()
+    this.#options.onError?.(error)
+    // Its writes would wait for a leader of this user, which cannot come while that one holds the lock.
+    if (this.#leader === undefined) {
+      for (const call of this.#calls.values()) call.reject(error)
+      this.#calls.clear()
+    }
+  }
+
+  #foreignError(): TidingsError {
+    const users = [...this.#foreignUsers].join(', ')
+    return new TidingsError(
+      'permission/denied',
+      `The leading tab on channel ${JSON.stringify(this.#options.name)} runs as ${users}, not ${this.#session?.user}: give each user a channel name of their own.`,
+    )
   }
 
   #answer(m: Extract<LeaderMessage, { t: 'result' | 'failed' }>) {

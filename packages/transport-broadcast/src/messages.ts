@@ -56,7 +56,13 @@ export type FollowerMessage =
 
 /** What the leader tab posts. Without `to` a message is for every follower. */
 export type LeaderMessage =
-  | { readonly t: 'leader'; readonly from: string; readonly network: ConnectionState }
+  | {
+      readonly t: 'leader'
+      readonly from: string
+      readonly network: ConnectionState
+      /** Whose storage the leader runs: a tab of another user never follows it. */
+      readonly user: string
+    }
   | {
       readonly t: 'update'
       readonly from: string
@@ -92,7 +98,7 @@ export type LeaderMessage =
       readonly from: string
       readonly to: string
       readonly id: string
-      readonly value: Message | null
+      readonly value: Message | number | null
     }
   | {
       readonly t: 'failed'
@@ -109,7 +115,7 @@ type Fields = Record<string, unknown>
 
 const MAX_TEXT = 1024
 const STATES: readonly string[] = ['offline', 'connecting', 'syncing', 'online']
-const OPS: readonly string[] = ['send', 'edit', 'delete', 'pin', 'unpin', 'markRead']
+const OPS: readonly string[] = ['send', 'edit', 'delete', 'pin', 'unpin', 'markRead', 'retain', 'import']
 
 const isText = (value: unknown): value is string =>
   typeof value === 'string' && value.length > 0 && value.length <= MAX_TEXT
@@ -150,6 +156,9 @@ const readCall = (value: unknown): Call | undefined => {
       ...(c.replyTo === undefined ? {} : { replyTo: c.replyTo as string }),
     }
   }
+  if (c.op === 'retain')
+    return Number.isSafeInteger(c.wall) ? { op: 'retain', wall: c.wall as number } : undefined
+  if (c.op === 'import') return typeof c.text === 'string' ? { op: 'import', text: c.text } : undefined
   if (!isText(c.id)) return undefined
   if (c.op === 'edit') return { op: 'edit', id: c.id, body: c.body }
   return { op: c.op as 'delete' | 'pin' | 'unpin' | 'markRead', id: c.id }
@@ -205,8 +214,8 @@ export const readLeaderMessage = (data: unknown): LeaderMessage | undefined => {
   if (m.to !== undefined && !isText(m.to)) return undefined
   switch (m.t) {
     case 'leader':
-      return STATES.includes(m.network as string)
-        ? { t: 'leader', from, network: m.network as ConnectionState }
+      return STATES.includes(m.network as string) && isText(m.user)
+        ? { t: 'leader', from, network: m.network as ConnectionState, user: m.user }
         : undefined
     case 'closing':
       return { t: 'closing', from }
@@ -246,8 +255,10 @@ export const readLeaderMessage = (data: unknown): LeaderMessage | undefined => {
     case 'result': {
       if (!isText(m.to) || !isText(m.id)) return undefined
       const value = m.value as Fields | null
-      if (value !== null && (typeof value !== 'object' || !isText(value.id))) return undefined
-      return { t: 'result', from, to: m.to, id: m.id, value: value as Message | null }
+      // A message for a send, a count for an import, null for the other writes.
+      const count = typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
+      if (value !== null && !count && (typeof value !== 'object' || !isText(value.id))) return undefined
+      return { t: 'result', from, to: m.to, id: m.id, value: value as Message | number | null }
     }
     case 'failed':
       if (!isText(m.to) || !isText(m.id) || !isText(m.code) || typeof m.message !== 'string') return undefined

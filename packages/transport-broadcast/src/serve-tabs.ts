@@ -76,7 +76,7 @@ export const serveTabs = (options: ServeTabsOptions): TabServer => {
   const log = new RequestLog()
   /** Conversation → ids of the follower tabs subscribed to it. */
   const subscribers = new Map<ConversationId, Set<string>>()
-  const calls = new Map<string, Promise<Message | null>>()
+  const calls = new Map<string, Promise<Message | number | null>>()
   const running = new Set<Promise<unknown>>()
   const watched = new Map<ConversationId, { last: string; unsubscribe: () => void }>()
   let dispatch: Promise<unknown> = Promise.resolve()
@@ -102,7 +102,7 @@ export const serveTabs = (options: ServeTabsOptions): TabServer => {
     return loading
   }
   const announce = () => {
-    if (!closing) post({ t: 'leader', from: id, network: client.connection })
+    if (!closing) post({ t: 'leader', from: id, network: client.connection, user: client.user })
   }
 
   /** Tells the followers whenever the leader's outbox of a conversation changes. */
@@ -188,8 +188,10 @@ export const serveTabs = (options: ServeTabsOptions): TabServer => {
       const withdraw = log.expect(request, conversation, call.body, priority, call.replyTo)
       const run = convo.send(call.body, { priority, ...(call.replyTo ? { replyTo: call.replyTo } : {}) })
       run.catch(withdraw)
-      return { run: run as Promise<Message | null> }
+      return { run: run as Promise<Message | number | null> }
     }
+    if (call.op === 'retain') return { run: convo.setRetainedFrom(call.wall).then(() => null) }
+    if (call.op === 'import') return { run: convo.import(call.text) }
     await ensureLoaded(convo, call.id)
     const target = convo.messages().find((m) => m.id === call.id)
     let run: Promise<void>
