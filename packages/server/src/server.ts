@@ -79,6 +79,9 @@ const notFound = (_request: IncomingMessage, response: ServerResponse): void => 
 }
 
 /** Starts a Tidings sync server. */
+/** How long `close()` waits for clients to answer its close frame before cutting their sockets. */
+const CLOSE_GRACE_MS = 2000
+
 export const createServer = async (options: ServerOptions): Promise<TidingsServer> => {
   const ownStorage = options.storage === undefined
   const storage = options.storage ?? (await defaultStorage(options.dataDir ?? './data'))
@@ -252,7 +255,14 @@ export const createServer = async (options: ServerOptions): Promise<TidingsServe
         for (const connection of [...hub.connections]) connection.close(1001, 'server shutdown')
         await hub.committer.idle()
         hub.committer.close()
-        await new Promise<void>((resolve) => wss.close(() => resolve()))
+        // A peer that never answers the close frame (a half-open link) would hold close() for the
+        // 30 s ws gives a closing handshake: after a short grace such sockets are cut.
+        const sockets = new Promise<void>((resolve) => wss.close(() => resolve()))
+        const grace = setTimeout(() => {
+          for (const socket of wss.clients) socket.terminate()
+        }, CLOSE_GRACE_MS)
+        await sockets
+        clearTimeout(grace)
         http.closeAllConnections()
         await new Promise<void>((resolve) => http.close(() => resolve()))
         hub.conversations.close()

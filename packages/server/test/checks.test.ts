@@ -232,7 +232,11 @@ describe('impersonation', () => {
     expect(await answer).toMatchObject({ code: 'permission/denied', doc: 'room' })
     await bob.client.ping()
     expect(bob.client.frames.slice(bobSaw).filter((f) => f.type === 'awareness')).toEqual([])
-    expect(view.getStates().get(aliceAwareness.clientID)).toEqual({ name: 'alice', user: 'alice' })
+    expect(view.getStates().get(aliceAwareness.clientID)).toEqual({
+      name: 'alice',
+      user: 'alice',
+      device: expect.any(String),
+    })
     for (const a of [aliceAwareness, view, forged]) a.destroy()
   })
 })
