@@ -1,18 +1,5 @@
 import type { BrowserContext, Page } from 'playwright-core'
 
-/** Debian's Chromium: playwright cannot download browsers here, and .ci/run installs this one. */
-export const CHROMIUM = '/usr/bin/chromium'
-
-/** Chromium flags for a quiet headless run in a container (Debian's build, no sandbox). */
-export const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-]
-
 /** How long one DOM condition may take before the test fails, ms. */
 export const DEADLINE = 15_000
 

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -8,14 +8,13 @@ import { type Browser, chromium } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { startWebChat, type WebChatServer } from '../../examples/server/web-chat-server.js'
-import { CHROMIUM, CHROMIUM_ARGS, ChatPage, DEADLINE } from './chat-page.js'
+import { CHROMIUM, CHROMIUM_ARGS, chromiumInstalled, skipWithoutChromium } from '../support/chromium.js'
+import { ChatPage, DEADLINE } from './chat-page.js'
 
 // Gitignored: the final state of each page, to look at after a run.
 const SHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url))
 
-// Locally a missing Chromium skips the test; under CI it fails, since .ci/run installs it.
-const skip = !existsSync(CHROMIUM) && !process.env.CI
-if (skip) console.warn(`web-chat.test.ts skipped: ${CHROMIUM} is not installed (apt-get install chromium).`)
+const skip = skipWithoutChromium('web-chat.test.ts')
 
 /** Waits until both pages show the same conversation. */
 const waitEqual = async (a: ChatPage, b: ChatPage) => {
@@ -50,7 +49,7 @@ describe.skipIf(skip)('the web chat in Chromium', () => {
   let dataDir: string
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM))
+    if (!chromiumInstalled)
       throw new Error(`CI is set but ${CHROMIUM} is missing: .ci/run should install chromium.`)
     dataDir = mkdtempSync(join(tmpdir(), 'tidings-web-chat-'))
     // The server `npm start` runs, on a free port; it builds the app first when the build is stale.

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -6,21 +6,15 @@ import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
 import { type BrowserContext, chromium } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  CHROMIUM,
+  CHROMIUM_ARGS,
+  chromiumInstalled,
+  skipWithoutChromium,
+} from '../../../test/support/chromium.js'
 
-const CHROMIUM = '/usr/bin/chromium'
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-]
 const packages = fileURLToPath(new URL('../../', import.meta.url))
-const installed = existsSync(CHROMIUM)
-// Locally a missing Chromium skips the test; under CI it fails, since .ci/run installs it.
-const skip = !installed && !process.env.CI
-if (skip) console.warn(`browser.test.ts skipped: ${CHROMIUM} is not installed (apt-get install chromium).`)
+const skip = skipWithoutChromium('browser.test.ts')
 
 /** Bundles the page script, resolving the Tidings packages to their sources. */
 const bundle = async () => {
@@ -94,7 +88,8 @@ describe.skipIf(skip)('indexeddbStorage in Chromium', () => {
   let profile: string
 
   beforeAll(async () => {
-    if (!installed) throw new Error(`CI is set but ${CHROMIUM} is missing: .ci/run should install chromium.`)
+    if (!chromiumInstalled)
+      throw new Error(`CI is set but ${CHROMIUM} is missing: .ci/run should install chromium.`)
     server = await serve(await bundle())
     const address = server.address() as { port: number }
     url = `http://127.0.0.1:${address.port}/`
@@ -106,7 +101,11 @@ describe.skipIf(skip)('indexeddbStorage in Chromium', () => {
   })
 
   const launch = () =>
-    chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS })
+    chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: CHROMIUM_ARGS,
+    })
 
   /** Writes in the browser until `atLeast` sends resolved, reads the acked ids, then kills it. */
   const writeThenKill = async (run: string, atLeast: number) => {

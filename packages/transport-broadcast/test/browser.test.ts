@@ -1,25 +1,18 @@
-import { existsSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
 import { type Browser, chromium, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  CHROMIUM,
+  CHROMIUM_ARGS,
+  chromiumInstalled,
+  skipWithoutChromium,
+} from '../../../test/support/chromium.js'
 
-const CHROMIUM = '/usr/bin/chromium'
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-]
 const packages = fileURLToPath(new URL('../../', import.meta.url))
-const installed = existsSync(CHROMIUM)
-// Locally a missing Chromium skips the test; under CI it fails, since .ci/run installs it.
-const skip = !installed && !process.env.CI
-if (skip) console.warn(`browser.test.ts skipped: ${CHROMIUM} is not installed (apt-get install chromium).`)
+const skip = skipWithoutChromium('browser.test.ts')
 
 /** Bundles the page script, resolving the Tidings packages to their sources. */
 const bundle = async () => {
@@ -68,10 +61,11 @@ describe.skipIf(skip)('tabs in Chromium', () => {
   let browser: Browser
 
   beforeAll(async () => {
-    if (!installed) throw new Error(`CI is set but ${CHROMIUM} is missing: .ci/run should install chromium.`)
+    if (!chromiumInstalled)
+      throw new Error(`CI is set but ${CHROMIUM} is missing: .ci/run should install chromium.`)
     server = await serve(await bundle())
     url = `http://127.0.0.1:${(server.address() as { port: number }).port}/`
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS })
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS })
   })
   afterAll(async () => {
     await browser?.close()
