@@ -74,6 +74,8 @@ export const buildWaves = (packages: WorkspacePackage[]): WorkspacePackage[][] =
 /** What a finished command printed. */
 export interface RunResult {
   code: number | null
+  stdout: string
+  /** stdout and stderr as they came. */
   output: string
 }
 
@@ -86,22 +88,24 @@ export const run = (
 ): Promise<RunResult> =>
   new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd, env: { ...process.env, FORCE_COLOR: '0', ...env } })
+    let stdout = ''
     let output = ''
     child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString()
       output += chunk.toString()
     })
     child.stderr.on('data', (chunk: Buffer) => {
       output += chunk.toString()
     })
     child.on('error', reject)
-    child.on('close', (code) => resolve({ code, output }))
+    child.on('close', (code) => resolve({ code, stdout, output }))
   })
 
-/** Like `run`, but a non-zero exit throws with the command's output. */
+/** Like `run`, but a non-zero exit throws with the command's output; returns stdout. */
 export const runOk = async (command: string, args: string[], cwd: string): Promise<string> => {
-  const { code, output } = await run(command, args, cwd)
+  const { code, stdout, output } = await run(command, args, cwd)
   if (code !== 0) throw new Error(`${command} ${args.join(' ')} (in ${cwd}) exited with ${code}:\n${output}`)
-  return output
+  return stdout
 }
 
 /** Maps `items` through `fn`, at most as many at once as the machine has cores. */
