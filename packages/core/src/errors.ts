@@ -19,6 +19,10 @@ export type ErrorCode =
   | 'retention/expired'
   | 'import/invalid'
 
+// A registry symbol, so every copy of this package (its ESM and CJS builds, or two installed
+// versions) marks and recognises the same brand where `instanceof` would see different classes.
+const BRAND = Symbol.for('tidings.error')
+
 /** An error with a stable `code` to branch on and a message a developer can act on. */
 export class TidingsError extends Error {
   override readonly name = 'TidingsError'
@@ -30,8 +34,16 @@ export class TidingsError extends Error {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause })
     this.code = code
     this.subject = options?.subject
+    Object.defineProperty(this, BRAND, { value: true })
   }
 }
 
-export const isTidingsError = (value: unknown, code?: ErrorCode): value is TidingsError =>
-  value instanceof TidingsError && (code === undefined || value.code === code)
+/**
+ * Whether `value` is a TidingsError (with `code`, when given), from this copy of the package or any
+ * other: prefer it to `instanceof`, which is false for an error thrown by another copy.
+ */
+export const isTidingsError = (value: unknown, code?: ErrorCode): value is TidingsError => {
+  if (typeof value !== 'object' || value === null || !(BRAND in value)) return false
+  const found = (value as { code?: unknown }).code
+  return typeof found === 'string' && (code === undefined || found === code)
+}
