@@ -11,9 +11,10 @@ import { DEFAULT_MAX_BODY_BYTES } from './message.js'
 import { Outbox } from './outbox.js'
 import { Presence } from './presence.js'
 import { restampAhead } from './restamp.js'
+import { SendOrder } from './send-order.js'
 import type { StorageAdapter } from './storage.js'
 import { Summaries } from './summaries.js'
-import type { ConnectionState, Transport } from './transport.js'
+import type { ConnectionState, OutgoingUpdate, Transport } from './transport.js'
 
 export interface ClientOptions {
   /** The user this device acts for. */
@@ -149,7 +150,7 @@ export const createClient = (options: ClientOptions): Client => {
     transport.on('connection', (state) => {
       if (state === 'syncing') {
         ctx.outbox.releaseHeld()
-        for (const id of opened.keys()) sendOutbox(transport, ctx, id)
+        for (const id of opened.keys()) sendOutbox(ctx, id)
       }
       if (state === 'offline') for (const presence of presences.values()) presence.offline()
       events.emit('connection', state)
@@ -212,6 +213,7 @@ export const createClient = (options: ClientOptions): Client => {
         .serial(async () => {
           await storage.write({ acked: known })
           if (ctx.outbox.remove(known).length === 0) return
+          for (const update of order?.released() ?? []) transport.send(update)
           for (const conversation of opened.values()) conversation.statusesChanged()
           checkSettled()
         })
@@ -242,17 +244,15 @@ export const createClient = (options: ClientOptions): Client => {
   }
 
   /** Hands a conversation's outbox to the transport: sync answers leave these entries out. */
-  const sendOutbox = (transport: Transport, ctx: ClientContext, id: ConversationId) => {
-    for (const entry of ctx.outbox.entries(id)) {
-      transport.send({
-        conversation: id,
-        doc: entry.doc,
-        lane: entry.lane,
-        update: entry.update,
-        key: entry.key,
-      })
-    }
+  const sendOutbox = (ctx: ClientContext, id: ConversationId) => {
+    for (const { doc, lane, update, key } of ctx.outbox.entries(id))
+      send({ conversation: id, doc, lane, update, key })
   }
+  /** Sends now, or once the messages an update names are acknowledged (see SendOrder). */
+  const send = (update: OutgoingUpdate) => {
+    if (!order?.hold(update)) transport?.send(update)
+  }
+  let order: SendOrder | undefined
 
   let ctx: ClientContext | undefined
   const start = async (): Promise<ClientContext> => {
@@ -293,11 +293,12 @@ export const createClient = (options: ClientOptions): Client => {
         queue = run.catch(() => undefined)
         return run
       },
-      send: (update) => transport?.send(update),
+      send,
       report,
       upkeep: transport?.follower !== true && !transport?.forward,
       forward: transport?.forward,
     }
+    order = new SendOrder(ctx.outbox)
     if (transport) wire(transport, ctx)
     return ctx
   }
@@ -364,7 +365,7 @@ export const createClient = (options: ClientOptions): Client => {
           summaries.add(conversation)
           // The link may have reached `syncing` while this conversation was opening: its outbox
           // (entries from before a restart included) missed that resend. Transports drop duplicates.
-          if (transport && transport.state !== 'offline') sendOutbox(transport, ctx, cid)
+          if (transport && transport.state !== 'offline') sendOutbox(ctx, cid)
           settle(conversation)
           return conversation
         })
