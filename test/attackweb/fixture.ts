@@ -1,13 +1,14 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type Browser, chromium } from 'playwright-core'
 import { afterAll, beforeAll } from 'vitest'
 import { startWebChat, type WebChatServer } from '../../examples/server/web-chat-server.js'
-import { CHROMIUM, CHROMIUM_ARGS, type ChatPage } from '../browser/chat-page.js'
+import type { ChatPage } from '../browser/chat-page.js'
+import { CHROMIUM, CHROMIUM_ARGS, chromiumInstalled } from '../support/chromium.js'
 
 /** Locally a missing Chromium skips these files; under CI it fails, as in test/browser. */
-export const skipBrowser = !existsSync(CHROMIUM) && !process.env.CI
+export const skipBrowser = !chromiumInstalled && !process.env.CI
 
 /** The server `npm start` runs (in process, on a free port and a temp folder) and one Chromium. */
 export interface WebChatFixture {

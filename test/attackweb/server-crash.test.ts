@@ -1,13 +1,14 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type Browser, chromium } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { CHROMIUM, CHROMIUM_ARGS, ChatPage } from '../browser/chat-page.js'
+import { ChatPage } from '../browser/chat-page.js'
+import { CHROMIUM, CHROMIUM_ARGS, chromiumInstalled } from '../support/chromium.js'
 import { runToExit, type StartedProcess, startProcess } from './start-process.js'
 
-const skip = !existsSync(CHROMIUM) && !process.env.CI
+const skip = !chromiumInstalled && !process.env.CI
 
 /** The connection line's state, e.g. 'online' or 'offline'. */
 const stateOf = (chat: ChatPage) => chat.page.locator('[data-testid=connection]').getAttribute('data-state')
