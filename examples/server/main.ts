@@ -2,8 +2,9 @@
  * `npm start`: the Tidings server on an embedded SQLite database (./data), serving the web chat
  * (examples/web-chat, built first when stale) and its WebSocket on one port, 8080 by default.
  */
-import { parseStartArgs, USAGE } from './config.js'
+import { parseStartArgs, type StartConfig, USAGE } from './config.js'
 import { DEMO_TOKENS } from './demo-auth.js'
+import { explainStartError } from './start-errors.js'
 import { startWebChat } from './web-chat-server.js'
 
 let config: ReturnType<typeof parseStartArgs>
@@ -18,7 +19,10 @@ if (config === 'help') {
   process.exit(0)
 }
 
-const chat = await startWebChat(config, { log: console.log })
+const chat = await startWebChat(config, { log: console.log }).catch((error: unknown) => {
+  process.stderr.write(`${explainStartError(error, config as StartConfig)}\n`)
+  process.exit(1)
+})
 const users = Object.values(DEMO_TOKENS)
 console.log(`
 Tidings web chat:  ${chat.httpUrl}

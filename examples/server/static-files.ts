@@ -27,6 +27,11 @@ export const staticFiles =
       response.writeHead(400).end()
       return
     }
+    // A NUL byte makes every file system call throw: a bad request, not a server error.
+    if (path.includes('\0')) {
+      response.writeHead(400).end()
+      return
+    }
     if (path.endsWith('/')) path += 'index.html'
     const file = normalize(join(folder, path))
     const stat = file.startsWith(folder + sep) ? statSync(file, { throwIfNoEntry: false }) : undefined

@@ -17,6 +17,7 @@ describe.skipIf(skip)('npm start as a process: killed with SIGKILL and started a
   let browser: Browser
   let dataDir: string
   const running: StartedProcess[] = []
+  const folders: string[] = []
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'tidings-attackweb-crash-'))
@@ -28,7 +29,7 @@ describe.skipIf(skip)('npm start as a process: killed with SIGKILL and started a
     for (const p of running)
       if (p.proc.exitCode === null && p.proc.signalCode === null) p.proc.kill('SIGTERM')
     await Promise.all(running.map((p) => p.exited))
-    rmSync(dataDir, { recursive: true, force: true })
+    for (const folder of [dataDir, ...folders]) rmSync(folder, { recursive: true, force: true })
   })
 
   it('pages say the server is down, keep what is written meanwhile, and lose nothing across the restart', async () => {
@@ -98,11 +99,14 @@ describe.skipIf(skip)('npm start as a process: killed with SIGKILL and started a
   }, 40_000)
 
   it('a second npm start on a data folder in use gets one line saying so, not a stack trace', async () => {
-    const owner = await startProcess(['--port', '0', '--data', dataDir])
+    // Its own folder: the first test leaves its restarted server holding dataDir.
+    const held = mkdtempSync(join(tmpdir(), 'tidings-attackweb-held-'))
+    folders.push(held)
+    const owner = await startProcess(['--port', '0', '--data', held])
     running.push(owner)
-    const { code, output } = await runToExit(['--port', '0', '--data', dataDir])
+    const { code, output } = await runToExit(['--port', '0', '--data', held])
     expect(code).not.toBe(0)
-    expect(output).toContain(dataDir)
+    expect(output).toContain(held)
     expect(output).toMatch(/held by another|in use|already/i)
     expect(output).not.toMatch(/^\s+at /m)
   }, 40_000)
