@@ -28,6 +28,7 @@ export const webChatStale = (): boolean => {
   const packages = join(root, 'packages')
   const sources = [
     join(WEB_CHAT, 'src'),
+    join(WEB_CHAT, 'public'),
     join(WEB_CHAT, 'index.html'),
     join(WEB_CHAT, 'vite.config.ts'),
     ...readdirSync(packages).map((name) => join(packages, name, 'src')),

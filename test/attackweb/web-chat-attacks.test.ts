@@ -80,6 +80,30 @@ describe.skipIf(skipBrowser)('the web chat in Chromium, attacked and pushed', ()
     expect(errors).toEqual([])
   }, 30_000)
 
+  it('an edit over the body limit stays in the composer, still editing, with a reason', async () => {
+    const alice = await ChatPage.open(await world.browser.newContext(), world.chat.httpUrl, 'alice')
+    const errors = pageErrors(alice)
+    await alice.connected()
+    await alice.openRoom('random')
+    await alice.send('short and fine')
+    await alice.act('short and fine', 'edit')
+    const composer = alice.page.getByLabel('message', { exact: true })
+    const long = 'E'.repeat(70_000)
+    await composer.fill(long)
+    await composer.press('Enter')
+    await alice.until('the reason', () =>
+      /too long|limit/i.test(document.querySelector('main.chat [role=alert]')?.textContent ?? ''),
+    )
+    expect((await composer.inputValue()).length, 'the edited text is lost').toBe(long.length)
+    expect(await alice.page.locator('.composer .draft').textContent()).toMatch(/^editing alice/)
+    const mine = alice.page.locator('.message.own', {
+      has: alice.page.locator('.body', { hasText: 'short' }),
+    })
+    expect(await mine.locator('.body').textContent()).toBe('short and fine')
+    expect(await mine.locator('.marker').count(), 'not marked edited').toBe(0)
+    expect(errors).toEqual([])
+  }, 30_000)
+
   it('both users write offline, the leading tab closes meanwhile; cached → sent → delivered → read', async () => {
     const aliceContext = await world.browser.newContext()
     const leader = await ChatPage.open(aliceContext, world.chat.httpUrl, 'alice')

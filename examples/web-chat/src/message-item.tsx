@@ -1,6 +1,7 @@
 import type { Conversation, Message, MessageStatus } from '@tidings/core'
 import { useStatus } from '@tidings/react'
 import { textOf } from './text.js'
+import type { Attempt } from './write-problem.js'
 
 // "cached" is what users call a message kept on the device that the server has not confirmed.
 const LABELS: Record<MessageStatus, string> = {
@@ -19,12 +20,14 @@ export const MessageItem = ({
   parent,
   own,
   onAct,
+  attempt,
 }: {
   convo: Conversation
   message: Message
   parent: Message | undefined
   own: boolean
   onAct: (kind: 'reply' | 'edit', message: Message) => void
+  attempt: Attempt
 }) => {
   // Undefined only for a message this page no longer holds; the list shows what it holds.
   const status = useStatus(convo, m.id) ?? m.status
@@ -65,7 +68,11 @@ export const MessageItem = ({
             <button
               type="button"
               className="action"
-              onClick={() => void (pinned ? convo.unpin(m.id) : convo.pin(m.id))}
+              onClick={() =>
+                void (pinned
+                  ? attempt('unpin', () => convo.unpin(m.id))
+                  : attempt('pin', () => convo.pin(m.id)))
+              }
             >
               {pinned ? 'unpin' : 'pin'}
             </button>
@@ -74,7 +81,11 @@ export const MessageItem = ({
                 <button type="button" className="action" onClick={() => onAct('edit', m)}>
                   edit
                 </button>
-                <button type="button" className="action" onClick={() => void convo.delete(m.id)}>
+                <button
+                  type="button"
+                  className="action"
+                  onClick={() => void attempt('delete', () => convo.delete(m.id))}
+                >
                   delete
                 </button>
               </>

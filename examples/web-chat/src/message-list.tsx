@@ -1,6 +1,7 @@
 import type { Conversation, Message } from '@tidings/core'
 import { useLayoutEffect, useRef, useState } from 'react'
 import { MessageItem } from './message-item.js'
+import type { Attempt } from './write-problem.js'
 
 /** The loaded window of messages; scrolling to the top loads older periods. */
 export const MessageList = ({
@@ -8,11 +9,13 @@ export const MessageList = ({
   messages,
   self,
   onAct,
+  attempt,
 }: {
   convo: Conversation
   messages: readonly Message[]
   self: string
   onAct: (kind: 'reply' | 'edit', message: Message) => void
+  attempt: Attempt
 }) => {
   const box = useRef<HTMLOListElement>(null)
   const [older, setOlder] = useState<'idle' | 'loading' | 'none'>('idle')
@@ -58,6 +61,7 @@ export const MessageList = ({
           parent={m.replyTo ? byId.get(m.replyTo) : undefined}
           own={m.author === self}
           onAct={onAct}
+          attempt={attempt}
         />
       ))}
     </ol>

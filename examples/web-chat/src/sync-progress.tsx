@@ -30,12 +30,16 @@ export const SyncProgress = ({ session }: { session: Session }) => {
   useEffect(() => {
     let live = true
     const stops: (() => void)[] = []
-    void Promise.all(ROOMS.map((room) => client.open(room))).then((convos: Conversation[]) => {
-      if (!live) return
-      const count = () => setUnsent(convos.reduce((n, c) => n + c.pending().length, 0))
-      for (const c of convos) stops.push(c.subscribe(count))
-      count()
-    })
+    void Promise.all(ROOMS.map((room) => client.open(room))).then(
+      (convos: Conversation[]) => {
+        if (!live) return
+        const count = () => setUnsent(convos.reduce((n, c) => n + c.pending().length, 0))
+        for (const c of convos) stops.push(c.subscribe(count))
+        count()
+      },
+      // A client closed meanwhile (signed out): nothing left to count.
+      () => {},
+    )
     return () => {
       live = false
       for (const stop of stops) stop()

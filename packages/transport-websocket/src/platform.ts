@@ -19,11 +19,20 @@ export interface WebSocketLike {
 /** A WebSocket constructor: `globalThis.WebSocket` in browsers, `WebSocket` from 'ws' in Node. */
 export type WebSocketConstructor = new (url: string) => WebSocketLike
 
-/** Tells whether the platform has a network, and when it comes back (`navigator.onLine` and 'online'). */
+/**
+ * Tells whether the platform has a network, when it comes back and when it goes (`navigator.onLine`,
+ * the window 'online' and 'offline' events).
+ */
 export interface OnlineSource {
+  /** False when the platform knows it has no network: reconnect attempts wait. */
   isOnline(): boolean
   /** Calls `fn` whenever the platform reports it is online again; returns the unsubscribe. */
   subscribe(fn: () => void): () => void
+  /**
+   * Calls `fn` whenever the platform reports the network gone; returns the unsubscribe.
+   * @remarks Optional: without it a lost network shows only at the ping timeout (12 s by default).
+   */
+  subscribeOffline?(fn: () => void): () => void
 }
 
 /** WebSocket ready state of an open socket (the same number in every implementation). */
@@ -39,16 +48,21 @@ interface EventTargetLike {
   removeEventListener(type: string, fn: () => void): void
 }
 
-/** The browser's online signal: `navigator.onLine` and the window 'online' event; elsewhere always online. */
+/**
+ * The browser's online signal: `navigator.onLine` and the window 'online' and 'offline' events;
+ * elsewhere always online.
+ */
 export const defaultOnline = (): OnlineSource => {
   const target = globalThis as unknown as Partial<EventTargetLike> & { navigator?: { onLine?: boolean } }
+  const listen = (type: 'online' | 'offline') => (fn: () => void) => {
+    if (typeof target.addEventListener !== 'function') return () => {}
+    target.addEventListener(type, fn)
+    return () => target.removeEventListener?.(type, fn)
+  }
   return {
     isOnline: () => target.navigator?.onLine !== false,
-    subscribe: (fn) => {
-      if (typeof target.addEventListener !== 'function') return () => {}
-      target.addEventListener('online', fn)
-      return () => target.removeEventListener?.('online', fn)
-    },
+    subscribe: listen('online'),
+    subscribeOffline: listen('offline'),
   }
 }
 

@@ -39,7 +39,11 @@ export interface WebsocketTransportOptions {
   timers?: Timers
   /** The local clock, ms since epoch (default Date.now). */
   now?: () => number
-  /** When the platform is back online the transport reconnects at once (default: window 'online'). */
+  /**
+   * The platform's network signal (default: `navigator.onLine`, window 'online' and 'offline'): when
+   * the network goes the transport drops its link at once and goes offline, when it comes back the
+   * transport reconnects at once.
+   */
   online?: OnlineSource
   /** Socket buffer level above which frames wait in the lane queues (default 16 KiB). */
   maxBufferedBytes?: number
@@ -123,7 +127,7 @@ class TidingsWebsocketTransport implements WebsocketTransport {
     if (this.#closed) return
     this.#session = session
     this.#wanted = true
-    this.#stopListening ??= this.#online.subscribe(() => this.#onlineAgain())
+    this.#stopListening ??= this.#listen()
     if (!this.#link) this.#open()
   }
 
@@ -246,6 +250,28 @@ class TidingsWebsocketTransport implements WebsocketTransport {
     if (this.#retryTimer === undefined) return
     this.#timers.clearTimeout(this.#retryTimer)
     this.#retryTimer = undefined
+  }
+
+  #listen(): () => void {
+    const online = this.#online
+    const stopOnline = online.subscribe(() => this.#onlineAgain())
+    const stopOffline = online.subscribeOffline?.(() => this.#networkGone())
+    return () => {
+      stopOnline()
+      stopOffline?.()
+    }
+  }
+
+  /**
+   * The platform says the network is gone: a socket on it can look open until the ping timeout, so
+   * saying "online" meanwhile would be a lie. Drop it now; the retry waits for 'online'.
+   */
+  #networkGone() {
+    if (!this.#wanted || this.#closed || !this.#link) return
+    this.#link.close()
+    this.#link = undefined
+    this.#setState('offline')
+    this.#scheduleRetry()
   }
 
   /** The platform says the network is back: waiting out a backoff would only delay the user. */

@@ -1,4 +1,10 @@
-import { type ConnectionState, conversationId, type DeviceId, type TidingsError } from '@tidings/core'
+import {
+  type ConnectionState,
+  conversationId,
+  type DeviceId,
+  type TidingsError,
+  type Timers,
+} from '@tidings/core'
 import { websocketTransport } from '@tidings/transport-websocket'
 import { afterEach, describe, expect, it } from 'vitest'
 import WS from 'ws'
@@ -253,6 +259,35 @@ describe('reconnecting', () => {
     await waitFor(() => t.state === 'online', 'online again without waiting out the backoff', 2_000)
     t.disconnect()
     expect(online.listeners.size).toBe(0)
+  })
+
+  it('drops the link at once when the platform reports the network gone, and waits for it', async () => {
+    const stub = await stubbed()
+    const online = fakeOnline()
+    // Retries come every few ms: any that ignored the platform's word would open a socket.
+    const retries: number[] = []
+    const timers: Timers = {
+      setTimeout: (fn, ms) => {
+        if (ms < 1_000) retries.push(ms)
+        return setTimeout(fn, ms)
+      },
+      clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+    }
+    const t = transport({ url: stub.url, online: online.source, timers, backoff: { base: 1, cap: 4 } })
+    t.subscribe(room, async () => [])
+    t.connect(session)
+    await waitFor(() => t.state === 'online', 'online')
+    stub.silence() // a lost network: the socket looks open, nothing more arrives
+    const before = t.states.length
+    online.goOffline()
+    // At once, not at the ping timeout (12 s by default).
+    expect(t.state).toBe('offline')
+    await waitFor(() => retries.length >= 5, 'retries while offline')
+    expect(t.states.slice(before)).toEqual(['offline'])
+    online.comeBack()
+    await waitFor(() => t.state === 'online' && stub.connections.some((c) => !c.silent), 'online again')
+    t.disconnect()
+    expect(online.listeners.size + online.offlineListeners.size).toBe(0)
   })
 
   it('stays offline after disconnect and for good after close', async () => {

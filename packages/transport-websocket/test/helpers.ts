@@ -44,20 +44,31 @@ export const manualTimers = () => {
   }
 }
 
-/** An online source the test flips. */
+/** An online source the test flips: `goOffline` and `comeBack` fire the window events' stand-ins. */
 export const fakeOnline = () => {
   const listeners = new Set<() => void>()
+  const offlineListeners = new Set<() => void>()
+  let online = true
   const source: OnlineSource = {
-    isOnline: () => true,
+    isOnline: () => online,
     subscribe: (fn) => {
       listeners.add(fn)
       return () => listeners.delete(fn)
     },
+    subscribeOffline: (fn) => {
+      offlineListeners.add(fn)
+      return () => offlineListeners.delete(fn)
+    },
   }
   const comeBack = () => {
+    online = true
     for (const fn of listeners) fn()
   }
-  return { source, comeBack, listeners }
+  const goOffline = () => {
+    online = false
+    for (const fn of offlineListeners) fn()
+  }
+  return { source, comeBack, goOffline, listeners, offlineListeners }
 }
 
 /** A valid Yjs update of about `size` bytes: one string set on map `m` by a fresh client. */
