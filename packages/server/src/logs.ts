@@ -4,10 +4,12 @@ export type { Logger } from 'pino'
 /** A pino level name, or `silent`. */
 export type LogLevel = LevelWithSilent
 
-const LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+/** Every level, most severe first. */
+export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 
 /** Whether `value` names a log level (for the CLI's `--log-level` and `LOG_LEVEL`). */
-export const isLogLevel = (value: string): value is LogLevel => (LEVELS as readonly string[]).includes(value)
+export const isLogLevel = (value: string): value is LogLevel =>
+  (LOG_LEVELS as readonly string[]).includes(value)
 
 /**
  * The server's logger: the app's own, or a pino logger on stdout at `level`. Without either it is
