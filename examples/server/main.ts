@@ -34,6 +34,8 @@ a few messages (one urgent), untick it, and watch the other window.
 Terminal chat on the same server: TIDINGS_URL=${chat.wsUrl} npm run chat -- ${users[2]}
 Stop with Ctrl-C.`)
 
+// SIGTERM (a deploy, `docker stop`): the server refuses new sockets, finishes its commits and
+// closes every client with 1001, so the web chats reconnect to the next instance.
 const stop = async () => {
   await chat.close()
   process.exit(0)

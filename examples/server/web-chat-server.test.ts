@@ -8,18 +8,30 @@ import { startWebChat, type WebChatServer } from './web-chat-server.js'
 
 describe('npm start options', () => {
   it('reads flags before the environment before the defaults', () => {
-    expect(parseStartArgs([], {})).toEqual({ port: 8080, host: '127.0.0.1', dataDir: './data' })
+    expect(parseStartArgs([], {})).toEqual({
+      port: 8080,
+      host: '127.0.0.1',
+      dataDir: './data',
+      logLevel: 'info',
+    })
     expect(parseStartArgs([], { PORT: '9000', HOST: '0.0.0.0', TIDINGS_DATA: '/srv/t' })).toEqual({
       port: 9000,
       host: '0.0.0.0',
       dataDir: '/srv/t',
+      logLevel: 'info',
     })
+    expect(parseStartArgs(['--log-level', 'warn'], { LOG_LEVEL: 'debug' })).toMatchObject({
+      logLevel: 'warn',
+    })
+    expect(parseStartArgs([], { LOG_LEVEL: 'debug' })).toMatchObject({ logLevel: 'debug' })
+    expect(() => parseStartArgs(['--log-level', 'loud'], {})).toThrow(/not one of/)
     expect(
       parseStartArgs(['--port', '9001', '--data', 'here'], { PORT: '9000', TIDINGS_DATA: '/srv/t' }),
     ).toEqual({
       port: 9001,
       host: '127.0.0.1',
       dataDir: 'here',
+      logLevel: 'info',
     })
     expect(parseStartArgs(['--help'], {})).toBe('help')
     expect(() => parseStartArgs(['--port', 'eighty'], {})).toThrow(/not a port/)

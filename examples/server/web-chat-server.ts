@@ -35,6 +35,7 @@ export const startWebChat = async (
     port: config.port,
     host: config.host,
     dataDir: config.dataDir,
+    ...(config.logLevel ? { logLevel: config.logLevel } : {}),
     authenticate: demoAuthenticate,
     request: staticFiles(options.webRoot ?? WEB_CHAT_DIST),
   })

@@ -12,9 +12,9 @@ const root = rootManifest()
 const core = packages.find((p) => p.manifest.name === '@tidings/core')?.manifest as Manifest
 const ourNames = new Set(packages.map((p) => p.manifest.name))
 
-// Declared for work landing in parallel (the server's logs and metrics, issue 11) that does not
-// import them yet. Remove an entry once its package imports it.
-const PENDING: Record<string, string[]> = { '@tidings/server': ['pino', 'prom-client'] }
+// Dependencies declared ahead of the code that imports them (work landing in parallel), by package.
+// Remove an entry once its package imports it.
+const PENDING: Record<string, string[]> = {}
 
 /** `lib0/decoding` → `lib0`, `@tidings/core/conformance` → `@tidings/core`; undefined for built-ins. */
 const packageOf = (specifier: string): string | undefined => {

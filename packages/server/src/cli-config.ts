@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import type { Authenticate, AuthResult } from './hub.js'
+import { isLogLevel, LOG_LEVELS, type LogLevel } from './logs.js'
 
 /**
  * One token's grant: its user, whether it may write, and optionally what it may open. A grant
@@ -23,6 +24,8 @@ export interface CliConfig {
   readonly host: string
   readonly dataDir: string
   readonly retentionDays?: number
+  /** `--log-level` or `LOG_LEVEL` (default info). */
+  readonly logLevel: LogLevel
   readonly tokens: ReadonlyMap<string, TokenGrant>
 }
 
@@ -33,6 +36,7 @@ export const USAGE = `Usage: tidings-server [options]
   --data <dir>          folder of the SQLite database (default ./data)
   --tokens <file>       JSON file of tokens: { "<token>": "<user>" | { "user", "canWrite"?, "canAdmin"?, "conversations"?, "docs"? } }
   --retention-days <n>  drop messages older than n days in every conversation
+  --log-level <level>   fatal, error, warn, info, debug, trace or silent (default info; env LOG_LEVEL)
   --help                show this
 
 Environment: TIDINGS_TOKENS="<token>=<user>[:ro|:admin],…" adds tokens (":ro" makes one
@@ -112,6 +116,7 @@ export const parseCli = (
       data: { type: 'string' },
       tokens: { type: 'string' },
       'retention-days': { type: 'string' },
+      'log-level': { type: 'string' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -127,8 +132,11 @@ export const parseCli = (
   if (tokens.size === 0) throw new Error('no tokens: pass --tokens <file> or set TIDINGS_TOKENS')
   const days = values['retention-days'] === undefined ? undefined : Number(values['retention-days'])
   if (days !== undefined && !(days > 0)) throw new Error('--retention-days needs a positive number')
+  const logLevel = values['log-level'] ?? env.LOG_LEVEL ?? 'info'
+  if (!isLogLevel(logLevel)) throw new Error(`--log-level ${logLevel} is not one of ${LOG_LEVELS.join(', ')}`)
   return {
     port,
+    logLevel,
     host: values.host ?? '127.0.0.1',
     dataDir: values.data ?? './data',
     tokens,

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { pino } from 'pino'
 import { parseCli, tokenAuthenticate, USAGE } from './cli-config.js'
 import { createServer } from './server.js'
 
@@ -15,14 +16,18 @@ const main = async (): Promise<void> => {
     process.stdout.write(USAGE)
     return
   }
+  // JSON lines on stdout, as log collectors expect; the start line carries the URL.
+  const logger = pino({ name: 'tidings-server', level: config.logLevel })
   const server = await createServer({
+    logger,
     port: config.port,
     host: config.host,
     dataDir: config.dataDir,
     authenticate: tokenAuthenticate(config.tokens),
     ...(config.retentionDays !== undefined ? { retentionDays: config.retentionDays } : {}),
   })
-  process.stdout.write(`tidings-server listening on ${server.url} (data in ${config.dataDir})\n`)
+  // SIGTERM (a deploy, `docker stop`): refuse new sockets, finish the commits in flight, and
+  // close every client with 1001 so it reconnects to the next instance.
   const stop = () => {
     server.close().then(
       () => process.exit(0),

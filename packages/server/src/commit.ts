@@ -71,6 +71,8 @@ export interface CommitterOptions {
   readonly retentionLimit: (conversation: string) => number
   /** A commit raised a conversation's retention: drop what it no longer keeps. */
   readonly retentionRose: (state: ConversationState) => void
+  /** Told how long each group commit's storage write took, and whether it succeeded. */
+  readonly committed?: (seconds: number, ok: boolean, updates: number) => void
 }
 
 /** Jobs per group commit: big enough to amortise a transaction, small enough to keep acks quick. */
@@ -365,9 +367,12 @@ export class Committer {
       const meta: Record<string, string> = {}
       for (const [state, stage] of staged) Object.assign(meta, state.bindings.meta(stage))
       for (const step of steps.values()) Object.assign(meta, step.meta)
+      const started = performance.now()
       try {
         await storage.write({ updates: writes, meta })
+        this.options.committed?.((performance.now() - started) / 1000, true, writes.length)
       } catch (error) {
+        this.options.committed?.((performance.now() - started) / 1000, false, writes.length)
         // Memory holds what storage refused: forget those docs, and let the clients resend.
         for (const { job } of accepted) docs.discard(job.doc)
         for (const name of poisoned) docs.discard(name)

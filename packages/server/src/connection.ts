@@ -49,6 +49,8 @@ export class TidingsConnection implements Writer, Subscriber {
   #authBytes = 0
   #pending = 0
   #paused = false
+  /** The code this side closed with, for the log (the peer's echo may differ). */
+  #closeCode: number | undefined
   #chain: Promise<void> = Promise.resolve()
   readonly #authTimer: ReturnType<typeof setTimeout>
   /** Restarted by every received frame: a half-open link (a 4G handover) sends nothing. */
@@ -57,6 +59,8 @@ export class TidingsConnection implements Writer, Subscriber {
   constructor(
     private readonly hub: Hub,
     private readonly ws: WebSocket,
+    /** The peer's address, for logs. */
+    private readonly remote = '',
   ) {
     const { limits } = hub
     this.#out = new Outgoing(
@@ -89,17 +93,18 @@ export class TidingsConnection implements Writer, Subscriber {
         hub.report(error)
       }
     })
-    ws.on('close', () => this.#closed())
+    ws.on('close', (code) => this.#closed(code))
     ws.on('error', () => this.close(1011, 'socket error'))
   }
 
   /** Queues a frame in its bucket. */
   send(bucket: Bucket, frame: Frame): void {
-    this.sendEncoded(bucket, encodeFrame(frame))
+    this.sendEncoded(bucket, encodeFrame(frame), frame.type)
   }
 
-  sendEncoded(bucket: Bucket, bytes: Uint8Array): void {
+  sendEncoded(bucket: Bucket, bytes: Uint8Array, type: Frame['type']): void {
     if (this.#phase === 'closed') return
+    this.hub.metrics.frameOut(type)
     this.#out.push(bucket, bytes)
   }
 
@@ -110,6 +115,7 @@ export class TidingsConnection implements Writer, Subscriber {
     clearTimeout(this.#idleTimer)
     clearTimeout(this.#authTimer)
     this.#out.close()
+    this.#closeCode = code
     try {
       if (terminate) this.ws.terminate()
       else {
@@ -175,6 +181,7 @@ export class TidingsConnection implements Writer, Subscriber {
       this.#malformedFrame((error as Error).message)
       return
     }
+    this.hub.metrics.frameIn(frame.type)
     this.#pending += bytes.length
     if (this.#pending > this.hub.limits.maxPendingBytes && !this.#paused) {
       // Stop reading the socket until the committer catches up: TCP pushes back on the client.
@@ -201,8 +208,9 @@ export class TidingsConnection implements Writer, Subscriber {
       this.close(4400, 'malformed auth frame')
       return
     }
+    this.hub.metrics.frameIn(frame.type)
     if (frame.type !== 'auth') {
-      this.#error('', 'auth/denied', 'the first frame must be auth', 0)
+      this.#authRefused('', 'the first frame must be auth')
       this.close(4401, 'auth required')
       return
     }
@@ -219,14 +227,14 @@ export class TidingsConnection implements Writer, Subscriber {
       : undefined
     if (this.#phase !== 'authenticating') return
     if (!result) {
-      this.#error('', 'auth/denied', 'the token or device id was refused', 0)
+      this.#authRefused(frame.device, 'the token or device id was refused')
       return this.close(4401, 'auth refused')
     }
     // A device belongs to the user who first used it on this server, everywhere.
     const owns = await this.hub.devices.claim(frame.device, result.userId)
     if (this.#phase !== 'authenticating') return
     if (!owns) {
-      this.#error('', 'auth/denied', `device ${frame.device} belongs to another user`, 0)
+      this.#authRefused(frame.device, `device ${frame.device} belongs to another user`)
       return this.close(4401, 'auth refused')
     }
     clearTimeout(this.#authTimer)
@@ -241,6 +249,10 @@ export class TidingsConnection implements Writer, Subscriber {
       return this.close(4429, 'too many connections')
     }
     this.#countedUser = result.userId
+    this.hub.log.info(
+      { user: this.#user, device: this.#device, remote: this.remote, protocol: 'tidings' },
+      'connection opened',
+    )
     this.send('session', { type: 'welcome', user: result.userId, serverTime: this.hub.now() })
   }
 
@@ -432,7 +444,15 @@ export class TidingsConnection implements Writer, Subscriber {
     if (++this.#malformed >= this.hub.limits.maxMalformed) this.#abuseClose(4400, 'too many malformed frames')
   }
 
-  #error(doc: string, code: RefusalCode, reason: string, ref: number): void {
+  /** Refuses `auth`: logged as such (never with the token), counted with the other refusals. */
+  #authRefused(device: string, reason: string): void {
+    this.hub.log.warn({ remote: this.remote, device, reason }, 'auth refused')
+    this.#error('', 'auth/denied', reason, 0, false)
+  }
+
+  #error(doc: string, code: RefusalCode, reason: string, ref: number, log = true): void {
+    this.hub.metrics.refused(code)
+    if (log) this.hub.log.info({ user: this.#user, device: this.#device, code, doc, reason }, 'refused')
     this.send('session', { type: 'error', doc, code, reason: reason.slice(0, 1000), ref })
   }
 
@@ -441,8 +461,18 @@ export class TidingsConnection implements Writer, Subscriber {
     this.#unauthenticated = false
   }
 
-  #closed(): void {
+  #closed(peerCode?: number): void {
     this.#phase = 'closed'
+    if (this.hub.connections.has(this))
+      this.hub.log.info(
+        {
+          user: this.#user || undefined,
+          device: this.#device || undefined,
+          remote: this.remote,
+          code: this.#closeCode ?? peerCode,
+        },
+        'connection closed',
+      )
     this.#authenticated()
     clearTimeout(this.#authTimer)
     clearTimeout(this.#idleTimer)

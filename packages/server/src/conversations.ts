@@ -10,7 +10,7 @@ import { Manifest, manifestKey } from './manifest.js'
 /** A Tidings connection subscribed to a conversation: what forwarding needs of it. */
 export interface Subscriber {
   /** Queues an encoded frame: one buffer is shared by every subscriber it goes to. */
-  sendEncoded(bucket: Bucket, bytes: Uint8Array): void
+  sendEncoded(bucket: Bucket, bytes: Uint8Array, type: Frame['type']): void
 }
 
 /** The live value of a root map key in a doc, read without instantiating the map. */
@@ -86,7 +86,7 @@ export class ConversationState {
     for (const subscriber of this.subscribers) {
       if (subscriber === except) continue
       bytes ??= encodeFrame(frame)
-      subscriber.sendEncoded(bucket, bytes)
+      subscriber.sendEncoded(bucket, bytes, frame.type)
     }
   }
 }

@@ -18,6 +18,8 @@ export interface DocStoreOptions {
   readonly compactAfter: number
   readonly now: () => number
   readonly report: (error: unknown) => void
+  /** Told of each doc unloaded for idleness, with its stored rows and whether it is compacted. */
+  readonly unloaded?: (name: string, rows: number, compacted: boolean) => void
 }
 
 /**
@@ -78,9 +80,9 @@ export class DocStore {
       if (entry.holds > 0 || entry.lastUsed > cutoff) continue
       this.#docs.delete(name)
       entry.doc.destroy()
-      if (entry.rows >= this.options.compactAfter && !this.#closed) {
-        this.options.storage.compact(name).catch(this.options.report)
-      }
+      const compact = entry.rows >= this.options.compactAfter && !this.#closed
+      if (compact) this.options.storage.compact(name).catch(this.options.report)
+      this.options.unloaded?.(name, entry.rows, compact)
     }
   }
 

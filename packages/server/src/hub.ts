@@ -6,7 +6,9 @@ import type { DeviceOwners } from './device-owners.js'
 import type { DocStore } from './docs.js'
 import { bucketOf } from './lanes-queue.js'
 import type { Limits } from './limits.js'
+import type { Logger } from './logs.js'
 import type { ManifestStep } from './manifest.js'
+import type { ServerMetrics } from './metrics.js'
 import type { ByteBudget, UserConnections, UserSubscriptions } from './quotas.js'
 import type { RefusalLedger } from './refusals.js'
 
@@ -78,6 +80,9 @@ export interface Hub {
   readonly devices: DeviceOwners
   readonly now: () => number
   readonly report: (error: unknown) => void
+  /** Structured logs: never tokens or message bodies. */
+  readonly log: Logger
+  readonly metrics: ServerMetrics
   /** y-websocket connections by doc name. */
   readonly rooms: Map<string, Set<RoomMember>>
   /** Presence of y-websocket rooms that are not a conversation's meta doc. */

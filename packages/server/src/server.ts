@@ -9,8 +9,11 @@ import { DeviceOwners } from './device-owners.js'
 import { DocStore } from './docs.js'
 import { type Authenticate, forward, type Hub, pushManifest } from './hub.js'
 import { type Limits, resolveLimits } from './limits.js'
+import { type Logger, type LogLevel, serverLogger } from './logs.js'
+import { ServerMetrics } from './metrics.js'
 import { ByteBudget, UserConnections, UserSubscriptions } from './quotas.js'
 import { RefusalLedger } from './refusals.js'
+import { answerReport } from './reports.js'
 import {
   applyPolicy,
   applyRetention,
@@ -42,11 +45,24 @@ export interface ServerOptions {
   readonly retentionCheckMs?: number
   /** The server's clock, injectable for tests. */
   readonly now?: () => number
-  /** Where internal errors go (never refusals, which go to the client); default console.error. */
+  /**
+   * Where internal errors go (never refusals, which go to the client); default: the logger at
+   * `error` when one is given (`logger` or `logLevel`), console.error otherwise.
+   */
   readonly onError?: (error: unknown) => void
+  /** A pino logger for the server's structured logs (start, connections, refusals, slow commits). */
+  readonly logger?: Logger
+  /**
+   * The level of `logger`, or of a pino logger on stdout when none is given. Without either the
+   * server logs nothing (`silent`), so an embedded server or a test stays quiet.
+   */
+  readonly logLevel?: LogLevel
+  /** A group commit whose storage write takes longer than this is logged at `warn` (default 250 ms). */
+  readonly slowCommitMs?: number
   /**
    * Answers plain HTTP requests (WebSocket upgrades never reach it), e.g. to serve a web app on
-   * the sync port. Without it every plain request gets 404.
+   * the sync port. `GET /health` and `GET /metrics` are answered before it. Without it every other
+   * plain request gets 404.
    */
   readonly request?: (request: IncomingMessage, response: ServerResponse) => void
 }
@@ -87,9 +103,18 @@ export const createServer = async (options: ServerOptions): Promise<TidingsServe
   const storage = options.storage ?? (await defaultStorage(options.dataDir ?? './data'))
   const limits = resolveLimits(options.limits)
   const now = options.now ?? Date.now
-  const report = options.onError ?? ((error: unknown) => console.error('[tidings-server]', error))
+  const log = serverLogger(options.logger, options.logLevel)
+  const logging = options.logger !== undefined || options.logLevel !== undefined
+  const report =
+    options.onError ??
+    (logging
+      ? (error: unknown) => log.error({ err: error }, 'internal error')
+      : (error: unknown) => console.error('[tidings-server]', error))
   const docIdleMs = options.docIdleMs ?? 30_000
+  const slowCommitMs = options.slowCommitMs ?? 250
+  let lastWriteOk = true
   const docs = new DocStore({
+    unloaded: (doc, rows, compacted) => log.debug({ doc, rows, compacted }, 'doc unloaded'),
     storage,
     idleMs: docIdleMs,
     compactAfter: options.compactAfter ?? 100,
@@ -120,6 +145,22 @@ export const createServer = async (options: ServerOptions): Promise<TidingsServe
     pushManifest,
     retentionLimit: (conversation) => retentionLimit(options.retentionDays, conversation, now()),
     retentionRose: (state) => void committer.run(() => applyRetention(hub, state)).catch(report),
+    committed: (seconds, ok, updates) => {
+      lastWriteOk = ok
+      metrics.committed(seconds, ok)
+      if (seconds * 1000 > slowCommitMs)
+        log.warn({ ms: Math.round(seconds * 1000), updates, ok }, 'slow commit')
+    },
+  })
+  const metrics = new ServerMetrics({
+    connections: () => hub.connections.size,
+    subscriptions: () => {
+      let count = 0
+      for (const state of hub.conversations.all()) count += state.subscribers.size
+      return count
+    },
+    docsLoaded: () => docs.loaded().length,
+    queuedBytes: () => hub.outgoing.used,
   })
   const hub: Hub = {
     storage,
@@ -134,6 +175,8 @@ export const createServer = async (options: ServerOptions): Promise<TidingsServe
     devices: new DeviceOwners(storage),
     now,
     report,
+    log,
+    metrics,
     rooms: new Map(),
     roomAwareness: new Map(),
     refusals: new RefusalLedger(limits.maxRefusals),
@@ -153,8 +196,17 @@ export const createServer = async (options: ServerOptions): Promise<TidingsServe
     }
   }
   const answer = options.request ?? notFound
+  const reports = {
+    metrics,
+    up: () => !hub.closing,
+    lastWriteOk: () => lastWriteOk,
+    dataDir: ownStorage ? (options.dataDir ?? './data') : undefined,
+    docsLoaded: () => docs.loaded().length,
+    connections: () => hub.connections.size,
+  }
   const http = createHttpServer((request, response) => {
     try {
+      if (answerReport(reports, request, response, report)) return
       answer(request, response)
     } catch (error) {
       // The app's handler failing must not take the sync server down with it.
@@ -170,8 +222,11 @@ export const createServer = async (options: ServerOptions): Promise<TidingsServe
       if (hub.unauthenticated >= limits.maxUnauthenticated)
         return refuseUpgrade(socket, '503 Service Unavailable')
       const url = new URL(request.url ?? '/', 'http://localhost')
+      const remote = socket.remoteAddress ?? ''
       if (url.pathname === '/') {
-        wss.handleUpgrade(request, socket, head, (ws) => accept(ws, () => new TidingsConnection(hub, ws)))
+        wss.handleUpgrade(request, socket, head, (ws) =>
+          accept(ws, () => new TidingsConnection(hub, ws, remote)),
+        )
         return
       }
       if (!url.pathname.startsWith('/y/')) return refuseUpgrade(socket, '404 Not Found')
@@ -187,7 +242,7 @@ export const createServer = async (options: ServerOptions): Promise<TidingsServe
       const device = url.searchParams.get('device') || null
       if (device !== null && !/^[a-z0-9]{4,32}$/.test(device)) return refuseUpgrade(socket, '400 Bad Request')
       wss.handleUpgrade(request, socket, head, (ws) =>
-        accept(ws, () => new YConnection(hub, ws, name, token, device)),
+        accept(ws, () => new YConnection(hub, ws, name, token, device, remote)),
       )
     } catch (error) {
       report(error)
@@ -206,6 +261,8 @@ export const createServer = async (options: ServerOptions): Promise<TidingsServe
   const { port, address } = http.address() as AddressInfo
   const shown = address === '0.0.0.0' || address === '::' ? '127.0.0.1' : address
   const url = `ws://${shown.includes(':') ? `[${shown}]` : shown}:${port}`
+  const storageName = ownStorage ? `sqlite:${options.dataDir ?? './data'}/tidings.db` : 'custom'
+  log.info({ port, url, storage: storageName }, 'listening')
 
   const sweep = setInterval(
     () => {
@@ -250,6 +307,7 @@ export const createServer = async (options: ServerOptions): Promise<TidingsServe
     close: () => {
       closed ??= (async () => {
         hub.closing = true
+        log.info({ connections: hub.connections.size }, 'shutting down')
         clearInterval(sweep)
         clearInterval(retention)
         for (const connection of [...hub.connections]) connection.close(1001, 'server shutdown')
@@ -268,7 +326,9 @@ export const createServer = async (options: ServerOptions): Promise<TidingsServe
         hub.conversations.close()
         for (const room of hub.roomAwareness.values()) room.destroy()
         docs.close()
+        metrics.close()
         if (ownStorage) await storage.close()
+        log.info({ port }, 'stopped')
       })()
       return closed
     },

@@ -72,6 +72,8 @@ export class YConnection implements Writer, RoomMember, AwarenessPeer {
   #pending = 0
   #jobs = 0
   #paused = false
+  /** The code this side closed with, for the log (the peer's echo may differ). */
+  #closeCode: number | undefined
   /** Restarted by every frame and pong: a half-open link answers neither. */
   readonly #idleTimer: ReturnType<typeof setTimeout>
   /** Stock clients send nothing while idle, so the server pings; browsers answer on their own. */
@@ -83,6 +85,8 @@ export class YConnection implements Writer, RoomMember, AwarenessPeer {
     readonly name: string,
     token: string,
     device: string | null,
+    /** The peer's address, for logs. */
+    private readonly remote = '',
   ) {
     this.#ref = parseDocName(name)
     this.#out = new Outgoing(
@@ -108,13 +112,14 @@ export class YConnection implements Writer, RoomMember, AwarenessPeer {
     ws.on('pong', () => this.#idleTimer.refresh())
     ws.on('message', (data) => {
       this.#idleTimer.refresh()
+      hub.metrics.frameIn('y-websocket')
       try {
         this.#receive(toBytes(data))
       } catch (error) {
         hub.report(error)
       }
     })
-    ws.on('close', () => this.#closed())
+    ws.on('close', (code) => this.#closed(code))
     ws.on('error', () => this.close(1011, 'socket error'))
     this.#start(token, device).catch((error) => {
       hub.report(error)
@@ -143,7 +148,12 @@ export class YConnection implements Writer, RoomMember, AwarenessPeer {
     this.#send(encoding.toUint8Array(e))
   }
 
-  refused(_job: UpdateJob, refusal: Refusal): void {
+  refused(job: UpdateJob, refusal: Refusal): void {
+    this.hub.metrics.refused(refusal.code)
+    this.hub.log.info(
+      { user: this.user, device: this.device, code: refusal.code, doc: job.doc, reason: refusal.message },
+      'refused',
+    )
     if (refusal.code === 'protocol/malformed') this.#countMalformed()
     this.#countRefusal()
   }
@@ -174,6 +184,7 @@ export class YConnection implements Writer, RoomMember, AwarenessPeer {
     if (code === 4400 || code === 4429) this.#abandoned = true
     // A paused socket would not read the client's answer to the close frame.
     if (this.#paused) this.ws.resume()
+    this.#closeCode = code
     try {
       this.ws.close(code, reason)
     } catch {
@@ -193,13 +204,22 @@ export class YConnection implements Writer, RoomMember, AwarenessPeer {
     this.#authenticated()
     if (this.#phase === 'closed') return
     // 44xx: y-websocket treats these as final and stops reconnecting.
-    if (!result) return this.close(4401, 'auth refused')
+    if (!result) {
+      this.hub.metrics.refused('auth/denied')
+      this.hub.log.warn({ remote: this.remote, device: device ?? undefined, doc: this.name }, 'auth refused')
+      return this.close(4401, 'auth refused')
+    }
     if (!this.hub.refusals.allows(result.userId)) return this.close(4429, 'too many refused messages: wait')
     // Counted with the user's Tidings connections: each one holds a doc, queues and a socket.
     if (!this.hub.userConnections.add(result.userId)) return this.close(4429, 'too many connections')
     this.#countedUser = result.userId
     // A device named with `?device=` is bound to its first user, as on the Tidings protocol.
     if (device !== null && !(await this.hub.devices.claim(device, result.userId))) {
+      this.hub.metrics.refused('auth/denied')
+      this.hub.log.warn(
+        { remote: this.remote, device, doc: this.name, reason: 'device of another user' },
+        'auth refused',
+      )
       return this.close(4401, 'auth refused: the device belongs to another user')
     }
     if ((this.#phase as string) === 'closed') return
@@ -221,6 +241,10 @@ export class YConnection implements Writer, RoomMember, AwarenessPeer {
     members.add(this)
     this.#awareness = this.#awarenessRoom()
     this.#phase = 'open'
+    this.hub.log.info(
+      { user: this.user, device: this.device, remote: this.remote, protocol: 'y-websocket', doc: this.name },
+      'connection opened',
+    )
     this.#send(syncMessage(messageYjsSyncStep1, Y.encodeStateVector(doc)))
     this.#awareness.join(this)
     this.#drain()
@@ -325,7 +349,9 @@ export class YConnection implements Writer, RoomMember, AwarenessPeer {
   }
 
   #send(bytes: Uint8Array): void {
-    if (this.#phase !== 'closed') this.#out.push('normal', bytes)
+    if (this.#phase === 'closed') return
+    this.hub.metrics.frameOut('y-websocket')
+    this.#out.push('normal', bytes)
   }
 
   #authenticated(): void {
@@ -333,7 +359,17 @@ export class YConnection implements Writer, RoomMember, AwarenessPeer {
     this.#unauthenticated = false
   }
 
-  #closed(): void {
+  #closed(peerCode?: number): void {
+    if (this.hub.connections.has(this))
+      this.hub.log.info(
+        {
+          user: this.user || undefined,
+          device: this.device,
+          remote: this.remote,
+          code: this.#closeCode ?? peerCode,
+        },
+        'connection closed',
+      )
     this.#authenticated()
     if (this.#countedUser !== undefined) this.hub.userConnections.remove(this.#countedUser)
     this.#countedUser = undefined
