@@ -75,6 +75,9 @@ export interface Client {
    * again after a reconnect; see `error`). An entry refused with `clock/skew` counts as refused only
    * once the clock offset measured after the refusal was applied and it could not be re-stamped.
    * Rejects with `client/closed` when the client is closed before that.
+   * @remarks Before any `open` it starts the client (reads storage, connects the transport) and
+   * resolves once the link is online: nothing is open, so nothing waits in the outbox. Without a
+   * transport it resolves at once. It waits through failures: watch `link` or `error` to give up.
    */
   whenSynced(): Promise<void>
   close(): Promise<void>
@@ -403,6 +406,12 @@ export const createClient = (options: ClientOptions): Client => {
       return new Promise<void>((resolve, reject) => {
         live()
         settled.set(resolve, reject)
+        // Nothing opened yet means no link either: start one rather than wait for an open that may
+        // never come (the transport connects when the client starts).
+        if (transport && !ctx)
+          ready().then(checkSettled, (error) => {
+            if (settled.delete(resolve)) reject(error)
+          })
         checkSettled()
       })
     },
