@@ -52,9 +52,10 @@ export const failureOf = (url: string, end: SocketEnd): TidingsError => {
       cause,
     )
   const detail = code || message || 'the platform gives no detail'
-  return new TidingsError(
-    'network/unreachable',
-    `Cannot reach ${url} (${detail}): is the server running, and are the host, port and scheme right?`,
-    cause,
-  )
+  // A TLS server hangs up on a plain request without a word: from here it looks like a reset.
+  const hint =
+    code === 'ECONNRESET'
+      ? 'the server hung up before answering: if it serves TLS, use wss://'
+      : 'is the server running, and are the host, port and scheme right?'
+  return new TidingsError('network/unreachable', `Cannot reach ${url} (${detail}): ${hint}`, cause)
 }

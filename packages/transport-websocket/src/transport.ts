@@ -147,6 +147,8 @@ class TidingsWebsocketTransport implements WebsocketTransport {
     if (this.#closed) return
     this.#session = session
     this.#wanted = true
+    // A fresh start: what stopped the last one (a disconnect, a refused token) is no reason now.
+    this.#reason = undefined
     this.#reported = undefined
     this.#stopListening ??= this.#listen()
     if (!this.#link) this.#open()

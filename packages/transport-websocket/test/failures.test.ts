@@ -114,6 +114,17 @@ describe('a server that cannot be used', () => {
     expect(t.statuses.find((s) => s.state === 'offline')?.reason).toBe('network/tls')
   })
 
+  it('hints at wss:// when the server hangs up before answering, as a TLS server does to ws://', async () => {
+    const server = listen((socket) => socket.once('data', () => socket.destroy()))
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    cleanup.push(() => new Promise((resolve) => server.close(() => resolve())))
+    const t = transport({ url: `ws://127.0.0.1:${(server.address() as { port: number }).port}/` })
+    t.connect(session)
+    await waitFor(() => t.errors.length === 1, 'the failure')
+    expect(t.errors[0]!.code).toBe('network/unreachable')
+    expect(t.errors[0]!.message).toContain('use wss://')
+  })
+
   it('reports a lost link again after the server had welcomed it', async () => {
     const stub = await startStub()
     cleanup.push(() => stub.close())
@@ -144,6 +155,8 @@ describe('offline on purpose', () => {
     await waitFor(() => t.state === 'online', 'online again')
     t.disconnect()
     expect(t.linkStatus).toEqual({ state: 'offline', reason: 'offline/switch' })
+    t.connect(session)
+    expect(t.linkStatus).toEqual({ state: 'connecting' })
     // Neither is a failure.
     expect(t.errors).toEqual([])
   })
