@@ -39,12 +39,17 @@ export const failureOf = (url: string, end: SocketEnd): TidingsError => {
   const code = codeOf(end.error)
   const message = messageOf(end.error)
   const status = /Unexpected server response: (\d+)/.exec(message)?.[1]
-  if (status !== undefined && Number(status) < 500)
+  if (status !== undefined && Number(status) < 500) {
+    const hint =
+      status === '404'
+        ? "check the URL's path (the Tidings server listens on its root, /)"
+        : 'another server or a proxy answered: check the URL'
     return new TidingsError(
       'network/bad-path',
-      `${url} answered HTTP ${status} to the WebSocket upgrade: check the URL's path (the Tidings server listens on its root, /).`,
+      `${url} answered HTTP ${status} to the WebSocket upgrade: ${hint}.`,
       cause,
     )
+  }
   if (TLS_CODE.test(code) || NOT_HTTP.test(code))
     return new TidingsError(
       'network/tls',
