@@ -14,7 +14,7 @@ import { restampAhead } from './restamp.js'
 import { SendOrder } from './send-order.js'
 import type { StorageAdapter } from './storage.js'
 import { Summaries } from './summaries.js'
-import type { ConnectionState, OutgoingUpdate, Transport } from './transport.js'
+import type { ConnectionState, LinkStatus, OutgoingUpdate, Transport } from './transport.js'
 
 export interface ClientOptions {
   /** The user this device acts for. */
@@ -55,11 +55,16 @@ export interface Client {
   readonly device: DeviceId | undefined
   readonly user: string
   readonly connection: ConnectionState
+  /**
+   * `connection` with why the link is not online (`auth/denied`, `network/unreachable`, …) and the
+   * backoff wait before the next attempt; the same object until it changes (`subscribe` tells).
+   */
+  readonly link: LinkStatus
   open(id: string): Promise<Conversation>
   /** The open conversations with unread counts, in opening order; the same array until one changes. */
   conversations(): readonly ConversationSummary[]
   /**
-   * Calls `listener` when `connection` or `conversations()` may have changed; returns the function
+   * Calls `listener` when `connection`, `link` or `conversations()` may have changed; returns the function
    * that stops it. Compare snapshots by reference to see whether they did (`useSyncExternalStore` does).
    */
   subscribe(listener: () => void): () => void
@@ -70,6 +75,9 @@ export interface Client {
    * again after a reconnect; see `error`). An entry refused with `clock/skew` counts as refused only
    * once the clock offset measured after the refusal was applied and it could not be re-stamped.
    * Rejects with `client/closed` when the client is closed before that.
+   * @remarks Before any `open` it starts the client (reads storage, connects the transport) and
+   * resolves once the link is online: nothing is open, so nothing waits in the outbox. Without a
+   * transport it resolves at once. It waits through failures: watch `link` or `error` to give up.
    */
   whenSynced(): Promise<void>
   close(): Promise<void>
@@ -117,6 +125,8 @@ export const createClient = (options: ClientOptions): Client => {
     receiptDelay: options.receiptDelay ?? 1500,
     timers: options.timers ?? defaultTimers,
   }
+  /** `link` for a transport that reports only its state: a new object only when the state changes. */
+  let plainLink: LinkStatus = Object.freeze({ state: 'offline' })
   let queue: Promise<unknown> = Promise.resolve()
   let closed = false
 
@@ -146,6 +156,9 @@ export const createClient = (options: ClientOptions): Client => {
   const isSynced = () => !transport || (transport.state === 'online' && !ctx?.outbox.awaitsAck(opened.keys()))
 
   const wire = (transport: Transport, ctx: ClientContext) => {
+    // Failures of the link reach the app here, once per distinct failure (the transport dedupes).
+    transport.on('error', report)
+    transport.on('link-status', changed)
     const replica = (id: ConversationId) => opened.get(id)?.replica
     transport.on('connection', (state) => {
       if (state === 'syncing') {
@@ -324,6 +337,12 @@ export const createClient = (options: ClientOptions): Client => {
     get connection(): ConnectionState {
       return transport?.state ?? 'offline'
     },
+    get link(): LinkStatus {
+      if (transport?.linkStatus) return transport.linkStatus
+      const state = transport?.state ?? 'offline'
+      if (plainLink.state !== state) plainLink = Object.freeze({ state })
+      return plainLink
+    },
     async open(id) {
       live()
       const cid = conversationId(id)
@@ -387,6 +406,12 @@ export const createClient = (options: ClientOptions): Client => {
       return new Promise<void>((resolve, reject) => {
         live()
         settled.set(resolve, reject)
+        // Nothing opened yet means no link either: start one rather than wait for an open that may
+        // never come (the transport connects when the client starts).
+        if (transport && !ctx)
+          ready().then(checkSettled, (error) => {
+            if (settled.delete(resolve)) reject(error)
+          })
         checkSettled()
       })
     },

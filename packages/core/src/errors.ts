@@ -18,6 +18,18 @@ export type ErrorCode =
   | 'clock/skew'
   | 'retention/expired'
   | 'import/invalid'
+  /** The server could not be reached: it is down, refused the connection, or the host is unknown. */
+  | 'network/unreachable'
+  /** The server answered the WebSocket upgrade with an HTTP error (a 404: the URL's path is wrong). */
+  | 'network/bad-path'
+  /** TLS does not match: `wss://` to a plain server, or `ws://` to a TLS one. */
+  | 'network/tls'
+  /** An established link dropped: the server closed it or stopped answering pings. */
+  | 'network/lost'
+  /** Offline because the app called `disconnect()`: not a failure. */
+  | 'offline/switch'
+  /** Offline because the platform reports no network: not a failure. */
+  | 'offline/platform'
 
 // A registry symbol, so every copy of this package (its ESM and CJS builds, or two installed
 // versions) marks and recognises the same brand where `instanceof` would see different classes.

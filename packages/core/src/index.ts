@@ -76,6 +76,7 @@ export type {
 export type {
   ConnectionState,
   DocVector,
+  LinkStatus,
   OutgoingUpdate,
   Transport,
   TransportEvents,

@@ -1,9 +1,21 @@
-import type { ErrorCode } from './errors.js'
+import type { ErrorCode, TidingsError } from './errors.js'
 import type { Forwarder } from './forward.js'
 import type { ConversationId, DeviceId } from './ids.js'
 import type { Lane } from './lanes.js'
 
 export type ConnectionState = 'offline' | 'connecting' | 'syncing' | 'online'
+
+/**
+ * The link's state with why it is not online and when the next attempt comes: what a UI shows
+ * beside the bare state ("server unreachable, retrying in 4 s").
+ */
+export interface LinkStatus {
+  readonly state: ConnectionState
+  /** Why the link is offline or connecting again: the last failure, or `offline/switch` or `offline/platform`. */
+  readonly reason?: ErrorCode
+  /** While offline: the backoff wait before the next attempt, in ms, as it was scheduled; absent when none is. */
+  readonly retryInMs?: number
+}
 
 /** Who is connecting: the transport authenticates with it and sends it with subscriptions. */
 export interface TransportSession {
@@ -29,6 +41,13 @@ export interface OutgoingUpdate {
 export interface TransportEvents {
   /** The link changed state. */
   connection: (state: ConnectionState) => void
+  /** The link's status changed (state, reason or retry wait); optional for a transport to emit. */
+  'link-status': (status: LinkStatus) => void
+  /**
+   * A failure nobody waits for (a refused token, an unreachable server, an unreadable frame),
+   * reported once per distinct failure, not once per retry; the client passes it to its `error`.
+   */
+  error: (error: TidingsError) => void
   /** A remote update for a subscribed conversation. */
   update: (event: { conversation: ConversationId; doc: string; update: Uint8Array }) => void
   /** The other side holds this state of a doc: answer with what it lacks (Yjs sync step 1). */
@@ -62,6 +81,11 @@ export type Unsubscribe = () => void
 export interface Transport {
   /** The current state of the link. */
   readonly state: ConnectionState
+  /**
+   * The state with the reason and retry wait; the same object until it changes.
+   * @remarks Optional: without it the client reports `{ state }`.
+   */
+  readonly linkStatus?: LinkStatus
   /** Registers a listener; returns the function that removes it. */
   on<E extends keyof TransportEvents>(event: E, listener: TransportEvents[E]): Unsubscribe
   /**

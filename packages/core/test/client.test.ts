@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { createClient, isTidingsError, memoryStorage } from '../src/index.js'
+import { createClient, isTidingsError, loopbackHub, memoryStorage } from '../src/index.js'
 import { manualTime, pair, reusable } from './helpers.js'
 
 describe('a conversation between two devices', () => {
@@ -164,5 +164,36 @@ describe('one storage, one user', () => {
     const annAgain = createClient({ user: 'ann', storage: reusable(storage) })
     expect((await annAgain.open('log')).messages().map((m) => m.body)).toEqual(['mine'])
     await annAgain.close()
+  })
+})
+
+describe('whenSynced before any open', () => {
+  it('resolves at once without a transport', async () => {
+    const client = createClient({ user: 'solo' })
+    await client.whenSynced()
+    await client.close()
+  })
+
+  it('connects the transport and resolves once the link is online', async () => {
+    const hub = loopbackHub()
+    const transport = hub.transport()
+    const client = createClient({ user: 'alice', transport })
+    expect(transport.state).toBe('offline')
+    await client.whenSynced()
+    expect(client.connection).toBe('online')
+    expect(client.link).toEqual({ state: 'online' })
+    expect(client.device).toBeDefined()
+    await client.close()
+  })
+
+  it('rejects with client/closed when the client closes before the link is up', async () => {
+    const hub = loopbackHub()
+    const transport = hub.transport()
+    // A link that never comes up, like a server that is down.
+    transport.connect = () => {}
+    const client = createClient({ user: 'alice', transport })
+    const synced = client.whenSynced()
+    await client.close()
+    await expect(synced).rejects.toMatchObject({ code: 'client/closed' })
   })
 })

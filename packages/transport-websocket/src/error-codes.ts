@@ -19,6 +19,12 @@ const CODES: Record<ErrorCode, true> = {
   'clock/skew': true,
   'retention/expired': true,
   'import/invalid': true,
+  'network/unreachable': true,
+  'network/bad-path': true,
+  'network/tls': true,
+  'network/lost': true,
+  'offline/switch': true,
+  'offline/platform': true,
 }
 
 /** The core error code a server sent; a code this client does not know reads as `protocol/malformed`. */

@@ -12,6 +12,7 @@ import {
 import { decodeFrame, encodeFrame, type Frame, type FrameOf } from '@tidings/protocol'
 import { ConversationSync, conversationOf, ManifestMemory } from './conversation-sync.js'
 import { toErrorCode } from './error-codes.js'
+import { failureOf } from './failure.js'
 import { Heartbeat } from './heartbeat.js'
 import { OPEN, type WebSocketConstructor, type WebSocketLike } from './platform.js'
 import { Sender } from './sender.js'
@@ -47,8 +48,8 @@ export interface LinkHost {
   progress(link: Link): void
   /** The server refused frames for rate: the next links should send fewer. */
   slowDown(): void
-  /** The socket is gone (closed, failed or declared dead). */
-  lost(link: Link): void
+  /** The socket is gone (closed, failed or declared dead), for the reason `failure` says. */
+  lost(link: Link, failure: TidingsError): void
 }
 
 /**
@@ -68,6 +69,11 @@ export class Link {
   /** A `clock/skew` refusal came: the next pong reports the offset even when it did not move. */
   #offsetAsked = false
   #ended = false
+  #opened = false
+  /** What the socket's error event carried: the close that follows is explained by it. */
+  #socketError: unknown
+  /** The server's error frame before its welcome: it closes the socket next. */
+  #refusal: TidingsError | undefined
 
   constructor(host: LinkHost) {
     this.#host = host
@@ -92,16 +98,25 @@ export class Link {
       timers: host.timers,
       now: host.now,
       ping: () => this.#write({ type: 'ping', time: host.now() }),
-      dead: () => this.#end(true),
+      dead: () =>
+        this.#end(
+          new TidingsError('network/lost', `${host.url} did not answer for ${host.pingTimeout} ms.`),
+          true,
+        ),
     })
-    this.#socket.onopen = () => void this.#authenticate()
+    this.#socket.onopen = () => {
+      this.#opened = true
+      void this.#authenticate()
+    }
     this.#socket.onmessage = (event) => this.#receive(event.data)
     this.#socket.onclose = (event) => {
-      if (event.code === 4401) host.report(new TidingsError('auth/denied', 'The server refused the token.'))
-      this.#end(false)
+      const end = { opened: this.#opened, closeCode: event.code, closeReason: event.reason }
+      this.#end(failureOf(host.url, { ...end, error: this.#socketError, refusal: this.#refusal }))
     }
-    // A failed socket also closes; the close handler does the work.
-    this.#socket.onerror = () => {}
+    // A failed socket also closes; the close handler explains it with what `ws` put here.
+    this.#socket.onerror = (event) => {
+      this.#socketError = (event as { error?: unknown } | undefined)?.error ?? event
+    }
   }
 
   /** True once the server welcomed this link. */
@@ -123,7 +138,7 @@ export class Link {
 
   /** Closes the socket without waiting for the other side. */
   close(): void {
-    this.#end(false, true)
+    this.#end(undefined)
   }
 
   /** Subscribes on this connection (no-op when already subscribed here). */
@@ -184,8 +199,7 @@ export class Link {
     try {
       token = await this.#host.token()
     } catch (error) {
-      this.#host.report(new TidingsError('auth/denied', 'Getting the token failed.', { cause: error }))
-      this.#end(false)
+      this.#end(new TidingsError('auth/denied', 'Getting the token failed.', { cause: error }))
       return
     }
     this.#writeNow({ type: 'auth', token, device: this.#host.session.device })
@@ -256,12 +270,8 @@ export class Link {
     try {
       held = await have()
     } catch (error) {
-      this.#host.report(
-        new TidingsError('client/unexpected', `Listing the docs of ${sync.conversation} failed.`, {
-          cause: error,
-        }),
-      )
-      this.#end(false)
+      const why = `Listing the docs of ${sync.conversation} failed.`
+      this.#end(new TidingsError('client/unexpected', why, { cause: error }))
       return
     } finally {
       sync.listing--
@@ -328,9 +338,13 @@ export class Link {
     if (code === 'quota/exceeded') {
       // About timing, not content: telling core would drop the entry for good. The updates sent after
       // it would be refused too (they start past the server's state), so start over, slower.
-      this.#host.report(new TidingsError(code, `The server refused frames for rate: ${frame.reason}`))
       this.#host.slowDown()
-      this.#end(false)
+      this.#end(new TidingsError(code, `The server refused frames for rate: ${frame.reason}`))
+      return
+    }
+    if (!this.#welcomed) {
+      // A refusal of the auth: the server closes next, and the close reports it once.
+      this.#refusal = new TidingsError(code, frame.reason)
       return
     }
     const key = frame.ref === 0 ? undefined : this.#sender.refuse(frame.ref)
@@ -382,7 +396,8 @@ export class Link {
     this.#host.events.emit('clock-offset', { offset })
   }
 
-  #end(dead: boolean, byUs = false) {
+  /** Ends the link; `failure` says why, and is absent when the transport closed it. */
+  #end(failure: TidingsError | undefined, dead = false) {
     if (this.#ended) return
     this.#ended = true
     this.#heartbeat.stop()
@@ -399,6 +414,6 @@ export class Link {
     } catch {
       // Closing a socket that never opened throws in some implementations; it is gone either way.
     }
-    if (!byUs) this.#host.lost(this)
+    if (failure) this.#host.lost(this, failure)
   }
 }

@@ -3,6 +3,8 @@ import {
   type ConversationId,
   type DocVector,
   Emitter,
+  type ErrorCode,
+  type LinkStatus,
   type OutgoingUpdate,
   TidingsError,
   type Timers,
@@ -24,9 +26,13 @@ import {
 export interface WebsocketTransportOptions {
   /** The server, e.g. `wss://chat.example.com/`. Never put the token here: it goes in the first frame. */
   url: string
-  /** The token the server's `authenticate` checks; a function is called at every connect (for refresh). */
+  /**
+   * The token the server's `authenticate` checks. A function is called at every connect (for
+   * refresh): after a refusal (`auth/denied`) the transport calls it again and retries with backoff.
+   * A string the server refuses stops the retries, since sending it again cannot succeed.
+   */
   token: string | (() => string | Promise<string>)
-  /** Defaults to `globalThis.WebSocket`; in Node 20 pass `WebSocket` from 'ws'. */
+  /** Defaults to `globalThis.WebSocket`, and to the `ws` package's in Node (the `node` export). */
   WebSocket?: WebSocketConstructor
   /** Time between pings, ms (default 5000). */
   pingInterval?: number
@@ -57,7 +63,10 @@ export interface WebsocketTransportOptions {
    * Halved, down to 10, whenever the server still refuses frames for rate.
    */
   maxFramesPerSecond?: number
-  /** Errors nobody waits for: unreadable frames, refused subscriptions, a refused token. */
+  /**
+   * Errors nobody waits for: link failures (once per distinct failure), unreadable frames, refused
+   * subscriptions. The same errors go out as the `error` event, which a client passes to its own.
+   */
   onError?: (error: TidingsError) => void
 }
 
@@ -65,6 +74,8 @@ export interface WebsocketTransportOptions {
 export interface WebsocketTransport extends Transport {
   /** Frames of the current connection waiting to be written (0 when offline). */
   readonly queued: number
+  /** The state with why the link is not online and the retry wait; the same object until it changes. */
+  readonly linkStatus: LinkStatus
   sendAwareness(conversation: ConversationId, update: Uint8Array): void
 }
 
@@ -81,7 +92,11 @@ class TidingsWebsocketTransport implements WebsocketTransport {
   readonly #timers: Timers
   readonly #backoff: BackoffOptions
   readonly #online: OnlineSource
-  #state: ConnectionState = 'offline'
+  #status: LinkStatus = Object.freeze({ state: 'offline' })
+  /** The last failure of the link, until the server welcomes one: the reason while retrying. */
+  #reason: ErrorCode | undefined
+  /** The failure last reported: the same one again (every retry) is not reported again. */
+  #reported: ErrorCode | undefined
   #session: TransportSession | undefined
   #link: Link | undefined
   #retryTimer: unknown
@@ -111,7 +126,12 @@ class TidingsWebsocketTransport implements WebsocketTransport {
   }
 
   get state(): ConnectionState {
-    return this.#state
+    return this.#status.state
+  }
+
+  /** The state with why the link is not online and the retry wait; the same object until it changes. */
+  get linkStatus(): LinkStatus {
+    return this.#status
   }
 
   get queued(): number {
@@ -127,6 +147,9 @@ class TidingsWebsocketTransport implements WebsocketTransport {
     if (this.#closed) return
     this.#session = session
     this.#wanted = true
+    // A fresh start: what stopped the last one (a disconnect, a refused token) is no reason now.
+    this.#reason = undefined
+    this.#reported = undefined
     this.#stopListening ??= this.#listen()
     if (!this.#link) this.#open()
   }
@@ -139,7 +162,8 @@ class TidingsWebsocketTransport implements WebsocketTransport {
     this.#cancelRetry()
     this.#link?.close()
     this.#link = undefined
-    this.#setState('offline')
+    this.#reason = 'offline/switch'
+    this.#setStatus('offline')
   }
 
   /** Follows a conversation, now and after every reconnect. */
@@ -161,12 +185,12 @@ class TidingsWebsocketTransport implements WebsocketTransport {
 
   /** Queues an update by lane; dropped unless the server has welcomed the current link. */
   send(update: OutgoingUpdate): void {
-    if (this.#state === 'syncing' || this.#state === 'online') this.#link?.send(update)
+    if (this.state === 'syncing' || this.state === 'online') this.#link?.send(update)
   }
 
   /** Publishes presence to a subscribed conversation; dropped while offline (core publishes again on `synced`). */
   sendAwareness(conversation: ConversationId, update: Uint8Array): void {
-    if (this.#state === 'syncing' || this.#state === 'online') this.#link?.sendAwareness(conversation, update)
+    if (this.state === 'syncing' || this.state === 'online') this.#link?.sendAwareness(conversation, update)
   }
 
   /** Stops for good. */
@@ -196,42 +220,59 @@ class TidingsWebsocketTransport implements WebsocketTransport {
       subscriptions: this.#subscriptions,
       manifests: this.#manifests,
       events: this.#events,
-      report: (error) => options.onError?.(error),
+      report: (error) => this.#report(error),
       welcomed: (link) => {
         if (link !== this.#link) return
         this.#attempt = 0
+        this.#reason = undefined
+        this.#reported = undefined
         // The client resends its whole outbox on `syncing`: the link queues it behind the subscriptions.
-        this.#setState('syncing')
+        this.#setStatus('syncing')
         this.#progress(link)
       },
       progress: (link) => this.#progress(link),
       slowDown: () => {
         this.#framesPerSecond = Math.max(10, this.#framesPerSecond / 2)
       },
-      lost: (link) => this.#lost(link),
+      lost: (link, failure) => this.#lost(link, failure),
     }
-    this.#setState('connecting')
+    this.#setStatus('connecting')
     try {
       this.#link = new Link(host)
     } catch (error) {
       // A constructor that throws (a bad url) is a failed attempt like any other.
-      options.onError?.(new TidingsError('input/invalid', `Opening ${options.url} failed.`, { cause: error }))
       this.#link = undefined
-      this.#setState('offline')
-      this.#scheduleRetry()
+      this.#fail(new TidingsError('input/invalid', `Opening ${options.url} failed.`, { cause: error }))
     }
   }
 
   #progress(link: Link) {
     if (link !== this.#link || !link.welcomed) return
-    this.#setState(link.synced ? 'online' : 'syncing')
+    this.#setStatus(link.synced ? 'online' : 'syncing')
   }
 
-  #lost(link: Link) {
+  #lost(link: Link, failure: TidingsError) {
     if (link !== this.#link) return
     this.#link = undefined
-    this.#setState('offline')
-    if (this.#wanted) this.#scheduleRetry()
+    this.#fail(failure)
+  }
+
+  /** An attempt failed or a link dropped: report it (unless it is the same failure again) and retry. */
+  #fail(failure: TidingsError) {
+    this.#reason = failure.code
+    if (this.#reported !== failure.code) {
+      this.#reported = failure.code
+      this.#report(failure)
+    }
+    // A fixed token the server refused is refused again: retrying would only hammer the server.
+    const hopeless = failure.code === 'auth/denied' && typeof this.#options.token !== 'function'
+    if (this.#wanted && !hopeless) this.#scheduleRetry()
+    else this.#setStatus('offline')
+  }
+
+  #report(error: TidingsError) {
+    this.#options.onError?.(error)
+    this.#events.emit('error', error)
   }
 
   #scheduleRetry() {
@@ -242,8 +283,12 @@ class TidingsWebsocketTransport implements WebsocketTransport {
       if (!this.#wanted || this.#link) return
       // An attempt the platform knows must fail only costs battery: wait more, or for 'online'.
       if (this.#online.isOnline()) this.#open()
-      else this.#scheduleRetry()
+      else {
+        this.#reason = 'offline/platform'
+        this.#scheduleRetry()
+      }
     }, delay)
+    this.#setStatus('offline', delay)
   }
 
   #cancelRetry() {
@@ -270,7 +315,7 @@ class TidingsWebsocketTransport implements WebsocketTransport {
     if (!this.#wanted || this.#closed || !this.#link) return
     this.#link.close()
     this.#link = undefined
-    this.#setState('offline')
+    this.#reason = 'offline/platform'
     this.#scheduleRetry()
   }
 
@@ -286,9 +331,17 @@ class TidingsWebsocketTransport implements WebsocketTransport {
     }
   }
 
-  #setState(state: ConnectionState) {
-    if (this.#state === state) return
-    this.#state = state
-    this.#events.emit('connection', state)
+  /** Moves to `state` with the current reason (none once online or syncing) and the retry wait. */
+  #setStatus(state: ConnectionState, retryInMs?: number) {
+    const reason = state === 'syncing' || state === 'online' ? undefined : this.#reason
+    const last = this.#status
+    if (last.state === state && last.reason === reason && last.retryInMs === retryInMs) return
+    this.#status = Object.freeze({
+      state,
+      ...(reason !== undefined && { reason }),
+      ...(retryInMs !== undefined && { retryInMs }),
+    })
+    if (last.state !== state) this.#events.emit('connection', state)
+    this.#events.emit('link-status', this.#status)
   }
 }
