@@ -18,8 +18,12 @@ const runFolder = join(root, 'test/docs/.run')
 afterAll(() => rmSync(runFolder, { recursive: true, force: true }))
 
 describe('TypeScript blocks of the READMEs and docs/', () => {
-  it('are found', () => {
+  it('are found, the getting-started ones included', () => {
     expect(blocks.length).toBeGreaterThan(20)
+    expect(blocks.filter((b) => b.file === 'docs/getting-started.md').map((b) => b.mode)).toEqual([
+      'run',
+      'check',
+    ])
   })
 
   it('type-check, each as its own module against the workspace sources', () => {
