@@ -7,6 +7,7 @@ import type { OutgoingUpdate } from './transport.js'
 
 /** Timer functions, injectable so tests control time without global mocks. */
 export interface Timers {
+  /** Calls `fn` once after `ms` milliseconds; returns a handle for `clearTimeout`. */
   setTimeout(fn: () => void, ms: number): unknown
   /** Called only with a handle this `setTimeout` returned. */
   clearTimeout(handle: unknown): void

@@ -14,7 +14,9 @@ import { Replica } from './replica.js'
 import { sameItems } from './snapshot.js'
 import type { Entry } from './view.js'
 
+/** Options of `send()`: its lane and the message it replies to. */
 export interface SendOptions {
+  /** The lane the message travels in (default `normal`); urgent overtakes every queued lower lane. */
   priority?: Priority
   /** The message this one answers; it must be loaded. Replies always sort after their parent. */
   replyTo?: string
@@ -195,6 +197,7 @@ export class Conversation {
     )
   }
 
+  /** A loaded message's delivery status: `pending`, `sent`, `delivered`, `read` or `expired`. */
   status(id: string): MessageStatus {
     const parsed = parseMessageId(id)
     if (!parsed)

@@ -11,6 +11,7 @@ export class Emitter<Events extends { [E in keyof Events]: Listener }> {
    */
   constructor(private readonly onListenerError?: (error: unknown, event: keyof Events) => void) {}
 
+  /** Adds a listener for `event`; returns the function that removes it. */
   on<E extends keyof Events>(event: E, listener: Events[E]): () => void {
     let set = this.#listeners.get(event)
     if (!set) {
@@ -21,6 +22,7 @@ export class Emitter<Events extends { [E in keyof Events]: Listener }> {
     return () => set.delete(listener)
   }
 
+  /** Calls every listener of `event` with `args`, in the order they were added. */
   emit<E extends keyof Events>(event: E, ...args: Parameters<Events[E]>): void {
     for (const listener of [...(this.#listeners.get(event) ?? [])]) {
       if (!this.onListenerError) listener(...args)

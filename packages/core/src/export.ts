@@ -22,6 +22,7 @@ export interface ExportDoc {
   readonly update: string
 }
 
+/** What `import()` reads: NDJSON text, or its lines one by one (a file stream fits). */
 export type ImportSource = string | Iterable<string> | AsyncIterable<string>
 
 /**

@@ -11,8 +11,10 @@ export interface Stamp {
 /** Default bound on how far a remote stamp may pull the local clock ahead of physical time. */
 export const MAX_DRIFT = 60_000
 
+/** Orders two stamps by wall time, then counter (the device breaks ties elsewhere). */
 export const compareStamps = (a: Stamp, b: Stamp): number => a.wall - b.wall || a.counter - b.counter
 
+/** True when `value` has the shape of a `Stamp` (finite wall and counter, a device id). */
 export const isStamp = (value: unknown): value is Stamp => {
   const s = value as Stamp
   return (
@@ -34,6 +36,7 @@ export interface ClockOptions {
   last?: Stamp
 }
 
+/** A hybrid logical clock whose remote stamps can pull it ahead of physical time by at most `maxDrift`. */
 export class HybridClock {
   #physical: () => number
   #maxDrift: number
@@ -57,6 +60,7 @@ export class HybridClock {
     return this.#last
   }
 
+  /** Physical time in ms, corrected by the server time offset measured in this session. */
   physical(): number {
     return Math.floor(this.#physical() + this.offset)
   }

@@ -26,6 +26,7 @@ const conversationPattern = /^[A-Za-z0-9._-]{1,128}$/
 const devicePattern = /^[a-z0-9]{4,32}$/
 const messagePattern = /^([a-z0-9]{4,32})\.([1-9][0-9]{0,15})$/
 
+/** Checks a conversation id (1 to 128 of `[A-Za-z0-9._-]`); throws `input/invalid` otherwise. */
 export const conversationId = (id: string): ConversationId => {
   if (typeof id !== 'string' || !conversationPattern.test(id)) {
     throw new TidingsError(
@@ -37,8 +38,10 @@ export const conversationId = (id: string): ConversationId => {
   return id as ConversationId
 }
 
+/** True when `id` is a device id: 4 to 32 of `[a-z0-9]`. */
 export const isDeviceId = (id: unknown): id is DeviceId => typeof id === 'string' && devicePattern.test(id)
 
+/** Checks a device id; throws `input/invalid` when it is not one. */
 export const deviceId = (id: string): DeviceId => {
   if (!isDeviceId(id)) {
     throw new TidingsError('input/invalid', `Device id ${quote(id)} is invalid: use 4 to 32 of [a-z0-9].`)
@@ -53,6 +56,7 @@ export const randomDeviceId = (random: () => number): DeviceId => {
   return id as DeviceId
 }
 
+/** The id of the `seq`-th message of `device`: `<device>.<seq>`. */
 export const messageId = (device: DeviceId, seq: number): MessageId => `${device}.${seq}` as MessageId
 
 /** Splits a message id into its device and seq, or returns undefined when it is not one. */

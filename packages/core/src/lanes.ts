@@ -3,6 +3,7 @@ import { type ConversationId, quote } from './ids.js'
 
 /** Message priorities; each has a lane of its own so urgent traffic never waits behind a backlog. */
 export const PRIORITIES = ['urgent', 'high', 'normal', 'low'] as const
+/** A message priority, one of `PRIORITIES`. */
 export type Priority = (typeof PRIORITIES)[number]
 
 /** Every doc kind of a conversation except meta, which has no periods. */
@@ -35,6 +36,7 @@ export const assertPriority = (value: unknown): Priority => {
   return value
 }
 
+/** The period a wall time falls in, for periods of `periodMs`. */
 export const periodOf = (wall: number, periodMs: number): number => Math.floor(wall / periodMs)
 
 /** A doc of a conversation, parsed from its name. */
@@ -52,6 +54,7 @@ export type DocRef =
 /** A doc of a lane, control or receipts: one period of one length. */
 export type PeriodRef = Extract<DocRef, { period: number }>
 
+/** The name of a conversation's meta doc: `<id>/meta`. */
 export const metaDocName = (conversation: ConversationId): string => `${conversation}/meta`
 
 /**

@@ -14,6 +14,7 @@ import type {
 } from './transport.js'
 import { isEmptyUpdate } from './updates.js'
 
+/** Options of `loopbackHub`. */
 export interface LoopbackOptions {
   /**
    * When true, frames wait in `hub.queue` until a test delivers them (in any order, or twice);
@@ -47,6 +48,7 @@ export interface LoopbackFrame {
   readonly bytes: number
   /** For an update the hub forwards: the link it came from. */
   readonly origin?: number
+  /** Delivers the frame. */
   run(): void
 }
 
@@ -80,6 +82,7 @@ export interface LoopbackHub {
   take(): LoopbackFrame[]
 }
 
+/** An in-process hub that plays the server for tests and demos: `hub.transport()` gives each client its link. */
 export const loopbackHub = (options: LoopbackOptions = {}): LoopbackHub => {
   const docs = new Map<string, Uint8Array>()
   const queue: LoopbackFrame[] = []

@@ -6,6 +6,7 @@ import { isPriority, type Priority } from './lanes.js'
 /** Any JSON value: a message body is one. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
 
+/** Where a message is on its way to the other members (see `Conversation.status`). */
 export type MessageStatus = 'pending' | 'sent' | 'delivered' | 'read' | 'expired'
 
 /** A message as an app sees it: immutable, replaced by a new object when anything about it changes. */

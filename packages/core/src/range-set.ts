@@ -10,6 +10,7 @@ export type RangeSetJSON = Record<string, number[]>
 export class RangeSet {
   readonly #ranges = new Map<string, number[]>()
 
+  /** Reads a set from its JSON form, skipping entries that are not valid devices and ranges. */
   static fromJSON(json: unknown): RangeSet {
     const set = new RangeSet()
     if (typeof json !== 'object' || json === null) return set
@@ -26,20 +27,24 @@ export class RangeSet {
     return set
   }
 
+  /** The JSON form: per device, sorted and merged `[from, to]` ranges. */
   toJSON(): RangeSetJSON {
     const json: RangeSetJSON = {}
     for (const device of [...this.#ranges.keys()].sort()) json[device] = [...this.#ranges.get(device)!]
     return json
   }
 
+  /** An independent copy. */
   clone(): RangeSet {
     return RangeSet.fromJSON(this.toJSON())
   }
 
+  /** The devices that have at least one seq in the set. */
   devices(): IterableIterator<string> {
     return this.#ranges.keys()
   }
 
+  /** True when the set holds `seq` of `device`. */
   has(device: string, seq: number): boolean {
     const flat = this.#ranges.get(device)
     if (!flat) return false
@@ -148,6 +153,7 @@ export class RangeSet {
     return result
   }
 
+  /** True when both sets hold the same seqs. */
   equals(other: RangeSet): boolean {
     return JSON.stringify(this.toJSON()) === JSON.stringify(other.toJSON())
   }

@@ -3,6 +3,7 @@ import type { Forwarder } from './forward.js'
 import type { ConversationId, DeviceId } from './ids.js'
 import type { Lane } from './lanes.js'
 
+/** A link's state: `online` once subscribed and synced. */
 export type ConnectionState = 'offline' | 'connecting' | 'syncing' | 'online'
 
 /**
@@ -38,6 +39,7 @@ export interface OutgoingUpdate {
   readonly key?: string
 }
 
+/** The events a transport emits to its client. */
 export interface TransportEvents {
   /** The link changed state. */
   connection: (state: ConnectionState) => void
@@ -72,6 +74,7 @@ export interface TransportEvents {
   awareness: (event: { conversation: ConversationId; update: Uint8Array }) => void
 }
 
+/** Removes the listener or subscription it was returned for. */
 export type Unsubscribe = () => void
 
 /**
@@ -100,6 +103,7 @@ export interface Transport {
    * @remarks `have` is called at each (re)connect so the vectors are current.
    */
   subscribe(conversation: ConversationId, have: () => Promise<DocVector[]>): void
+  /** Stops following a conversation: no more updates or presence for it. */
   unsubscribe(conversation: ConversationId): void
   /** Sends an update; while offline it is dropped (the client resends its outbox on reconnect). */
   send(update: OutgoingUpdate): void

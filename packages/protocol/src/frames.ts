@@ -30,6 +30,7 @@ export interface ManifestChange {
   readonly dropped: boolean
 }
 
+/** Every frame of the Tidings protocol, by its `type`. */
 export type Frame =
   /** Client → server, first frame: the token never travels in the URL. */
   | { readonly type: 'auth'; readonly token: string; readonly device: string }
@@ -72,6 +73,7 @@ export type Frame =
       readonly ref: number
     }
 
+/** The frame of one `type`. */
 export type FrameOf<T extends Frame['type']> = Extract<Frame, { type: T }>
 
 /** A frame that could not be read. Carries the code the server sends back. */
@@ -84,6 +86,7 @@ const MAX_NAME = 512
 const MAX_STRING = 64 * 1024
 const MAX_LIST = 100_000
 
+/** Encodes a frame as `[type][docName][payload]` bytes (lib0 encoding). */
 export const encodeFrame = (frame: Frame): Uint8Array => {
   const e = encoding.createEncoder()
   encoding.writeVarUint(

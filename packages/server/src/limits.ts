@@ -110,6 +110,7 @@ export interface Limits {
   readonly maxRefusals: number
 }
 
+/** The limits a server applies when `limits` leaves a field out. */
 export const DEFAULT_LIMITS: Limits = {
   maxPayload: 1024 * 1024,
   framesPerSecond: 500,

@@ -23,6 +23,7 @@ import {
 } from './retention.js'
 import { YConnection } from './y-websocket.js'
 
+/** Options of `createServer`. */
 export interface ServerOptions {
   /** Port to listen on; 0 picks a free one (`server.port` tells which). */
   readonly port: number
@@ -67,6 +68,7 @@ export interface ServerOptions {
   readonly request?: (request: IncomingMessage, response: ServerResponse) => void
 }
 
+/** A running server, from `createServer`. */
 export interface TidingsServer {
   /** The port the server listens on. */
   readonly port: number
@@ -94,10 +96,10 @@ const notFound = (_request: IncomingMessage, response: ServerResponse): void => 
   response.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n')
 }
 
-/** Starts a Tidings sync server. */
 /** How long `close()` waits for clients to answer its close frame before cutting their sockets. */
 const CLOSE_GRACE_MS = 2000
 
+/** Starts a Tidings sync server; resolves once it listens. */
 export const createServer = async (options: ServerOptions): Promise<TidingsServer> => {
   const ownStorage = options.storage === undefined
   const storage = options.storage ?? (await defaultStorage(options.dataDir ?? './data'))

@@ -16,6 +16,7 @@ import { checkBatch, checkName } from './validate.js'
 import { defaultLocks, type LockManagerLike } from './web-lock.js'
 import { writeBatch } from './write-batch.js'
 
+/** Options of `indexeddbStorage`; every field has a default. */
 export interface IndexeddbStorageOptions {
   /** Database name, one per client (default `'tidings'`); also names the Web Lock `tidings:<name>`. */
   readonly name?: string

@@ -5,6 +5,7 @@ import { heldInProcessError, lockedError } from './errors.js'
  * environments that bring their own.
  */
 export interface LockManagerLike {
+  /** Runs `callback` holding the lock `name`, or with null when `ifAvailable` and it is held elsewhere. */
   request(
     name: string,
     options: { ifAvailable: boolean },

@@ -2,6 +2,7 @@ import { type StorageAdapter, TidingsError } from '@tidings/core'
 import { IndexeddbPersistence } from 'y-indexeddb'
 import { Doc, encodeStateAsUpdate } from 'yjs'
 
+/** Options of `importYIndexeddb`: where the doc goes. */
 export interface ImportYIndexeddbOptions {
   /** Where to write the doc: any Tidings `StorageAdapter`, usually an `indexeddbStorage`. */
   readonly storage: StorageAdapter
@@ -13,6 +14,7 @@ export interface ImportYIndexeddbOptions {
   readonly newest?: number
 }
 
+/** What `importYIndexeddb` wrote. */
 export interface ImportYIndexeddbResult {
   readonly doc: string
   /** Size of the update written; 0 when the y-indexeddb database held nothing and nothing was written. */

@@ -28,6 +28,7 @@ import { checkBatch } from './validate.js'
  */
 export type Durability = 'full' | 'normal'
 
+/** Options of `sqliteStorage`. */
 export interface SqliteStorageOptions {
   /** Database file, created with its folder when missing. */
   readonly path: string

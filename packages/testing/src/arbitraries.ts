@@ -31,6 +31,7 @@ export interface Schedule {
   readonly operations: readonly Operation[]
 }
 
+/** Options of `arbitraries.schedule`: the size and mix of generated runs. */
 export interface ScheduleOptions {
   /** Devices per run (default 2 to 5). */
   readonly devices?: { readonly min: number; readonly max: number }
@@ -118,6 +119,7 @@ export interface ScheduleNetworkOptions extends SimulatedNetworkOptions {
   readonly device?: (index: number) => DeviceOptions
 }
 
+/** Builds the simulated network and devices a schedule describes. */
 export const network = async (
   plan: Schedule,
   options: ScheduleNetworkOptions = {},

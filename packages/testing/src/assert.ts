@@ -29,6 +29,7 @@ export class ConvergenceError extends Error {
   }
 }
 
+/** Options of `assertConverged`. */
 export interface ConvergenceOptions {
   /** Page in every older period before comparing (default true). */
   readonly loadAll?: boolean

@@ -1,5 +1,6 @@
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net'
 
+/** Options of `faultyProxy`: where it forwards and how it degrades the link. */
 export interface FaultyProxyOptions {
   /**
    * Where accepted connections are forwarded to. A `TidingsServer` fits as it is (`{ port }`);
@@ -22,6 +23,7 @@ export interface FaultyProxyOptions {
 /** What the proxy does to traffic now (`handover()` leaves it `'up'`: only old connections are stalled). */
 export type ProxyState = 'up' | 'cut' | 'stalled'
 
+/** A running TCP proxy whose connections a test can slow, stall and cut. */
 export interface FaultyProxy {
   readonly port: number
   /** `ws://127.0.0.1:<port>`, to hand to a transport in place of the server's url. */

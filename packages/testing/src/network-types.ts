@@ -12,6 +12,7 @@ import type { LinkConditions, LinkStats } from './link.js'
 /** Storage for a simulated device: an adapter, or a factory that opens the same data again after a crash. */
 export type DeviceStorage = StorageAdapter | (() => StorageAdapter | Promise<StorageAdapter>)
 
+/** Options of `createSimulatedNetwork`. */
 export interface SimulatedNetworkOptions {
   /**
    * Seeds every random choice: ids, clientIDs, latencies, losses. The same seed replays the same run.
@@ -46,6 +47,7 @@ export interface SimulatedNetworkOptions {
   }
 }
 
+/** Options of `net.device`: its clock, storage and link. */
 export interface DeviceOptions {
   /** This device's clock error in whole ms: negative is slow, positive fast. */
   readonly skewMs?: number
@@ -126,6 +128,7 @@ export interface SimulatedNetwork {
   heal(): void
   /** Takes a device's link down until `online`. */
   offline(device: SimulatedDevice): void
+  /** Brings a device's link back up after `offline`. */
   online(device: SimulatedDevice): void
   /**
    * Kills a device: no flush; what its storage committed is all that remains. Its storage is

@@ -67,6 +67,7 @@ const yieldReal = (ms?: number) =>
       : setTimeout(resolve, ms ?? 0),
   )
 
+/** A seeded simulated network: one scheduler for every device's timers, clock and links. */
 export const createSimulatedNetwork = (options: SimulatedNetworkOptions = {}): SimulatedNetwork => {
   checkNetworkOptions(options)
   const seed = options.seed ?? 1

@@ -38,6 +38,7 @@ export type Operation =
   | { op: 'advance'; ms: number }
   | { op: 'settle' }
 
+/** The name of an operation, its `op`. */
 export type OperationKind = Operation['op']
 
 /** Which operations a schedule draws, and how often (relative weights; 0 leaves one out). */

@@ -25,6 +25,7 @@ import {
   VERSION,
 } from './messages.js'
 
+/** Options of `broadcastTransport`, a follower tab's link to the leader. */
 export interface BroadcastTransportOptions {
   /** The name the leader's `serveTabs` uses; usually the storage's name. */
   readonly name: string
@@ -33,6 +34,7 @@ export interface BroadcastTransportOptions {
   readonly onError?: (error: TidingsError) => void
 }
 
+/** A follower tab's events: a transport's, plus the leader's link, leadership and outbox changes. */
 export interface BroadcastTransportEvents extends TransportEvents {
   /** The leader's own network link changed; `offline` while no leader is known. */
   network: (state: ConnectionState) => void

@@ -2,11 +2,15 @@ import { TidingsError } from '@tidings/core'
 
 /** The part of `BroadcastChannel` this package uses; the browser's and Node 20's both fit. */
 export interface BroadcastChannelLike {
+  /** Sends a structured-clonable message to every other channel of the same name. */
   postMessage(message: unknown): void
+  /** Listens for the messages of the other channels. */
   addEventListener(type: 'message', listener: (event: { readonly data: unknown }) => void): void
+  /** Stops sending and receiving. */
   close(): void
 }
 
+/** A `BroadcastChannel` constructor, injectable for tests and runtimes without one. */
 export type BroadcastChannelConstructor = new (name: string) => BroadcastChannelLike
 
 /** The channel every tab of one storage shares. */

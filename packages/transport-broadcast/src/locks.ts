@@ -11,6 +11,7 @@ export interface LockRequestOptions {
  * the callback's promise settles. The browser's `LockManager` fits; `memoryLocks()` is one for tests.
  */
 export interface LockManagerLike {
+  /** Runs `callback` once the lock `name` is granted and holds it until the returned promise settles. */
   request(
     name: string,
     options: LockRequestOptions,

@@ -24,6 +24,7 @@ import { PresenceCache } from './presence-cache.js'
 import { relayStorage } from './relay-storage.js'
 import { RequestLog } from './request-log.js'
 
+/** Options of `serveTabs`: the leading tab's client and the channel the followers use. */
 export interface ServeTabsOptions {
   /** The name the followers' `broadcastTransport` uses; usually the storage's name. */
   readonly name: string

@@ -1,6 +1,7 @@
 import { TidingsError } from '@tidings/core'
 import { defaultLocks, type LockManagerLike } from './locks.js'
 
+/** Options of `tabLeader`. */
 export interface TabLeaderOptions {
   /** Names the storage the tabs share; the lock is `tidings-tab:<name>`. */
   readonly name: string

@@ -17,6 +17,7 @@ import { type TabLeader, tabLeader } from './tab-leader.js'
 /** What the leading tab's real client runs on: its durable storage, its network link, other client options. */
 export type LeaderSetup = Omit<ClientOptions, 'user' | 'storage'> & { readonly storage: StorageAdapter }
 
+/** Options of `tabsTransport`: the name the tabs share and how the leading tab builds its real client. */
 export interface TabsTransportOptions extends BroadcastTransportOptions {
   /**
    * Called in the tab that wins the lock, each time one does: the real storage and network

@@ -19,6 +19,7 @@ import { Room, type WebSocketPolyfill } from './room.js'
 
 const LANES = ['urgent', 'control', 'high', 'normal', 'receipts', 'low'] as const
 
+/** Options of `yWebsocketTransport`. */
 export interface YWebsocketTransportOptions {
   /** The y-websocket server; each doc is the room `<url>/<doc name>`, e.g. `ws://host:1234` or `wss://host/y`. */
   url: string

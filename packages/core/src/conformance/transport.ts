@@ -13,6 +13,7 @@ export interface TransportConformanceSetup {
   readonly transports: readonly [Transport, Transport]
   /** Resolves once every frame in flight, and every frame those produce, has been delivered. */
   readonly flush: () => Promise<void>
+  /** Frees what `setup` made, after each case. */
   readonly teardown?: () => Promise<void>
 }
 
