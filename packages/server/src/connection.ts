@@ -234,7 +234,10 @@ export class TidingsConnection implements Writer, Subscriber {
     const owns = await this.hub.devices.claim(frame.device, result.userId)
     if (this.#phase !== 'authenticating') return
     if (!owns) {
-      this.#authRefused(frame.device, `device ${frame.device} belongs to another user`)
+      this.#authRefused(
+        frame.device,
+        `device ${frame.device} belongs to another user: a storage and its device serve one user, so sign in as that user or give this one a storage of their own`,
+      )
       return this.close(4401, 'auth refused')
     }
     clearTimeout(this.#authTimer)

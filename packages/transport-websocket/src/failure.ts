@@ -29,7 +29,9 @@ const messageOf = (error: unknown): string =>
 export const failureOf = (url: string, end: SocketEnd): TidingsError => {
   const cause = end.error === undefined ? {} : { cause: end.error }
   if (end.closeCode === 4401) {
-    const why = end.refusal ? ` (${end.refusal.message})` : end.closeReason ? ` (${end.closeReason})` : ''
+    // The server's own reason names what it refused (the token, or a device of another user).
+    if (end.refusal) return new TidingsError('auth/denied', `The server refused this sign-in: ${end.refusal.message}.`, cause)
+    const why = end.closeReason ? ` (${end.closeReason})` : ''
     return new TidingsError('auth/denied', `The server refused the token${why}.`, cause)
   }
   if (end.opened) {
@@ -50,7 +52,9 @@ export const failureOf = (url: string, end: SocketEnd): TidingsError => {
       cause,
     )
   }
-  if (TLS_CODE.test(code) || NOT_HTTP.test(code))
+  // A plain server hangs up on a TLS handshake: Node calls it a reset "before secure TLS connection".
+  const handshakeCut = url.startsWith('wss:') && /\b(TLS|SSL)\b/.test(message)
+  if (TLS_CODE.test(code) || NOT_HTTP.test(code) || handshakeCut)
     return new TidingsError(
       'network/tls',
       `TLS failed with ${url} (${code}): use wss:// for a TLS server and ws:// for a plain one, and check its certificate.`,

@@ -223,7 +223,7 @@ export class Link {
     }
     switch (frame.type) {
       case 'welcome':
-        return this.#welcome()
+        return this.#welcome(frame.user)
       case 'manifest':
         return this.#manifest(frame)
       case 'sync-step1':
@@ -246,8 +246,17 @@ export class Link {
     }
   }
 
-  #welcome() {
+  #welcome(user: string) {
     if (this.#welcomed) return
+    const { session } = this.#host
+    // A valid token of another user: every write would be refused, one obscure refusal at a time.
+    if (user !== session.user) {
+      const fix = `give it a token of ${session.user}'s, or a client and storage of ${user}'s`
+      this.#end(
+        new TidingsError('auth/denied', `The token signs in as ${user}, but this client is ${session.user}'s: ${fix}.`),
+      )
+      return
+    }
     this.#welcomed = true
     this.#heartbeat.startPinging()
     // Subscriptions go out before the client's outbox, so the server knows them before any update.

@@ -12,6 +12,11 @@ import type { Traffic } from '../../../test/support/traffic.js'
 export interface StubOptions {
   /** Tokens other than this are refused (default: any token is accepted). */
   token?: string
+  /**
+   * Who a token signs in as (the client checks the welcome names its own user). Default: the
+   * letters of a test device id such as `alice0001`, else the token itself.
+   */
+  userOf?: (token: string, device: string) => string
   /** Added to the server's clock in welcome and pong. */
   clockSkew?: number
   /** Decides whether an update is refused; return an error code to refuse it. */
@@ -64,6 +69,7 @@ export const startStub = async (options: StubOptions = {}): Promise<Stub> => {
   const connections: StubConnection[] = []
   const log: Stub['log'] = []
   const now = () => Date.now() + (options.clockSkew ?? 0)
+  const userOf = options.userOf ?? ((token: string, device: string) => /^([a-z]+)\d+$/.exec(device)?.[1] ?? token)
   let maxUnacked = 0
 
   const send = (conn: StubConnection, frame: Frame) => {
@@ -143,7 +149,7 @@ export const startStub = async (options: StubOptions = {}): Promise<Stub> => {
         return
       }
       conn.authed = true
-      send(conn, { type: 'welcome', user: 'someone', serverTime: now() })
+      send(conn, { type: 'welcome', user: userOf(frame.token, frame.device), serverTime: now() })
       return
     }
     switch (frame.type) {
