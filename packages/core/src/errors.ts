@@ -12,6 +12,10 @@ export type ErrorCode =
   | 'storage/full'
   | 'storage/locked'
   | 'storage/closed'
+  /** The storage's folder or file cannot be created or written (a read-only disk, a file in the way). */
+  | 'storage/unwritable'
+  /** The server's port is taken, or needs privileges this process lacks. */
+  | 'server/address-in-use'
   | 'quota/exceeded'
   | 'protocol/malformed'
   | 'auth/denied'

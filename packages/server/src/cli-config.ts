@@ -31,7 +31,7 @@ export interface CliConfig {
 
 export const USAGE = `Usage: tidings-server [options]
 
-  --port <n>            port to listen on (default 8080; 0 picks a free one)
+  --port <n>            port to listen on (default 8080; 0 picks a free one; env PORT)
   --host <address>      interface to listen on (default 127.0.0.1; 0.0.0.0 for all)
   --data <dir>          folder of the SQLite database (default ./data)
   --tokens <file>       JSON file of tokens: { "<token>": "<user>" | { "user", "canWrite"?, "canAdmin"?, "conversations"?, "docs"? } }

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { isTidingsError } from '@tidings/core'
 import { pino } from 'pino'
 import { parseCli, tokenAuthenticate, USAGE } from './cli-config.js'
 import { createServer } from './server.js'
@@ -41,7 +42,16 @@ const main = async (): Promise<void> => {
   process.once('SIGTERM', stop)
 }
 
+/** What a failed start prints: one sentence that says what to do; a stack only for a bug. */
+const explain = (error: unknown): string => {
+  if (isTidingsError(error, 'server/address-in-use')) return `${error.message} Use --port <n> (or PORT=<n>).`
+  if (isTidingsError(error, 'storage/unwritable') || isTidingsError(error, 'storage/locked'))
+    return `${error.message} Use --data <folder>.`
+  if (isTidingsError(error)) return error.message
+  return (error as Error)?.stack ?? String(error)
+}
+
 main().catch((error) => {
-  process.stderr.write(`tidings-server: ${(error as Error).stack ?? String(error)}\n`)
+  process.stderr.write(`tidings-server: ${explain(error)}\n`)
   process.exit(1)
 })

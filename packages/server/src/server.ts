@@ -1,6 +1,6 @@
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
-import type { StorageAdapter } from '@tidings/core'
+import { type StorageAdapter, TidingsError } from '@tidings/core'
 import { type WebSocket, WebSocketServer } from 'ws'
 import { Committer } from './commit.js'
 import { TidingsConnection } from './connection.js'
@@ -254,7 +254,18 @@ export const createServer = async (options: ServerOptions): Promise<TidingsServe
   http.on('clientError', (_error, socket) => socket.destroy())
 
   await new Promise<void>((resolve, reject) => {
-    http.once('error', reject)
+    http.once('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EADDRINUSE' && error.code !== 'EACCES') return reject(error)
+      const where = `${options.host ?? '127.0.0.1'}:${options.port}`
+      const why = error.code === 'EADDRINUSE' ? 'is in use' : 'needs privileges this process lacks'
+      reject(
+        new TidingsError(
+          'server/address-in-use',
+          `Port ${where} ${why}: stop what holds it, or pick another port (port 0 picks a free one).`,
+          { cause: error },
+        ),
+      )
+    })
     http.listen(options.port, options.host ?? '127.0.0.1', () => {
       http.off('error', reject)
       resolve()

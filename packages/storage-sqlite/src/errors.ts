@@ -23,6 +23,12 @@ export const toTidingsError = (error: unknown, path: string, subject?: string): 
       `${path} is held by another connection: only one client may use a storage file at a time.`,
       about,
     )
+  if (['ENOTDIR', 'EEXIST', 'EACCES', 'EPERM', 'EROFS'].includes(code) || code.startsWith('SQLITE_CANTOPEN'))
+    return new TidingsError(
+      'storage/unwritable',
+      `${path} cannot be created or written (${code}): pick a folder this process may write to.`,
+      about,
+    )
   if (code.startsWith('SQLITE_CORRUPT') || code.startsWith('SQLITE_NOTADB'))
     return new TidingsError('storage/corrupt', `${path} is damaged: ${(error as Error).message}`, about)
   return error

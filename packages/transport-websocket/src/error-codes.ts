@@ -13,6 +13,8 @@ const CODES: Record<ErrorCode, true> = {
   'storage/full': true,
   'storage/locked': true,
   'storage/closed': true,
+  'storage/unwritable': true,
+  'server/address-in-use': true,
   'quota/exceeded': true,
   'protocol/malformed': true,
   'auth/denied': true,

@@ -30,7 +30,12 @@ export const failureOf = (url: string, end: SocketEnd): TidingsError => {
   const cause = end.error === undefined ? {} : { cause: end.error }
   if (end.closeCode === 4401) {
     // The server's own reason names what it refused (the token, or a device of another user).
-    if (end.refusal) return new TidingsError('auth/denied', `The server refused this sign-in: ${end.refusal.message}.`, cause)
+    if (end.refusal)
+      return new TidingsError(
+        'auth/denied',
+        `The server refused this sign-in: ${end.refusal.message}.`,
+        cause,
+      )
     const why = end.closeReason ? ` (${end.closeReason})` : ''
     return new TidingsError('auth/denied', `The server refused the token${why}.`, cause)
   }

@@ -253,7 +253,10 @@ export class Link {
     if (user !== session.user) {
       const fix = `give it a token of ${session.user}'s, or a client and storage of ${user}'s`
       this.#end(
-        new TidingsError('auth/denied', `The token signs in as ${user}, but this client is ${session.user}'s: ${fix}.`),
+        new TidingsError(
+          'auth/denied',
+          `The token signs in as ${user}, but this client is ${session.user}'s: ${fix}.`,
+        ),
       )
       return
     }

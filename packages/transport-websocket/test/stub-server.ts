@@ -69,7 +69,8 @@ export const startStub = async (options: StubOptions = {}): Promise<Stub> => {
   const connections: StubConnection[] = []
   const log: Stub['log'] = []
   const now = () => Date.now() + (options.clockSkew ?? 0)
-  const userOf = options.userOf ?? ((token: string, device: string) => /^([a-z]+)\d+$/.exec(device)?.[1] ?? token)
+  const userOf =
+    options.userOf ?? ((token: string, device: string) => /^([a-z]+)\d+$/.exec(device)?.[1] ?? token)
   let maxUnacked = 0
 
   const send = (conn: StubConnection, frame: Frame) => {
