@@ -22,6 +22,8 @@ export default defineConfig({
     // Every `@tidings/<name>` maps to packages/<name>/src/index.ts; core's conformance entry too.
     alias: [
       { find: /^@tidings\/core\/conformance$/, replacement: src('core/src/conformance/index.ts') },
+      // Tests run in Node: the transport's `node` export condition, which brings `ws`.
+      { find: /^@tidings\/transport-websocket$/, replacement: src('transport-websocket/src/node.ts') },
       { find: /^@tidings\/([a-z0-9-]+)$/, replacement: src('$1/src/index.ts') },
     ],
   },

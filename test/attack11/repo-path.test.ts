@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
@@ -8,10 +8,11 @@ import { tempDir } from './kit.js'
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
 describe('a newcomer in the repository', () => {
-  it('`npx tidings-server --help` runs the local server, never a registry package of that name', () => {
-    // --offline: if the bin is not linked, npm would otherwise fetch "tidings-server" from the registry,
-    // an unrelated (or squatted) package. Today the bin points at dist/cli.js, absent until a build.
-    const run = spawnSync('npm', ['exec', '--offline', '--', 'tidings-server', '--help'], {
+  // `npx tidings-server` is for apps that installed @tidings/server (its bin is the build). In this
+  // repository, before any build, npx would look for a registry package of that name: the README
+  // of @tidings/server points newcomers at `npm run server` instead.
+  it('`npm run server -- --help` runs the local server from its sources, and the README says so', () => {
+    const run = spawnSync('npm', ['run', '--silent', 'server', '--', '--help'], {
       cwd: ROOT,
       encoding: 'utf8',
       timeout: 20_000,
@@ -19,6 +20,7 @@ describe('a newcomer in the repository', () => {
     expect(run.stderr).not.toMatch(/registry\.npmjs\.org/)
     expect(run.status, run.stderr).toBe(0)
     expect(run.stdout).toContain('--port')
+    expect(readFileSync(join(ROOT, 'packages/server/README.md'), 'utf8')).toContain('npm run server')
   })
 
   it("the transport README's sample runs under `npx tsx` in Node without passing WebSocket", () => {
