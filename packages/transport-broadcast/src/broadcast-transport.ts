@@ -3,7 +3,9 @@ import {
   type ConversationId,
   type DocVector,
   Emitter,
+  type ErrorCode,
   type Forwarder,
+  type LinkStatus,
   type Message,
   type OutgoingUpdate,
   type PresenceState,
@@ -110,6 +112,9 @@ export class FollowerLink implements BroadcastTransport {
   /** The leader's client's device, the one device of every tab: learnt from `synced`. */
   #device: string | undefined
   #network: ConnectionState = 'offline'
+  /** Why the leader's link is not online, as it last announced. */
+  #leaderLink: { reason?: ErrorCode | undefined; retryInMs?: number | undefined } = {}
+  #linkStatus: LinkStatus = { state: 'offline' }
   #nextCall = 0
   #closed = false
   #link: ConnectionState = 'offline'
@@ -121,6 +126,20 @@ export class FollowerLink implements BroadcastTransport {
       throw new TidingsError('input/invalid', 'The tabs transport needs a name: the storage the tabs share.')
     }
     this.#options = options
+  }
+
+  /** `state` with the leader's reason and retry wait; the same object until one of them changes. */
+  get linkStatus(): LinkStatus {
+    const state = this.state
+    const { reason, retryInMs } = state === this.#network ? this.#leaderLink : {}
+    const last = this.#linkStatus
+    if (last.state === state && last.reason === reason && last.retryInMs === retryInMs) return last
+    this.#linkStatus = {
+      state,
+      ...(reason ? { reason } : {}),
+      ...(retryInMs === undefined ? {} : { retryInMs }),
+    }
+    return this.#linkStatus
   }
 
   /** The leader's link once this tab is attached to the leader, this tab's link before. */
@@ -279,8 +298,11 @@ export class FollowerLink implements BroadcastTransport {
     if (m.t === 'leader') {
       // Another user's storage on this channel: following it would show that user's conversations.
       if (this.#session && m.user !== this.#session.user) return this.#foreign(m.user)
+      const before = this.linkStatus
+      this.#leaderLink = { reason: m.reason, retryInMs: m.retryInMs }
       if (m.from === this.#leader) this.#setNetwork(m.network)
       else this.#adopt(m.from, m.network)
+      if (this.linkStatus !== before) this.#events.emit('link-status', this.linkStatus)
       return
     }
     // Answers are taken from any leader: an old one that answers late did make the change.
@@ -289,6 +311,7 @@ export class FollowerLink implements BroadcastTransport {
       return
     }
     if (m.from !== this.#leader || ('to' in m && m.to !== undefined && m.to !== this.#id)) return
+    if (m.t === 'link-error') return void this.#events.emit('error', new TidingsError(m.code, m.message))
     if (m.t === 'closing') {
       this.#unsynced.clear()
       this.#setLeader(undefined)

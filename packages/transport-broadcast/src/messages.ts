@@ -62,6 +62,16 @@ export type LeaderMessage =
       readonly network: ConnectionState
       /** Whose storage the leader runs: a tab of another user never follows it. */
       readonly user: string
+      /** Why the leader's link is not online, and when it retries (its `client.link`). */
+      readonly reason?: ErrorCode
+      readonly retryInMs?: number
+    }
+  | {
+      /** A failure of the leader's link (a refused token, an unreachable server), once each. */
+      readonly t: 'link-error'
+      readonly from: string
+      readonly code: ErrorCode
+      readonly message: string
     }
   | {
       readonly t: 'update'
@@ -214,8 +224,18 @@ export const readLeaderMessage = (data: unknown): LeaderMessage | undefined => {
   if (m.to !== undefined && !isText(m.to)) return undefined
   switch (m.t) {
     case 'leader':
-      return STATES.includes(m.network as string) && isText(m.user)
-        ? { t: 'leader', from, network: m.network as ConnectionState, user: m.user }
+      if (!STATES.includes(m.network as string) || !isText(m.user)) return undefined
+      return {
+        t: 'leader',
+        from,
+        network: m.network as ConnectionState,
+        user: m.user,
+        ...(isText(m.reason) ? { reason: m.reason as ErrorCode } : {}),
+        ...(typeof m.retryInMs === 'number' && m.retryInMs >= 0 ? { retryInMs: m.retryInMs } : {}),
+      }
+    case 'link-error':
+      return isText(m.code) && typeof m.message === 'string'
+        ? { t: 'link-error', from, code: m.code as ErrorCode, message: m.message }
         : undefined
     case 'closing':
       return { t: 'closing', from }

@@ -3,6 +3,7 @@ import {
   type Conversation,
   type ConversationId,
   compareSyncOrder,
+  type LinkStatus,
   type Message,
   parseDocName,
   type StorageAdapter,
@@ -102,8 +103,12 @@ export const serveTabs = (options: ServeTabsOptions): TabServer => {
     })
     return loading
   }
+  let announced: LinkStatus | undefined
   const announce = () => {
-    if (!closing) post({ t: 'leader', from: id, network: client.connection, user: client.user })
+    if (closing) return
+    const { reason, retryInMs } = (announced = client.link)
+    const status = { ...(reason ? { reason } : {}), ...(retryInMs === undefined ? {} : { retryInMs }) }
+    post({ t: 'leader', from: id, network: client.connection, user: client.user, ...status })
   }
 
   /** Tells the followers whenever the leader's outbox of a conversation changes. */
@@ -267,6 +272,14 @@ export const serveTabs = (options: ServeTabsOptions): TabServer => {
 
   const channel = openChannel(options.name, receive, options.BroadcastChannel)
   const offConnection = client.on('connection', announce)
+  // The reason and retry wait change without the state: tell the tabs then too.
+  const offLink = client.subscribe(() => {
+    if (client.link !== announced) announce()
+  })
+  // The link's failures, once each, for every tab's `client.on('error')`.
+  const offError = client.on('error', ({ code, message }) => {
+    if (/^(network|auth)\//.test(code)) post({ t: 'link-error', from: id, code, message })
+  })
   const presence = new PresenceCache()
   const offNetwork = options.network
     ? [
@@ -293,6 +306,8 @@ export const serveTabs = (options: ServeTabsOptions): TabServer => {
       post({ t: 'closing', from: id })
       channel.close()
       offConnection()
+      offLink()
+      offError()
       for (const off of offNetwork) off()
       for (const { unsubscribe } of watched.values()) unsubscribe()
       await client.close()
