@@ -106,7 +106,8 @@ export const serveTabs = (options: ServeTabsOptions): TabServer => {
   let announced: LinkStatus | undefined
   const announce = () => {
     if (closing) return
-    const { reason, retryInMs } = (announced = client.link)
+    announced = client.link
+    const { reason, retryInMs } = announced
     const status = { ...(reason ? { reason } : {}), ...(retryInMs === undefined ? {} : { retryInMs }) }
     post({ t: 'leader', from: id, network: client.connection, user: client.user, ...status })
   }
