@@ -3,10 +3,12 @@ import type { Engine, EngineSpec } from './engines.js'
 import { int, markdownTable, ratio, seconds, sig } from './table.js'
 import { collectGarbage, log, median, now } from './workload.js'
 
+/** The smoke run of `npm test` (BENCH_SMOKE=1, inherited by worker processes) shrinks every size. */
+const SMOKE = process.env.BENCH_SMOKE === '1'
 /** The two points of the log whose marginal cost is compared. */
-export const POINTS = [10_000, 100_000] as const
+export const POINTS: readonly number[] = SMOKE ? [1_000, 2_000] : [10_000, 100_000]
 const TOTAL = POINTS[POINTS.length - 1]!
-const BLOCK = 10_000
+const BLOCK = SMOKE ? 1_000 : 10_000
 
 export interface AppendPlan {
   readonly spec: EngineSpec
@@ -92,7 +94,7 @@ const fullRun = async (spec: EngineSpec, window: number, total: number): Promise
   for (const to of [...ends].sort((a, b) => a - b)) {
     const { wall, cpu } = await timeRange(engine, from, to, slowest)
     elapsed += wall
-    const point = POINTS.indexOf(to as (typeof POINTS)[number])
+    const point = POINTS.indexOf(to)
     if (point >= 0 && from === to - window + 1) {
       windows[point] = wall
       cpuWindows[point] = cpu
@@ -127,7 +129,7 @@ const warmUp = async (plan: Omit<AppendPlan, 'reps'>): Promise<void> => {
     await timeRange(engine, 1, 200)
     await engine.close()
   } else {
-    await fullRun(plan.spec, 100, 5_000)
+    await fullRun(plan.spec, 100, SMOKE ? 500 : 5_000)
   }
   collectGarbage()
 }
@@ -237,7 +239,10 @@ export const appendTable = (results: readonly AppendResult[]): string => {
 export const blocksTable = (results: readonly AppendResult[]): string => {
   const full = results.filter((r) => r.plan.mode === 'full')
   const count = TOTAL / BLOCK
-  const headers = ['engine', ...Array.from({ length: count }, (_, b) => `${b * 10}–${(b + 1) * 10}k`)]
+  const headers = [
+    'engine',
+    ...Array.from({ length: count }, (_, b) => `${(b * BLOCK) / 1000}–${((b + 1) * BLOCK) / 1000}k`),
+  ]
   const rows = full.map((result) => [
     result.plan.spec.name,
     ...Array.from({ length: count }, (_, b) => sig(median(result.reps.map((r) => r.blocks[b]!)))),

@@ -2,9 +2,9 @@ import type { EngineSpec, Sizes } from './engines.js'
 import { bytes, markdownTable, sig } from './table.js'
 import { collectGarbage, log } from './workload.js'
 
-export const SIZE_MESSAGES = 10_000
+export const SIZE_MESSAGES = process.env.BENCH_SMOKE === '1' ? 500 : 10_000
 /** Changes sampled after a bulk prefill, for engines too slow to write 10k one at a time. */
-const SAMPLE = 200
+const SAMPLE = process.env.BENCH_SMOKE === '1' ? 20 : 200
 
 export interface SizeResult {
   readonly spec: EngineSpec
