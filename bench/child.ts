@@ -1,5 +1,6 @@
 import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import type { FanoutTask } from './fanout.js'
 import type { Layout } from './generate.js'
 
 /** Work a worker process does once and reports back. */
@@ -11,6 +12,7 @@ export type Task =
       readonly mode: 'full' | 'prefill'
     }
   | { readonly kind: 'open'; readonly layout: Layout; readonly reps: number }
+  | FanoutTask
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 
