@@ -171,7 +171,8 @@ applied to a Y.Doc per doc, and a message counts when its key appears in the lan
 \`ws\` server that relays each text message as it came to every other socket, nothing parsed, checked or
 stored; receivers \`JSON.parse\` each message. Hocuspocus: \`@hocuspocus/server\` with no extensions
 (no persistence), one Y.Doc; the sender and receivers are \`HocuspocusProvider\`s, the sender sets one
-Y.Map key per message, receivers observe the map. No peer persists to disk.`
+Y.Map key per message, receivers observe the map. No peer persists to disk. To see where the server's
+time goes: \`FANOUT_PROFILE=<dir> BENCH_ONLY=fanout npm run bench\` writes a CPU profile of every server process.`
 
 export const fanoutPart: Part = {
   name: 'fanout',
