@@ -105,6 +105,39 @@ describe('compact', () => {
     await store.close()
   })
 
+  it('keeps a write that commits while the merged row is being deflated, with counts in step', async () => {
+    const store = sqliteStorage({ path: tempPath() })
+    const [late, ...updates] = chatUpdates(501)
+    await store.write({ updates: updates.map((update) => ({ doc: 'c/d', update, messages: 1 })) })
+    // The write is queued while compact() deflates on the thread pool, and commits before its swap.
+    const compaction = store.compact('c/d')
+    await Promise.all([compaction, store.write({ updates: [{ doc: 'c/d', update: late!, messages: 1 }] })])
+    const rows = await store.load('c/d')
+    expect(Object.keys(stateOf(rows))).toHaveLength(501)
+    expect(await store.listDocs('c')).toEqual([
+      { doc: 'c/d', updates: rows.length, messages: 501, newest: 0 },
+    ])
+    await store.compact('c/d')
+    expect(await store.load('c/d')).toHaveLength(1)
+    await store.close()
+  })
+
+  it('changes nothing when the rows it merged were dropped or compacted before its swap', async () => {
+    const store = sqliteStorage({ path: tempPath() })
+    const updates = chatUpdates(500)
+    await store.write({ updates: updates.map((update) => ({ doc: 'c/d', update, messages: 1 })) })
+    await store.write({ updates: updates.map((update) => ({ doc: 'c/e', update, messages: 1 })) })
+    await Promise.all([store.compact('c/d'), store.drop('c/d')])
+    await Promise.all([store.compact('c/e'), store.compact('c/e')])
+    expect(await store.load('c/d')).toEqual([])
+    expect(store.database.prepare("SELECT count(*) FROM updates WHERE doc = 'c/d'").pluck().get()).toBe(0)
+    const rows = await store.load('c/e')
+    expect(rows).toHaveLength(1)
+    expect(Object.keys(stateOf(rows))).toHaveLength(500)
+    expect(await store.listDocs('c')).toEqual([{ doc: 'c/e', updates: 1, messages: 500, newest: 0 }])
+    await store.close()
+  })
+
   it('refuses rows Yjs cannot merge with storage/corrupt and changes nothing', async () => {
     const store = sqliteStorage({ path: tempPath() })
     await store.write({
