@@ -54,7 +54,15 @@ column is the lane doc's rows as memoryStorage holds them after 10,000 sends: af
 compactions, one merged row plus the rows since the last one; the diagnostic row (no compaction) keeps
 one row per send. memoryStorage also keeps a copy of each update in the outbox until a server
 acknowledges it (not counted), and a few small meta rows. Automerge's per-change figure (≈) is the mean of 200 single changes
-after a bulk build of 9,800, times 10,000.`
+after a bulk build of 9,800, times 10,000.
+
+The goal rows measure the real store: the same 10,000 messages sent with \`convo.send\` into
+\`@tidings/storage-sqlite\` (one period), the outbox then acknowledged as a server would, every doc
+compacted (the merged row deflated on zlib's thread pool), then \`VACUUM\` and a WAL checkpoint: "whole
+database file" is the file's size (page-level: every table and index, meta, docs, the compacted rows),
+"\`updates\` table pages" the pages of that table and its key from \`dbstat\`. The JSON and Loro peers are
+the compacted column above (\`JSON.stringify\` of the array; Loro's snapshot export, not compressed). The
+message texts are the bench's (\`message number <i>\`), which compress better than natural chat text.`
 
 export const whatEachAppendDoes = (specs: readonly EngineSpec[]): string =>
   markdownTable(
