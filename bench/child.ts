@@ -11,6 +11,7 @@ export type Task =
       readonly mode: 'full' | 'prefill'
     }
   | { readonly kind: 'open'; readonly layout: Layout; readonly reps: number }
+  | { readonly kind: 'wire'; readonly messages: number }
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 

@@ -2,6 +2,7 @@ import { runRep } from './append.js'
 import type { Task } from './child.js'
 import { ENGINES } from './engines.js'
 import { openLayout } from './open.js'
+import { wireRep } from './wire.js'
 
 // Entry point of a worker process started by `inChild`: one task, one answer, then exit.
 const task = JSON.parse(process.argv[2] ?? '{}') as Task
@@ -11,6 +12,7 @@ const run = async (): Promise<unknown> => {
     if (!spec) throw new Error(`unknown engine ${task.engine}`)
     return runRep({ spec, window: task.window, mode: task.mode })
   }
+  if (task.kind === 'wire') return wireRep(task.messages)
   return openLayout(task.layout, task.reps)
 }
 
