@@ -61,8 +61,11 @@ The goal rows measure the real store: the same 10,000 messages sent with \`convo
 compacted (the merged row deflated on zlib's thread pool), then \`VACUUM\` and a WAL checkpoint: "whole
 database file" is the file's size (page-level: every table and index, meta, docs, the compacted rows),
 "\`updates\` table pages" the pages of that table and its key from \`dbstat\`. The JSON and Loro peers are
-the compacted column above (\`JSON.stringify\` of the array; Loro's snapshot export, not compressed). The
-message texts are the bench's (\`message number <i>\`), which compress better than natural chat text.`
+\`JSON.stringify([{ id, ...record }])\` of the records read back from the compacted lane doc, and Loro's
+snapshot export (not compressed further) of a LoroMap holding the same records, one commit per message.
+It runs twice: with the bench's texts (\`message number <i>\`, which deflate far better than chat) and
+with chat-like texts (\`chatText\` of @tidings/testing: 3–30 words drawn Zipf-like from a 3,000-word
+vocabulary, which deflate about as natural language does).`
 
 export const whatEachAppendDoes = (specs: readonly EngineSpec[]): string =>
   markdownTable(
