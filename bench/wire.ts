@@ -1,6 +1,6 @@
 import { createClient, memoryStorage, type StorageAdapter } from '@tidings/core'
 import { createServer } from '@tidings/server'
-import { faultyProxy } from '@tidings/testing'
+import { chatText, faultyProxy } from '@tidings/testing'
 import { websocketTransport } from '@tidings/transport-websocket'
 import WebSocket from 'ws'
 import * as Y from 'yjs'
@@ -61,12 +61,22 @@ const drained = (convo: { pending(): readonly unknown[]; subscribe(fn: () => voi
     check()
   })
 
+/** Which message texts a run sends: the bench's (`message number <i>`) or chat-like ones. */
+export type Texts = 'bench' | 'chat'
+
+const textsOf = (texts: Texts): ((i: number) => string) => {
+  if (texts === 'bench') return messageText
+  const next = chatText(12)
+  return () => next()
+}
+
 /** One device of alice sends `count` messages through a server into `storage` and waits for every ack. */
-const fill = async (storage: StorageAdapter, count: number) => {
+const fill = async (storage: StorageAdapter, count: number, texts: Texts) => {
+  const text = textsOf(texts)
   const server = await serve(storage, false)
   const writer = device(server.port, 'alice')
   const convo = await writer.open(CONVERSATION)
-  for (let i = 1; i <= count; i++) await convo.send({ text: messageText(i) })
+  for (let i = 1; i <= count; i++) await convo.send({ text: text(i) })
   await drained(convo)
   await writer.close()
   await server.close()
@@ -120,9 +130,9 @@ const peers = async (storage: StorageAdapter) => {
 }
 
 /** One repetition: fill a server's storage, then a full sync with and without permessage-deflate. */
-export const wireRep = async (count: number): Promise<WireRep> => {
+export const wireRep = async (count: number, texts: Texts): Promise<WireRep> => {
   const storage = memoryStorage()
-  await fill(storage, count)
+  await fill(storage, count, texts)
   // A warm-up sync loads the server's code paths and the stored doc into the OS cache alike.
   await syncOnce(storage, count, false)
   const plain = await syncOnce(storage, count, false)

@@ -12,7 +12,7 @@ const run = async (): Promise<unknown> => {
     if (!spec) throw new Error(`unknown engine ${task.engine}`)
     return runRep({ spec, window: task.window, mode: task.mode })
   }
-  if (task.kind === 'wire') return wireRep(task.messages)
+  if (task.kind === 'wire') return wireRep(task.messages, task.texts)
   return openLayout(task.layout, task.reps)
 }
 
