@@ -132,13 +132,18 @@ export const sqliteStorage = (options: SqliteStorageOptions): SqliteStorage => {
   })
   const writes = new GroupCommit<WriteBatch>((batches) => commitGroup.immediate(batches), fail)
 
-  const quarantineRows = db.transaction((doc: string, bad: readonly BadRow[]) => {
+  const quarantineTransaction = db.transaction((doc: string, bad: readonly BadRow[]) => {
     for (const row of bad) {
       st.quarantine.run('updates', doc, row.n, null, row.blob, row.reason, Date.now())
       st.deleteRow.run(doc, row.n)
       st.rowRemoved.run(doc)
     }
   })
+  const quarantineRows = (doc: string, bad: readonly BadRow[]) => {
+    // close() may have come while rows inflated on the thread pool.
+    if (closed) throw closedError(path)
+    quarantineTransaction(doc, bad)
+  }
   const corrupt = (doc: string, bad: readonly { n?: number; reason: string }[], what: string) =>
     new TidingsError(
       'storage/corrupt',

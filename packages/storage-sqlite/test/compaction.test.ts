@@ -1,3 +1,4 @@
+import { crc32 } from 'node:zlib'
 import { sqliteStorage } from '@tidings/storage-sqlite'
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
@@ -86,6 +87,21 @@ describe('compact', () => {
     await raw.compact('c/d')
     expect(raw.database.prepare('SELECT codec FROM updates').pluck().get()).toBe(0)
     await raw.close()
+  })
+
+  it('sets a deflated row that does not inflate aside as storage/corrupt, checksum intact', async () => {
+    const store = sqliteStorage({ path: tempPath() })
+    await store.write({ updates: chatUpdates(500).map((update) => ({ doc: 'c/d', update })) })
+    await store.compact('c/d')
+    const garbage = new Uint8Array([255, 1, 2, 3, 4])
+    store.database
+      .prepare('UPDATE updates SET blob = ?, size = ?, crc = ? WHERE codec = 1')
+      .run(garbage, garbage.length, crc32(garbage))
+    await expect(store.load('c/d')).rejects.toMatchObject({ code: 'storage/corrupt', subject: 'c/d' })
+    expect(await store.load('c/d')).toEqual([])
+    const held = store.database.prepare('SELECT reason FROM quarantine').pluck().all()
+    expect(held).toEqual(['the compressed blob cannot be inflated'])
+    await store.close()
   })
 
   it('keeps the old rows when compaction fails after deleting them, in the same transaction', async () => {
