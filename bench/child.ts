@@ -2,6 +2,7 @@ import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import type { FanoutTask } from './fanout.js'
 import type { Layout } from './generate.js'
+import type { Texts } from './wire.js'
 
 /** Work a worker process does once and reports back. */
 export type Task =
@@ -12,6 +13,7 @@ export type Task =
       readonly mode: 'full' | 'prefill'
     }
   | { readonly kind: 'open'; readonly layout: Layout; readonly reps: number }
+  | { readonly kind: 'wire'; readonly messages: number; readonly texts: Texts }
   | FanoutTask
 
 const here = fileURLToPath(new URL('.', import.meta.url))

@@ -3,6 +3,7 @@ import type { Task } from './child.js'
 import { ENGINES } from './engines.js'
 import { runFanout } from './fanout.js'
 import { openLayout } from './open.js'
+import { wireRep } from './wire.js'
 
 // Entry point of a worker process started by `inChild`: one task, one answer, then exit.
 const task = JSON.parse(process.argv[2] ?? '{}') as Task
@@ -12,6 +13,7 @@ const run = async (): Promise<unknown> => {
     if (!spec) throw new Error(`unknown engine ${task.engine}`)
     return runRep({ spec, window: task.window, mode: task.mode })
   }
+  if (task.kind === 'wire') return wireRep(task.messages, task.texts)
   if (task.kind === 'fanout') return runFanout(task)
   return openLayout(task.layout, task.reps)
 }
