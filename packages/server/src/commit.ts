@@ -8,6 +8,7 @@ import {
 } from '@tidings/core'
 import * as Y from 'yjs'
 import { type CheckContext, checkDecoded, clientsOf } from './checks.js'
+import { manifestLock } from './cluster-names.js'
 import type { ConversationState, Conversations } from './conversations.js'
 import { mapValue, retainedFromOf } from './conversations.js'
 import { type DecodedUpdate, decodeUpdateV1, Refusal } from './decode.js'
@@ -73,6 +74,17 @@ export interface CommitterOptions {
   readonly retentionRose: (state: ConversationState) => void
   /** Told how long each group commit's storage write took, and whether it succeeded. */
   readonly committed?: (seconds: number, ok: boolean, updates: number) => void
+  /** Other processes sharing storage: rounds run under their docs' locks, caught up first. */
+  readonly cluster?: RoundGuard
+}
+
+/** What a round needs when other processes commit to the same storage (see `Cluster`). */
+export interface RoundGuard {
+  readonly shared: boolean
+  /** Runs `fn` holding the storage locks of these names against the other processes. */
+  lock<T>(names: readonly string[], fn: () => Promise<T>): Promise<T>
+  /** Catches the held docs, the bindings and the manifests a round reads up with storage. */
+  catchUpRound(docs: readonly string[], prepared: readonly Prepared[]): Promise<void>
 }
 
 /** Jobs per group commit: big enough to amortise a transaction, small enough to keep acks quick. */
@@ -89,7 +101,7 @@ const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmedi
 /** Marks the server's own application of a checked update, so nothing echoes it back. */
 export const COMMIT_ORIGIN = Symbol('tidings-commit')
 
-interface Prepared {
+export interface Prepared {
   readonly job: UpdateJob
   readonly decoded: DecodedUpdate
   readonly state: ConversationState | undefined
@@ -202,7 +214,18 @@ export class Committer {
       }
       // Nothing is applied yet: the checks of a big update may start in a turn of their own.
       await yieldIfBusy()
-      requeued = await this.#commit(prepared)
+      const { cluster } = this.options
+      if (!cluster?.shared) requeued = await this.#commit(prepared)
+      else {
+        const names = [...held]
+        for (const { job, state } of prepared)
+          if (state && !state.docs.has(job.doc)) names.push(manifestLock(state.id))
+        // No other process checks or commits these docs until this round's write is done.
+        requeued = await cluster.lock(names, async () => {
+          await cluster.catchUpRound([...held], prepared)
+          return this.#commit(prepared)
+        })
+      }
     } finally {
       for (const name of held) docs.release(name)
       for (const job of jobs) if (!requeued.has(job)) job.writer.released(job.update.length)
@@ -364,6 +387,18 @@ export class Committer {
       steps.set(state, state.manifest.stage([...set].map((doc) => ({ doc, dropped: false }))))
     }
     if (writes.length > 0) {
+      const lost = (
+        await Promise.all([...staged].map(([state, stage]) => state.bindings.claim(stage)))
+      ).flat()
+      if (lost.length > 0) {
+        // Another process bound some of these clientIDs first: nothing is written, all check again.
+        for (const name of new Set([...accepted.map(({ job }) => job.doc), ...poisoned])) docs.discard(name)
+        for (const { job } of [...accepted, ...noops]) {
+          requeued.add(job)
+          this.push(job)
+        }
+        return requeued
+      }
       const meta: Record<string, string> = {}
       for (const [state, stage] of staged) Object.assign(meta, state.bindings.meta(stage))
       for (const step of steps.values()) Object.assign(meta, step.meta)
