@@ -1,5 +1,7 @@
 import { TidingsError } from './errors.js'
+import { NameLocks } from './name-locks.js'
 import type { DocInfo, OutboxEntry, StorageAdapter, StoredUpdate, WriteBatch } from './storage.js'
+import { checkClaims } from './storage-batch.js'
 import { mergeUpdatesTree } from './updates.js'
 
 interface DocRows {
@@ -36,17 +38,19 @@ export const memoryStorage = (): MemoryStorage => {
   const docs = new Map<string, DocRows>()
   const meta = new Map<string, string>()
   const outbox = new Map<string, OutboxEntry>()
-  return handle({ docs, meta, outbox })
+  return handle({ docs, meta, outbox, locks: new NameLocks() })
 }
 
 interface Contents {
   readonly docs: Map<string, DocRows>
   readonly meta: Map<string, string>
   readonly outbox: Map<string, OutboxEntry>
+  /** Shared by every handle on the contents, as a database's locks are by its connections. */
+  readonly locks: NameLocks
 }
 
 const handle = (contents: Contents): MemoryStorage => {
-  const { docs, meta, outbox } = contents
+  const { docs, meta, outbox, locks } = contents
   let closed = false
 
   const open = () => {
@@ -74,6 +78,26 @@ const handle = (contents: Contents): MemoryStorage => {
     async load(doc) {
       open()
       return (docs.get(doc)?.rows ?? []).map(({ n, update }) => ({ n, update: update.slice() }))
+    },
+    async loadAfter(doc, after) {
+      open()
+      return (docs.get(doc)?.rows ?? [])
+        .filter((row) => row.n > after)
+        .map(({ n, update }) => ({ n, update: update.slice() }))
+    },
+    async claimMeta(claims) {
+      open()
+      checkClaims(claims)
+      const held = new Map<string, string>()
+      for (const [key, value] of Object.entries(claims)) {
+        if (!meta.has(key)) meta.set(key, value)
+        held.set(key, meta.get(key)!)
+      }
+      return held
+    },
+    async withLock(names, fn) {
+      open()
+      return locks.run(names, fn)
     },
     async write(batch: WriteBatch) {
       open()

@@ -1,9 +1,14 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import {
+  checkBatch,
+  checkClaims,
+  copyBatch,
   type DocInfo,
+  GroupCommit,
   type Lane,
   mergeUpdatesTree,
+  NameLocks,
   type OutboxEntry,
   type StorageAdapter,
   type StoredUpdate,
@@ -13,11 +18,9 @@ import {
 import Database from 'better-sqlite3'
 import { crc32 } from './checksum.js'
 import { closedError, toTidingsError } from './errors.js'
-import { GroupCommit } from './group-commit.js'
 import { decodeRow, encodeRow, ownBytes } from './rows.js'
 import { prepareDatabase } from './schema.js'
 import { prepareStatements } from './statements.js'
-import { checkBatch } from './validate.js'
 
 /**
  * When `write()` may resolve.
@@ -55,14 +58,6 @@ interface BadRow {
   readonly blob: Uint8Array | null
   readonly reason: string
 }
-
-/** Copies what a batch holds, so bytes changed by the caller before the commit are not stored. */
-const copyBatch = (batch: WriteBatch): WriteBatch => ({
-  updates: (batch.updates ?? []).map((u) => ({ ...u, update: u.update.slice() })),
-  meta: { ...batch.meta },
-  outbox: (batch.outbox ?? []).map((e) => ({ ...e, update: e.update.slice(), messages: [...e.messages] })),
-  acked: [...(batch.acked ?? [])],
-})
 
 const readMessages = (json: string): string[] | undefined => {
   try {
@@ -142,10 +137,10 @@ export const sqliteStorage = (options: SqliteStorageOptions): SqliteStorage => {
     )
 
   /** Reads and checks a doc's rows; the bad ones are set apart, not returned. */
-  const readRows = (doc: string) => {
+  const readRows = (doc: string, after = 0) => {
     const good: StoredUpdate[] = []
     const bad: BadRow[] = []
-    for (const row of st.selectRows.all(doc)) {
+    for (const row of st.selectRows.all(doc, after)) {
       const decoded = decodeRow(row)
       if ('update' in decoded) good.push({ n: row.n, update: decoded.update })
       else bad.push({ n: row.n, blob: row.blob, reason: decoded.reason })
@@ -203,6 +198,17 @@ export const sqliteStorage = (options: SqliteStorageOptions): SqliteStorage => {
     }
   }
 
+  const claim = db.transaction((claims: Readonly<Record<string, string>>) => {
+    const held = new Map<string, string>()
+    for (const [key, value] of Object.entries(claims)) {
+      st.claimMeta.run(key, value)
+      held.set(key, st.getMeta.get(key)!.value)
+    }
+    return held
+  })
+  // One process owns the file (exclusive locking), so locks in this process exclude everyone.
+  const locks = new NameLocks()
+
   const checkName = (name: unknown, what: string) => {
     if (typeof name !== 'string') throw new TidingsError('input/invalid', `${what} must be a string.`)
   }
@@ -232,6 +238,27 @@ export const sqliteStorage = (options: SqliteStorageOptions): SqliteStorage => {
         quarantineRows(doc, bad)
         throw corrupt(doc, bad, 'update(s)')
       }, doc)
+    },
+    loadAfter(doc, after) {
+      return run(() => {
+        checkName(doc, 'A doc name')
+        if (typeof after !== 'number' || Number.isNaN(after))
+          throw new TidingsError('input/invalid', 'loadAfter needs a row number.')
+        const { good, bad } = readRows(doc, after)
+        if (bad.length === 0) return good
+        quarantineRows(doc, bad)
+        throw corrupt(doc, bad, 'update(s)')
+      }, doc)
+    },
+    claimMeta(claims) {
+      return run(() => {
+        checkClaims(claims)
+        return claim.immediate(claims)
+      })
+    },
+    withLock(names, fn) {
+      if (closed) return Promise.reject(closedError(path))
+      return locks.run(names, fn)
     },
     write(batch) {
       if (closed) return Promise.reject(closedError(path))

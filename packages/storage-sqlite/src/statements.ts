@@ -23,7 +23,7 @@ export interface OutboxColumns {
 export interface Statements {
   upsertDoc: Statement<[string, number, number], { n: number }>
   insertRow: Statement<[string, number, Uint8Array, number, number, number]>
-  selectRows: Statement<[string], RowRecord>
+  selectRows: Statement<[string, number], RowRecord>
   deleteRows: Statement<[string]>
   deleteRow: Statement<[string, number]>
   compacted: Statement<[string], { n: number }>
@@ -32,6 +32,7 @@ export interface Statements {
   deleteDoc: Statement<[string]>
   getMeta: Statement<[string], { value: string }>
   setMeta: Statement<[string, string]>
+  claimMeta: Statement<[string, string]>
   deleteMeta: Statement<[string]>
   upsertOutbox: Statement<[string, string, string, Uint8Array, string, number]>
   selectOutbox: Statement<[], OutboxColumns>
@@ -49,7 +50,7 @@ export const prepareStatements = (db: Database.Database): Statements => ({
       newest = max(newest, excluded.newest), next_n = next_n + 1
     RETURNING next_n - 1 AS n`),
   insertRow: db.prepare('INSERT INTO updates (doc, n, blob, codec, size, crc) VALUES (?, ?, ?, ?, ?, ?)'),
-  selectRows: db.prepare('SELECT n, blob, codec, size, crc FROM updates WHERE doc = ? ORDER BY n'),
+  selectRows: db.prepare('SELECT n, blob, codec, size, crc FROM updates WHERE doc = ? AND n > ? ORDER BY n'),
   deleteRows: db.prepare('DELETE FROM updates WHERE doc = ?'),
   deleteRow: db.prepare('DELETE FROM updates WHERE doc = ? AND n = ?'),
   compacted: db.prepare(
@@ -62,6 +63,7 @@ export const prepareStatements = (db: Database.Database): Statements => ({
   setMeta: db.prepare(
     'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
   ),
+  claimMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING'),
   deleteMeta: db.prepare('DELETE FROM meta WHERE key = ?'),
   // A rewritten key keeps its place in the order, as a Map entry does in memory storage.
   upsertOutbox: db.prepare(`
