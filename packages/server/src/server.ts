@@ -40,7 +40,8 @@ export interface ServerOptions {
   readonly storage?: StorageAdapter
   /**
    * Folder of the SQLite storage used when `storage` is not given (default ./data); that needs
-   * the optional peer dependency @tidings/storage-sqlite.
+   * the optional peer dependency @tidings/storage-sqlite. With a `storage` on disk, naming its
+   * folder lets `/health` report whether it is writable.
    */
   readonly dataDir?: string
   /**
@@ -232,7 +233,7 @@ export const createServer = async (options: ServerOptions): Promise<TidingsServe
     metrics,
     up: () => !hub.closing,
     lastWriteOk: () => lastWriteOk,
-    dataDir: ownStorage ? (options.dataDir ?? './data') : undefined,
+    dataDir: ownStorage ? (options.dataDir ?? './data') : options.dataDir,
     docsLoaded: () => docs.loaded().length,
     connections: () => hub.connections.size,
   }
