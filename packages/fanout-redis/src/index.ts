@@ -11,6 +11,11 @@ export interface RedisFanoutOptions {
    * conversations, so two clusters (or two tests) on one Redis stay apart.
    */
   readonly prefix?: string
+  /**
+   * Names the two Redis connections `<name>-pub` and `<name>-sub` (in CLIENT LIST); default
+   * `tidings-<random>`.
+   */
+  readonly name?: string
   /** Told of connection errors (default: ignored, ioredis reconnects by itself). */
   readonly onError?: (error: unknown) => void
 }
@@ -34,10 +39,11 @@ export const redisFanout = (options: RedisFanoutOptions): Fanout => {
   const report = options.onError ?? (() => undefined)
   const common = { retryStrategy, maxRetriesPerRequest: null, lazyConnect: true } as const
   // A connection in subscriber mode can do nothing else: publishing needs its own.
-  const pub = new Redis(options.url, { ...common, connectionName: 'tidings-pub' })
+  const name = options.name ?? `tidings-${origin.toString('hex')}`
+  const pub = new Redis(options.url, { ...common, connectionName: `${name}-pub` })
   // We resubscribe ourselves: ioredis emits `ready` before its own resubscription is done, and
   // the catch-up must start only after the channels are live again.
-  const sub = new Redis(options.url, { ...common, autoResubscribe: false, connectionName: 'tidings-sub' })
+  const sub = new Redis(options.url, { ...common, autoResubscribe: false, connectionName: `${name}-sub` })
   const channels = new Set<string>()
   let sink: FanoutSink | undefined
   let started = false
