@@ -1,0 +1,99 @@
+import { randomBytes } from 'node:crypto'
+import { connect } from 'node:net'
+import type { StorageAdapter } from '@tidings/core'
+import { redisFanout } from '@tidings/fanout-redis'
+import { postgresStorage } from '@tidings/storage-postgres'
+import pg from 'pg'
+import { afterEach } from 'vitest'
+import { createServer, type ServerOptions, type TidingsServer } from '../../src/index.js'
+import { authenticate } from '../helpers.js'
+
+export const PG_URL = process.env.TIDINGS_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
+export const REDIS_URL = process.env.TIDINGS_REDIS_URL ?? 'redis://127.0.0.1:6379'
+
+/** True when something accepts a TCP connection at the URL's host and port. */
+export const reachable = (url: string, defaultPort: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const { hostname, port } = new URL(url)
+    const socket = connect(Number(port || defaultPort), hostname)
+    socket.setTimeout(1000)
+    socket.once('connect', () => {
+      socket.end()
+      resolve(true)
+    })
+    socket.once('error', () => resolve(false))
+    socket.once('timeout', () => {
+      socket.destroy()
+      resolve(false)
+    })
+  })
+
+/** Why the cluster tests cannot run here, or undefined when PostgreSQL and Redis both answer. */
+export const missingBackends = async (what: string): Promise<string | undefined> => {
+  const [pgUp, redisUp] = await Promise.all([reachable(PG_URL, 5432), reachable(REDIS_URL, 6379)])
+  const missing = [
+    ...(pgUp ? [] : [`no PostgreSQL at ${PG_URL} (TIDINGS_PG_URL)`]),
+    ...(redisUp ? [] : [`no Redis at ${REDIS_URL} (TIDINGS_REDIS_URL)`]),
+  ]
+  if (missing.length === 0) return undefined
+  const reason = `[${what}] skipped: ${missing.join(', ')}`
+  console.warn(reason)
+  return reason
+}
+
+const cleanups: (() => Promise<unknown> | unknown)[] = []
+afterEach(async () => {
+  for (const fn of cleanups.splice(0).reverse()) await fn()
+})
+
+/** Runs after the test, after everything registered later. */
+export const later = (fn: () => Promise<unknown> | unknown): void => {
+  cleanups.push(fn)
+}
+
+/** A cluster's isolation: a fresh PostgreSQL schema and a Redis channel prefix, dropped after the test. */
+export interface Isolation {
+  readonly schema: string
+  readonly prefix: string
+}
+
+export const isolation = (): Isolation => {
+  const id = randomBytes(5).toString('hex')
+  const isolated = { schema: `cluster_${id}`, prefix: `test:${id}:` }
+  later(async () => {
+    const client = new pg.Client({ connectionString: PG_URL })
+    await client.connect()
+    await client.query(`DROP SCHEMA IF EXISTS ${isolated.schema} CASCADE`)
+    await client.end()
+  })
+  return isolated
+}
+
+/** A storage handle on the isolation's schema: its own pool, as another process would have. */
+export const sharedStorage = (isolated: Isolation): StorageAdapter => {
+  const storage = postgresStorage({ url: PG_URL, schema: isolated.schema })
+  later(() => storage.close())
+  return storage
+}
+
+/**
+ * One server of a cluster in this process: its own PostgreSQL pool and its own Redis connections,
+ * so it shares with the others exactly what separate processes share.
+ */
+export const startNode = async (
+  isolated: Isolation,
+  options: Partial<ServerOptions> = {},
+): Promise<TidingsServer & { storage: StorageAdapter }> => {
+  const storage = sharedStorage(isolated)
+  const server = await createServer({
+    port: 0,
+    authenticate,
+    onError: (error) => console.error('[cluster node]', error),
+    storage,
+    fanout: redisFanout({ url: REDIS_URL, prefix: isolated.prefix }),
+    ...options,
+  })
+  // Before its storage closes (registered earlier, so it runs later).
+  later(() => server.close())
+  return Object.assign(server, { storage })
+}
