@@ -3,10 +3,6 @@ import type { CliConfig } from './cli-config.js'
 import type { Fanout } from './fanout.js'
 import { defaultSqliteStorage } from './sqlite-default.js'
 
-interface PostgresModule {
-  postgresStorage(options: { readonly url: string }): StorageAdapter
-}
-
 /** Imports an optional peer dependency, or says which package to install. */
 const optional = async <T>(name: string, load: () => Promise<T>, flag: string): Promise<T> => {
   try {
@@ -28,8 +24,7 @@ export const cliBackends = async (
   }
   const { postgresStorage } = await optional(
     '@tidings/storage-postgres',
-    // Typed here, not by the import: the server declares the adapter only as an optional peer.
-    async () => (await import('@tidings/storage-postgres')) as unknown as PostgresModule,
+    () => import('@tidings/storage-postgres'),
     '--postgres',
   )
   const storage = postgresStorage({ url: config.postgres })
