@@ -1,5 +1,7 @@
+import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { connect } from 'node:net'
+import { fileURLToPath } from 'node:url'
 import type { StorageAdapter } from '@tidings/core'
 import { redisFanout } from '@tidings/fanout-redis'
 import { postgresStorage } from '@tidings/storage-postgres'
@@ -96,4 +98,51 @@ export const startNode = async (
   // Before its storage closes (registered earlier, so it runs later).
   later(() => server.close())
   return Object.assign(server, { storage })
+}
+
+/** A server process of a cluster test, started with `spawnNode`. */
+export interface NodeProcess {
+  readonly port: number
+  readonly url: string
+  readonly pid: number
+  /** `kill -9`: no close frame, no flush, no goodbye. */
+  kill(): void
+  /** Resolves when the process has exited. */
+  readonly exited: Promise<number | null>
+}
+
+/** Starts a server process on the isolation's schema and prefix; stopped after the test. */
+export const spawnNode = async (isolated: Isolation): Promise<NodeProcess> => {
+  const script = fileURLToPath(new URL('./node-process.ts', import.meta.url))
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+    env: {
+      ...process.env,
+      TIDINGS_PG_URL: PG_URL,
+      TIDINGS_REDIS_URL: REDIS_URL,
+      CLUSTER_SCHEMA: isolated.schema,
+      CLUSTER_PREFIX: isolated.prefix,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  later(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
+    await exited
+  })
+  const port = await new Promise<number>((resolve, reject) => {
+    let text = ''
+    child.stdout.on('data', (chunk: Buffer) => {
+      text += chunk.toString()
+      const line = text.split('\n').find((l) => l.startsWith('{'))
+      if (line) resolve((JSON.parse(line) as { port: number }).port)
+    })
+    exited.then((code) => reject(new Error(`the node process exited (${code}) before it listened`)))
+  })
+  return {
+    port,
+    url: `ws://127.0.0.1:${port}`,
+    pid: child.pid!,
+    kill: () => child.kill('SIGKILL'),
+    exited,
+  }
 }
