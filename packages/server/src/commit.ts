@@ -217,9 +217,13 @@ export class Committer {
       const { cluster } = this.options
       if (!cluster?.shared) requeued = await this.#commit(prepared)
       else {
-        const names = [...held]
-        for (const { job, state } of prepared)
+        // The docs written are locked; the docs only read (meta, pinned messages) are caught up:
+        // a stale read there refuses (a device not registered yet), never grants.
+        const names: string[] = []
+        for (const { job, state } of prepared) {
+          names.push(job.doc)
           if (state && !state.docs.has(job.doc)) names.push(manifestLock(state.id))
+        }
         // No other process checks or commits these docs until this round's write is done.
         requeued = await cluster.lock(names, async () => {
           await cluster.catchUpRound([...held], prepared)

@@ -78,7 +78,8 @@ export const latencyProbe = async (writerUrl: string, readerUrl: string, tag: st
   })
   reader.client.ws.on('message', () => {
     for (const frame of reader.client.frames.splice(0)) {
-      if (frame.type === 'update' && frame.doc === doc) Y.applyUpdate(view, (frame as FrameOf<'update'>).update)
+      if (frame.type === 'update' && frame.doc === doc)
+        Y.applyUpdate(view, (frame as FrameOf<'update'>).update)
     }
   })
   let running = true

@@ -16,7 +16,8 @@ const server = await createServer({
   storage,
   fanout: redisFanout({ url: env('TIDINGS_REDIS_URL'), prefix: env('CLUSTER_PREFIX') }),
   authenticate: (token) => (token.startsWith('t-') ? { userId: token.slice(2), canWrite: true } : null),
-  onError: (error) => process.stderr.write(`[node ${process.pid}] ${String((error as Error)?.stack ?? error)}\n`),
+  onError: (error) =>
+    process.stderr.write(`[node ${process.pid}] ${String((error as Error)?.stack ?? error)}\n`),
 })
 process.stdout.write(`${JSON.stringify({ port: server.port })}\n`)
 process.once('SIGTERM', () => {
