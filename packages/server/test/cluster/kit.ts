@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process'
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { connect } from 'node:net'
+import { type AddressInfo, connect, createServer as createNetServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import type { StorageAdapter } from '@tidings/core'
 import { redisFanout } from '@tidings/fanout-redis'
@@ -112,13 +112,13 @@ export interface NodeProcess {
 }
 
 /** Starts a server process on the isolation's schema and prefix; stopped after the test. */
-export const spawnNode = async (isolated: Isolation): Promise<NodeProcess> => {
+export const spawnNode = async (isolated: Isolation, redisUrl = REDIS_URL): Promise<NodeProcess> => {
   const script = fileURLToPath(new URL('./node-process.ts', import.meta.url))
   const child = spawn(process.execPath, ['--import', 'tsx', script], {
     env: {
       ...process.env,
       TIDINGS_PG_URL: PG_URL,
-      TIDINGS_REDIS_URL: REDIS_URL,
+      TIDINGS_REDIS_URL: redisUrl,
       CLUSTER_SCHEMA: isolated.schema,
       CLUSTER_PREFIX: isolated.prefix,
     },
@@ -145,4 +145,58 @@ export const spawnNode = async (isolated: Isolation): Promise<NodeProcess> => {
     kill: () => child.kill('SIGKILL'),
     exited,
   }
+}
+
+/** A free TCP port on 127.0.0.1 (closed again before it is returned). */
+export const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = createNetServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo
+      server.close(() => resolve(port))
+    })
+  })
+
+/** A redis-server of the test's own on `port`, that the test can kill and start again. */
+export interface OwnRedis {
+  readonly url: string
+  /** Kills it (-9) and waits for the exit. */
+  kill(): Promise<void>
+  /** Starts it again on the same port; resolves once it answers. */
+  start(): Promise<void>
+}
+
+/** Whether a `redis-server` binary is on the PATH. */
+export const hasRedisServer = (): boolean => spawnSync('redis-server', ['--version']).status === 0
+
+export const ownRedis = async (): Promise<OwnRedis> => {
+  const port = await freePort()
+  const url = `redis://127.0.0.1:${port}`
+  let child: ChildProcess | undefined
+  const start = async () => {
+    const started = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      {
+        stdio: 'ignore',
+      },
+    )
+    child = started
+    const deadline = performance.now() + 10_000
+    while (!(await reachable(url, port))) {
+      if (performance.now() > deadline) throw new Error(`redis-server did not start on ${port}`)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+  }
+  const kill = async () => {
+    const running = child
+    if (!running || running.exitCode !== null || running.signalCode !== null) return
+    const exited = new Promise((resolve) => running.once('exit', resolve))
+    running.kill('SIGKILL')
+    await exited
+  }
+  await start()
+  later(kill)
+  return { url, kill, start }
 }
