@@ -78,7 +78,7 @@ export class ConversationState {
       Date.now,
       presence && ((user, update) => presence(id, user, update)),
     )
-    this.bindings = new Bindings(storage, id, cluster?.shared === true)
+    this.bindings = new Bindings(storage, id, cluster !== undefined)
     this.metaDoc = `${id}/meta`
     this.lastUsed = now
   }
@@ -97,10 +97,8 @@ export class ConversationState {
   }
 }
 
-/** What a conversation tells, and asks of, the other processes of a cluster. */
+/** What a conversation tells, and asks of, the other processes of a cluster (none when alone). */
 export interface ClusterHooks {
-  /** Other processes write the same storage. */
-  readonly shared: boolean
   /** Listens to the conversation's fan-out channel; resolves once live. */
   readonly subscribe: (conversation: string) => Promise<void>
   readonly unsubscribe: (conversation: string) => void

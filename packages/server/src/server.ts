@@ -129,7 +129,10 @@ export const createServer = async (options: ServerOptions): Promise<TidingsServe
   const slowCommitMs = options.slowCommitMs ?? 250
   let lastWriteOk = true
   const docs = new DocStore({
-    remoteChange: (doc, update) => hub.cluster.relay(doc, update),
+    // Alone, nothing changes a doc but this process's commits: no listener on every doc.
+    ...(fanout.shared
+      ? { remoteChange: (doc: string, update: Uint8Array) => hub.cluster.relay(doc, update) }
+      : {}),
     unloaded: (doc, rows, compacted) => log.debug({ doc, rows, compacted }, 'doc unloaded'),
     storage,
     idleMs: docIdleMs,
@@ -144,12 +147,16 @@ export const createServer = async (options: ServerOptions): Promise<TidingsServe
     maxAwarenessClients: limits.maxAwarenessClients,
     now,
     opened: (state) => applyPolicy(hub, options.retentionDays, state),
-    cluster: {
-      shared: fanout.shared,
-      subscribe: (conversation) => hub.cluster.subscribe(conversation),
-      unsubscribe: (conversation) => hub.cluster.unsubscribe(conversation),
-      presence: (conversation, user, update) => hub.cluster.presence(conversation, user, update),
-    },
+    ...(fanout.shared
+      ? {
+          cluster: {
+            subscribe: (conversation: string) => hub.cluster.subscribe(conversation),
+            unsubscribe: (conversation: string) => hub.cluster.unsubscribe(conversation),
+            presence: (conversation: string, user: string, update: Uint8Array) =>
+              hub.cluster.presence(conversation, user, update),
+          },
+        }
+      : {}),
   })
   const committer = new Committer({
     storage,
