@@ -100,11 +100,22 @@ export const postgresStorage = (options: PostgresStorageOptions): PostgresStorag
   const localLocks = new NameLocks()
   const lockSlots = new Slots((pool.options.max ?? 10) - 1)
   let closed = false
+  // A checked-out connection that drops emits 'error' on its client; unheard, that would crash
+  // the process. The query in flight rejects with it anyway, and release() retires the client.
+  const heard = new WeakSet<pg.PoolClient>()
+  const connect = async (): Promise<pg.PoolClient> => {
+    const client = await pool.connect()
+    if (!heard.has(client)) {
+      heard.add(client)
+      client.on('error', () => {})
+    }
+    return client
+  }
   let schemaReady: Promise<void> | undefined
 
   const ready = (): Promise<void> => {
     schemaReady ??= (async () => {
-      const client = await pool.connect()
+      const client = await connect()
       try {
         await migrate(client, schema)
       } finally {
@@ -121,7 +132,7 @@ export const postgresStorage = (options: PostgresStorageOptions): PostgresStorag
   const transaction = async <T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> => {
     await ready()
     for (let attempt = 1; ; attempt++) {
-      const client = await pool.connect()
+      const client = await connect()
       let broken: Error | undefined
       try {
         await client.query('BEGIN')
@@ -214,7 +225,7 @@ export const postgresStorage = (options: PostgresStorageOptions): PostgresStorag
   const holdLocks = <T>(names: readonly string[], fn: () => Promise<T>) =>
     lockSlots.run(async () => {
       await ready()
-      const client = await pool.connect()
+      const client = await connect()
       let broken: Error | undefined
       try {
         await client.query(sql.lockAll, [sortedKeys(names.map((name) => lockKey(schema, 'lock', name)))])
