@@ -91,14 +91,18 @@ export const postgresStorage = (options: PostgresStorageOptions): PostgresStorag
       `schema must be a plain identifier (letters, digits, _; at most 63), not ${JSON.stringify(schema)}.`,
     )
   const ownPool = 'url' in options
-  const pool = ownPool ? new pg.Pool({ connectionString: options.url, max: options.max ?? 10 }) : options.pool
+  const max = ownPool ? (options.max ?? 10) : (options.pool.options.max ?? 10)
+  // A lock holder keeps one connection while its `fn` writes through another.
+  if (!Number.isInteger(max) || max < 2)
+    throw new TidingsError('input/invalid', `The pool needs at least 2 connections (max), not ${max}.`)
+  const pool = ownPool ? new pg.Pool({ connectionString: options.url, max }) : options.pool
   // An idle pooled connection that drops (a database restart) must not crash the process.
   if (ownPool) pool.on('error', () => {})
   const where = describe(options, schema)
   const fail = (error: unknown, subject?: string) => toTidingsError(error, where, subject)
   const sql: Statements = statements(quote(schema))
   const localLocks = new NameLocks()
-  const lockSlots = new Slots((pool.options.max ?? 10) - 1)
+  const lockSlots = new Slots(max - 1)
   let closed = false
   // A checked-out connection that drops emits 'error' on its client; unheard, that would crash
   // the process. The query in flight rejects with it anyway, and release() retires the client.

@@ -42,6 +42,13 @@ describe('postgresStorage errors', () => {
       )
   })
 
+  it('refuses a pool of fewer than 2 connections: a lock holder writes through a second one', () => {
+    for (const max of [0, 1, 1.5])
+      expect(() => postgresStorage({ url: PG_URL, max }), String(max)).toThrow(
+        expect.objectContaining({ code: 'input/invalid' }),
+      )
+  })
+
   it.skipIf(!reachable)('refuses a doc name or key with NUL as input/invalid, storing nothing', async () => {
     const schema = freshSchema()
     const storage = postgresStorage({ url: PG_URL, schema, max: 2 })
