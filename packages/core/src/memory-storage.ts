@@ -38,7 +38,7 @@ export const memoryStorage = (): MemoryStorage => {
   const docs = new Map<string, DocRows>()
   const meta = new Map<string, string>()
   const outbox = new Map<string, OutboxEntry>()
-  return handle({ docs, meta, outbox, locks: new NameLocks() })
+  return handle({ docs, meta, outbox, locks: new NameLocks(), nextOfDropped: new Map() })
 }
 
 interface Contents {
@@ -47,10 +47,12 @@ interface Contents {
   readonly outbox: Map<string, OutboxEntry>
   /** Shared by every handle on the contents, as a database's locks are by its connections. */
   readonly locks: NameLocks
+  /** The next row number of each dropped doc: a doc written again never repeats a number. */
+  readonly nextOfDropped: Map<string, number>
 }
 
 const handle = (contents: Contents): MemoryStorage => {
-  const { docs, meta, outbox, locks } = contents
+  const { docs, meta, outbox, locks, nextOfDropped } = contents
   let closed = false
 
   const open = () => {
@@ -59,8 +61,9 @@ const handle = (contents: Contents): MemoryStorage => {
   const rowsOf = (doc: string): DocRows => {
     let entry = docs.get(doc)
     if (!entry) {
-      entry = { rows: [], next: 1, messages: 0, newest: 0 }
+      entry = { rows: [], next: nextOfDropped.get(doc) ?? 1, messages: 0, newest: 0 }
       docs.set(doc, entry)
+      nextOfDropped.delete(doc)
     }
     return entry
   }
@@ -145,6 +148,8 @@ const handle = (contents: Contents): MemoryStorage => {
     },
     async drop(doc) {
       open()
+      const entry = docs.get(doc)
+      if (entry) nextOfDropped.set(doc, entry.next)
       docs.delete(doc)
       for (const [key, entry] of outbox) if (entry.doc === doc) outbox.delete(key)
     },

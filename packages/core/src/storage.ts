@@ -83,8 +83,9 @@ export interface StorageAdapter {
   /**
    * Loads a doc's rows whose row number is above `after`, in row order: how a process catches up
    * with rows other processes committed since it last read the doc (`after` 0 loads them all).
-   * @remarks A compaction since then comes back as its merged row, which may repeat updates the
-   * caller holds; applying a Yjs update twice changes nothing.
+   * @remarks A doc's row numbers never repeat, not after a compaction nor after a drop. A
+   * compaction since then comes back as its merged row, which may repeat updates the caller holds;
+   * applying a Yjs update twice changes nothing.
    */
   loadAfter?(doc: string, after: number): Promise<StoredUpdate[]>
   /**

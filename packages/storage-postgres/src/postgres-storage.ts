@@ -91,20 +91,35 @@ export const postgresStorage = (options: PostgresStorageOptions): PostgresStorag
       `schema must be a plain identifier (letters, digits, _; at most 63), not ${JSON.stringify(schema)}.`,
     )
   const ownPool = 'url' in options
-  const pool = ownPool ? new pg.Pool({ connectionString: options.url, max: options.max ?? 10 }) : options.pool
+  const max = ownPool ? (options.max ?? 10) : (options.pool.options.max ?? 10)
+  // A lock holder keeps one connection while its `fn` writes through another.
+  if (!Number.isInteger(max) || max < 2)
+    throw new TidingsError('input/invalid', `The pool needs at least 2 connections (max), not ${max}.`)
+  const pool = ownPool ? new pg.Pool({ connectionString: options.url, max }) : options.pool
   // An idle pooled connection that drops (a database restart) must not crash the process.
   if (ownPool) pool.on('error', () => {})
   const where = describe(options, schema)
   const fail = (error: unknown, subject?: string) => toTidingsError(error, where, subject)
   const sql: Statements = statements(quote(schema))
   const localLocks = new NameLocks()
-  const lockSlots = new Slots((pool.options.max ?? 10) - 1)
+  const lockSlots = new Slots(max - 1)
   let closed = false
+  // A checked-out connection that drops emits 'error' on its client; unheard, that would crash
+  // the process. The query in flight rejects with it anyway, and release() retires the client.
+  const heard = new WeakSet<pg.PoolClient>()
+  const connect = async (): Promise<pg.PoolClient> => {
+    const client = await pool.connect()
+    if (!heard.has(client)) {
+      heard.add(client)
+      client.on('error', () => {})
+    }
+    return client
+  }
   let schemaReady: Promise<void> | undefined
 
   const ready = (): Promise<void> => {
     schemaReady ??= (async () => {
-      const client = await pool.connect()
+      const client = await connect()
       try {
         await migrate(client, schema)
       } finally {
@@ -121,7 +136,7 @@ export const postgresStorage = (options: PostgresStorageOptions): PostgresStorag
   const transaction = async <T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> => {
     await ready()
     for (let attempt = 1; ; attempt++) {
-      const client = await pool.connect()
+      const client = await connect()
       let broken: Error | undefined
       try {
         await client.query('BEGIN')
@@ -214,7 +229,7 @@ export const postgresStorage = (options: PostgresStorageOptions): PostgresStorag
   const holdLocks = <T>(names: readonly string[], fn: () => Promise<T>) =>
     lockSlots.run(async () => {
       await ready()
-      const client = await pool.connect()
+      const client = await connect()
       let broken: Error | undefined
       try {
         await client.query(sql.lockAll, [sortedKeys(names.map((name) => lockKey(schema, 'lock', name)))])

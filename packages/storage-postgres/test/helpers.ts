@@ -4,7 +4,20 @@ import pg from 'pg'
 /** The database the tests use; CI and the dev machines run PostgreSQL there (trust auth). */
 export const PG_URL = process.env.TIDINGS_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 
-/** Whether PostgreSQL answers at PG_URL; tests skip, saying why, only when it does not. */
+/** Errors that mean nothing answers at the URL, as opposed to a server that refuses us. */
+const NOWHERE = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+])
+
+/**
+ * Whether PostgreSQL answers at PG_URL. Tests skip, saying why, only when nothing answers there; a
+ * server that answers but refuses (authentication, a missing database) fails them instead.
+ */
 export const pgReachable = async (): Promise<boolean> => {
   const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 3000 })
   client.on('error', () => {})
@@ -13,6 +26,8 @@ export const pgReachable = async (): Promise<boolean> => {
     await client.query('SELECT 1')
     return true
   } catch (error) {
+    const code = (error as { code?: string }).code ?? ''
+    if (!NOWHERE.has(code) && !/timeout/i.test((error as Error).message)) throw error
     console.warn(
       `Skipping PostgreSQL tests: nothing answers at TIDINGS_PG_URL=${PG_URL} (${(error as Error).message}). Start PostgreSQL or point TIDINGS_PG_URL at one.`,
     )

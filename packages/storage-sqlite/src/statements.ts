@@ -47,7 +47,7 @@ export const prepareStatements = (db: Database.Database): Statements => ({
   upsertDoc: db.prepare(`
     INSERT INTO docs (doc, updates, messages, newest, next_n) VALUES (?, 1, ?, ?, 2)
     ON CONFLICT (doc) DO UPDATE SET updates = updates + 1, messages = messages + excluded.messages,
-      newest = max(newest, excluded.newest), next_n = next_n + 1
+      newest = max(newest, excluded.newest), next_n = abs(next_n) + 1
     RETURNING next_n - 1 AS n`),
   insertRow: db.prepare('INSERT INTO updates (doc, n, blob, codec, size, crc) VALUES (?, ?, ?, ?, ?, ?)'),
   selectRows: db.prepare('SELECT n, blob, codec, size, crc FROM updates WHERE doc = ? AND n > ? ORDER BY n'),
@@ -57,8 +57,13 @@ export const prepareStatements = (db: Database.Database): Statements => ({
     'UPDATE docs SET updates = 1, next_n = next_n + 1 WHERE doc = ? RETURNING next_n - 1 AS n',
   ),
   rowRemoved: db.prepare('UPDATE docs SET updates = updates - 1 WHERE doc = ?'),
-  listDocs: db.prepare('SELECT doc, updates, messages, newest FROM docs WHERE doc >= ? AND doc < ?'),
-  deleteDoc: db.prepare('DELETE FROM docs WHERE doc = ?'),
+  listDocs: db.prepare(
+    'SELECT doc, updates, messages, newest FROM docs WHERE doc >= ? AND doc < ? AND next_n > 0',
+  ),
+  // The row stays, with next_n negated, so row numbers keep rising if the doc is written again.
+  deleteDoc: db.prepare(
+    'UPDATE docs SET updates = 0, messages = 0, newest = 0, next_n = -abs(next_n) WHERE doc = ?',
+  ),
   getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
   setMeta: db.prepare(
     'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',

@@ -85,6 +85,15 @@ export const sharedStorageTests = (withStore: Runner, check: Check, timeout: num
               }
             }
             expect(await adapter.loadAfter!(`${pool.docs[0]}\u{1F600}`, 0), 'an unknown doc').toEqual([])
+            // Dropped and written again, a doc numbers its rows after every number it used before.
+            const doc = pick(pool.docs, 0)
+            const before = Math.max(0, ...(await adapter.load(doc)).map((r) => r.n))
+            await adapter.write({ updates: [{ doc, update: new Uint8Array([0, 0]) }] })
+            const used = Math.max(...(await adapter.load(doc)).map((r) => r.n))
+            await adapter.drop(doc)
+            await pick(handles, 1).write({ updates: [{ doc, update: new Uint8Array([0, 0]) }] })
+            const [again] = await adapter.loadAfter!(doc, 0)
+            expect(again!.n, 'the first row after a drop').toBeGreaterThan(Math.max(before, used))
           }),
         ),
       )
