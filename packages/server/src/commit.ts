@@ -1,14 +1,7 @@
-import {
-  type DocRef,
-  type PeriodRef,
-  parseDocName,
-  periodStart,
-  type StorageAdapter,
-  type UpdateWrite,
-} from '@tidings/core'
+import type { DocRef, PeriodRef, StorageAdapter, UpdateWrite } from '@tidings/core'
 import * as Y from 'yjs'
 import { type CheckContext, checkDecoded, clientsOf } from './checks.js'
-import { manifestLock } from './cluster-names.js'
+import { lockedRound, type RoundGuard } from './cluster-round.js'
 import type { ConversationState, Conversations } from './conversations.js'
 import { mapValue, retainedFromOf } from './conversations.js'
 import { type DecodedUpdate, decodeUpdateV1, Refusal } from './decode.js'
@@ -17,7 +10,7 @@ import { yieldIfBusy } from './fairness.js'
 import { bucketOf, PriorityQueue } from './lanes-queue.js'
 import type { ManifestStep } from './manifest.js'
 import { pinDocs, storedMessageLookup } from './pins.js'
-import { DocQuotas, UserDocBudget } from './quotas.js'
+import { DocAdmission } from './quotas.js'
 import type { Sender } from './rules.js'
 import { WaitingRoom } from './waiting.js'
 
@@ -78,15 +71,6 @@ export interface CommitterOptions {
   readonly cluster?: RoundGuard
 }
 
-/** What a round needs when other processes commit to the same storage (see `Cluster`). */
-export interface RoundGuard {
-  readonly shared: boolean
-  /** Runs `fn` holding the storage locks of these names against the other processes. */
-  lock<T>(names: readonly string[], fn: () => Promise<T>): Promise<T>
-  /** Catches the held docs, the bindings and the manifests a round reads up with storage. */
-  catchUpRound(docs: readonly string[], prepared: readonly Prepared[]): Promise<void>
-}
-
 /** Jobs per group commit: big enough to amortise a transaction, small enough to keep acks quick. */
 const MAX_ROUND = 512
 /**
@@ -117,11 +101,15 @@ export class Committer {
   readonly #tasks: (() => Promise<void>)[] = []
   #running: Promise<void> | undefined
   readonly #waiting: WaitingRoom
-  readonly #docQuotas = new WeakMap<ConversationState, DocQuotas>()
-  #userDocs: UserDocBudget | undefined
+  readonly #admission: DocAdmission
 
   constructor(private readonly options: CommitterOptions) {
     this.#waiting = new WaitingRoom(options.waitMs, options.maxWaiting, options.now)
+    this.#admission = new DocAdmission(
+      options.maxDocsAhead,
+      options.newDocsPerMinute,
+      options.userNewDocsPerMinute,
+    )
   }
 
   /** Up to MAX_ROUND jobs and MAX_ROUND_BYTES bytes, highest lane first. */
@@ -215,62 +203,13 @@ export class Committer {
       // Nothing is applied yet: the checks of a big update may start in a turn of their own.
       await yieldIfBusy()
       const { cluster } = this.options
-      if (!cluster?.shared) requeued = await this.#commit(prepared)
-      else {
-        // The docs written are locked; the docs only read (meta, pinned messages) are caught up:
-        // a stale read there refuses (a device not registered yet), never grants.
-        const names: string[] = []
-        for (const { job, state } of prepared) {
-          names.push(job.doc)
-          if (state && !state.docs.has(job.doc)) names.push(manifestLock(state.id))
-        }
-        // No other process checks or commits these docs until this round's write is done.
-        requeued = await cluster.lock(names, async () => {
-          await cluster.catchUpRound([...held], prepared)
-          return this.#commit(prepared)
-        })
-      }
+      requeued = cluster?.shared
+        ? await lockedRound(cluster, held, prepared, () => this.#commit(prepared))
+        : await this.#commit(prepared)
     } finally {
       for (const name of held) docs.release(name)
       for (const job of jobs) if (!requeued.has(job)) job.writer.released(job.update.length)
     }
-  }
-
-  #quotasOf(state: ConversationState): DocQuotas {
-    let quotas = this.#docQuotas.get(state)
-    if (!quotas) {
-      quotas = new DocQuotas(this.options.maxDocsAhead, this.options.newDocsPerMinute)
-      this.#docQuotas.set(state, quotas)
-    }
-    return quotas
-  }
-
-  /** Counts a new period doc against its creator's quotas; a Refusal when they are spent. */
-  #admitDoc(state: ConversationState, job: UpdateJob, ctx: CheckContext): Refusal | undefined {
-    const quotas = this.#quotasOf(state)
-    const ref = job.ref as PeriodRef
-    const lengths = new Set<number>()
-    for (const name of state.docs) {
-      const other = parseDocName(name)
-      if (other && other.kind !== 'meta') lengths.add(other.periodMs)
-    }
-    if (!lengths.has(ref.periodMs) && lengths.size >= DocQuotas.MAX_PERIOD_LENGTHS) {
-      return new Refusal(
-        'quota/exceeded',
-        `more than ${DocQuotas.MAX_PERIOD_LENGTHS} period lengths in one conversation`,
-      )
-    }
-    const user = job.sender.userId
-    this.#userDocs ??= new UserDocBudget(this.options.userNewDocsPerMinute)
-    if (!this.#userDocs.allows(user)) {
-      return new Refusal(
-        'quota/exceeded',
-        `more than ${this.options.userNewDocsPerMinute} new docs a minute over all conversations`,
-      )
-    }
-    const refusal = quotas.admit(user, job.doc, periodStart(ref), ctx.now)
-    if (!refusal) this.#userDocs.take(user)
-    return refusal
   }
 
   #fail(job: UpdateJob, error: unknown): void {
@@ -347,14 +286,16 @@ export class Committer {
       }
       if (state && job.ref && job.ref.kind !== 'meta' && !state.docs.has(job.doc)) {
         const createdNow = created.get(state)?.has(job.doc) ?? false
-        const refusal = createdNow ? undefined : this.#admitDoc(state, job, ctx)
+        const refusal = createdNow
+          ? undefined
+          : this.#admission.admitDoc(state, job.sender.userId, job.doc, job.ref as PeriodRef, ctx.now)
         if (refusal) {
           this.#fail(job, refusal)
           continue
         }
       }
       if (state && result.bindings.size > 0) {
-        const refusal = this.#quotasOf(state).admitBindings(job.sender.userId, result.bindings.size)
+        const refusal = this.#admission.quotasOf(state).admitBindings(job.sender.userId, result.bindings.size)
         if (refusal) {
           this.#fail(job, refusal)
           continue

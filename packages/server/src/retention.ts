@@ -1,7 +1,7 @@
 import { parseDocName, periodEnd } from '@tidings/core'
 import * as Y from 'yjs'
 import { SERVER_USER } from './bindings.js'
-import { manifestLock } from './cluster-names.js'
+import { manifestLock } from './cluster-round.js'
 import { COMMIT_ORIGIN, type Writer } from './commit.js'
 import { type ConversationState, mapValue, retainedFromOf } from './conversations.js'
 import { forward, type Hub, pushManifest } from './hub.js'
