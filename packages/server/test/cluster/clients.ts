@@ -13,6 +13,8 @@ export interface ClusterDevice {
   convo?: Conversation
   /** performance.now() of each change to `online`. */
   readonly onlineAt: number[]
+  /** Every connection state with its performance.now(). */
+  readonly states: { state: string; at: number }[]
   offline(): void
   online(): void
 }
@@ -28,7 +30,9 @@ export const clusterDevice = (url: string, user: string): ClusterDevice => {
   })
   const client = createClient({ user, storage: memoryStorage(), transport, receiptDelay: 0 })
   const onlineAt: number[] = []
+  const states: { state: string; at: number }[] = []
   client.on('connection', (state) => {
+    states.push({ state, at: performance.now() })
     if (state === 'online') onlineAt.push(performance.now())
   })
   later(() => client.close())
@@ -36,6 +40,7 @@ export const clusterDevice = (url: string, user: string): ClusterDevice => {
     name: user,
     client,
     onlineAt,
+    states,
     offline: () => transport.disconnect(),
     online: () => transport.connect({ user, device: client.device! }),
   }

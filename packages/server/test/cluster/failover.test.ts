@@ -77,6 +77,15 @@ describe.skipIf(skip !== undefined)(
 
       // Every client that was on the killed process came back online through the balancer.
       await poll(() => devices.every((d) => d.client.connection === 'online'), 'every client online again')
+      if (process.env.TIDINGS_CLUSTER_TRACE)
+        for (const d of devices)
+          console.log(
+            d.name,
+            d.states
+              .filter((x) => x.at > killedAt)
+              .map((x) => `${x.state}@${(x.at - killedAt).toFixed(0)}`)
+              .join(' '),
+          )
       const failover = Math.max(
         ...devices.map((d) => (d.onlineAt.find((at) => at > killedAt) ?? killedAt) - killedAt),
       )

@@ -2,6 +2,7 @@ import type { FrameOf } from '@tidings/protocol'
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { laneDoc, member, storedDoc, TestClient } from '../helpers.js'
+import { poll } from './clients.js'
 import { isolation, missingBackends, sharedStorage, startNode } from './kit.js'
 
 const skip = await missingBackends('cluster relay')
@@ -39,6 +40,44 @@ describe.skipIf(skip !== undefined)('a cluster relays commits, manifests and pre
     const fresh = new Y.Doc()
     await reader.syncStep1(doc, fresh)
     expect([...fresh.getMap('m').keys()].sort()).toEqual([message.id, reply.id].sort())
+  })
+
+  it('forwards an urgent message ahead of a backlog queued with it, across processes', async () => {
+    const isolated = isolation()
+    const [a, b] = [await startNode(isolated), await startNode(isolated)]
+    const alice = await member(a.url, 't-alice', 'alice', 'alicedev1')
+    const bob = await member(b.url, 't-bob', 'bob', 'bobdev01')
+    const normal = laneDoc('room', 'normal')
+    const urgent = laneDoc('room', 'urgent')
+    const seen = bob.client.frames.length
+    // A backlog of 40 normal messages of 4 KB, then one urgent: sent at once, as a client that
+    // comes back online does.
+    const backlog = Array.from({ length: 40 }, (_, i) => alice.device.message(normal, 'x'.repeat(4096) + i))
+    const alarm = alice.device.message(urgent, 'fire')
+    let ref = 50_000
+    for (const m of backlog) alice.client.send({ type: 'update', doc: normal, ref: ref++, update: m.update })
+    alice.client.send({ type: 'update', doc: urgent, ref: ref++, update: alarm.update })
+    const last = backlog.at(-1)!
+    // Frames in arrival order, replayed into one doc: the index at which the backlog is complete.
+    const view = new Y.Doc()
+    let lastNormalAt = -1
+    let urgentAt = -1
+    let index = 0
+    const drain = () => {
+      for (const frame of bob.client.frames.slice(seen + index)) {
+        index++
+        if (frame.type !== 'update') continue
+        if (frame.doc === urgent && urgentAt < 0) urgentAt = index
+        if (frame.doc !== normal) continue
+        Y.applyUpdate(view, frame.update)
+        if (lastNormalAt < 0 && view.getMap('m').has(last.id)) lastNormalAt = index
+      }
+      return lastNormalAt >= 0 && urgentAt >= 0
+    }
+    await poll(drain, 'the backlog and the urgent message at bob')
+    // The whole backlog takes several group commits (32 KB each): the urgent one is in an early one.
+    console.log(`urgent at ${urgentAt}, backlog complete at ${lastNormalAt}`)
+    expect(urgentAt).toBeLessThan(lastNormalAt)
   })
 
   it('relays presence between processes, stamped with the publisher', async () => {
