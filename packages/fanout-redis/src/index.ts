@@ -37,7 +37,14 @@ export const redisFanout = (options: RedisFanoutOptions): Fanout => {
   const prefix = options.prefix ?? 'tidings:'
   const origin = randomBytes(ORIGIN_BYTES)
   const report = options.onError ?? (() => undefined)
-  const common = { retryStrategy, maxRetriesPerRequest: null, lazyConnect: true } as const
+  // No offline queue: while Redis is away a publish is dropped at once rather than piling up in
+  // memory (storage has the update; the others catch up), and a subscribe is redone on `ready`.
+  const common = {
+    retryStrategy,
+    maxRetriesPerRequest: null,
+    lazyConnect: true,
+    enableOfflineQueue: false,
+  } as const
   // A connection in subscriber mode can do nothing else: publishing needs its own.
   const name = options.name ?? `tidings-${origin.toString('hex')}`
   const pub = new Redis(options.url, { ...common, connectionName: `${name}-pub` })
@@ -76,14 +83,16 @@ export const redisFanout = (options: RedisFanoutOptions): Fanout => {
       const channel = channelOf(conversation)
       if (channels.has(channel)) return
       channels.add(channel)
-      await sub.subscribe(channel)
+      // Redis away: `ready` subscribes every channel again, then reports what may have been missed.
+      await sub.subscribe(channel).catch(report)
     },
     unsubscribe: (conversation) => {
       const channel = channelOf(conversation)
       if (!channels.delete(channel)) return
-      sub.unsubscribe(channel).catch(report)
+      if (sub.status === 'ready') sub.unsubscribe(channel).catch(report)
     },
     publish: (conversation, payload) => {
+      if (pub.status !== 'ready') return
       pub.publish(channelOf(conversation), Buffer.concat([origin, payload])).catch(report)
     },
     close: async () => {
