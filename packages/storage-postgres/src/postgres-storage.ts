@@ -14,9 +14,10 @@ import {
   type WriteBatch,
 } from '@tidings/core'
 import pg from 'pg'
+import { openDatabase } from './database.js'
 import { closedError, toTidingsError } from './errors.js'
-import { lockKey, Slots, sortedKeys } from './locks.js'
-import { migrate, quote, SCHEMA_NAME } from './schema.js'
+import { lockKey } from './locks.js'
+import { quote, SCHEMA_NAME } from './schema.js'
 import { type Statements, statements } from './sql.js'
 
 /** Options of `postgresStorage`: a connection URL or a pool of your own. */
@@ -49,10 +50,6 @@ export interface PostgresStorage extends StorageAdapter {
   claimMeta(claims: Readonly<Record<string, string>>): Promise<ReadonlyMap<string, string>>
   withLock<T>(names: readonly string[], fn: () => Promise<T>): Promise<T>
 }
-
-/** SQLSTATEs after which the same transaction may simply run again. */
-const RETRYABLE = new Set(['40P01', '40001'])
-const ATTEMPTS = 3
 
 const utf8 = new TextEncoder()
 const fromUtf8 = new TextDecoder()
@@ -102,64 +99,8 @@ export const postgresStorage = (options: PostgresStorageOptions): PostgresStorag
   const fail = (error: unknown, subject?: string) => toTidingsError(error, where, subject)
   const sql: Statements = statements(quote(schema))
   const localLocks = new NameLocks()
-  const lockSlots = new Slots(max - 1)
   let closed = false
-  // A checked-out connection that drops emits 'error' on its client; unheard, that would crash
-  // the process. The query in flight rejects with it anyway, and release() retires the client.
-  const heard = new WeakSet<pg.PoolClient>()
-  const connect = async (): Promise<pg.PoolClient> => {
-    const client = await pool.connect()
-    if (!heard.has(client)) {
-      heard.add(client)
-      client.on('error', () => {})
-    }
-    return client
-  }
-  let schemaReady: Promise<void> | undefined
-
-  const ready = (): Promise<void> => {
-    schemaReady ??= (async () => {
-      const client = await connect()
-      try {
-        await migrate(client, schema)
-      } finally {
-        client.release()
-      }
-    })().catch((error: unknown) => {
-      schemaReady = undefined // the next call tries again: the database may be back
-      throw fail(error)
-    })
-    return schemaReady
-  }
-
-  /** Runs `fn` in one transaction on a pooled connection, again when PostgreSQL asks for it. */
-  const transaction = async <T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> => {
-    await ready()
-    for (let attempt = 1; ; attempt++) {
-      const client = await connect()
-      let broken: Error | undefined
-      try {
-        await client.query('BEGIN')
-        const result = await fn(client)
-        await client.query('COMMIT')
-        return result
-      } catch (error) {
-        await client.query('ROLLBACK').catch((rollback: Error) => {
-          broken = rollback
-        })
-        const code = (error as { code?: string }).code ?? ''
-        if (!RETRYABLE.has(code) || attempt >= ATTEMPTS) throw error
-      } finally {
-        // A connection that cannot roll back is destroyed, not reused.
-        client.release(broken)
-      }
-    }
-  }
-
-  const query = async <R extends pg.QueryResultRow>(text: string, values: unknown[]) => {
-    await ready()
-    return pool.query<R>(text, values)
-  }
+  const { ready, transaction, query, holdLocks } = openDatabase({ pool, schema, max, fail })
 
   const commitGroup = (batches: readonly WriteBatch[]) =>
     transaction(async (client) => {
@@ -223,29 +164,6 @@ export const postgresStorage = (options: PostgresStorageOptions): PostgresStorag
       const next = await client.query<{ n: string }>(sql.compacted, [doc, deleted.rowCount ?? 0])
       const n = next.rows[0]?.n
       if (n !== undefined) await client.query(sql.insertRow, [doc, n, merged])
-    })
-
-  /** Holds PostgreSQL session advisory locks on `names` on one pooled connection while `fn` runs. */
-  const holdLocks = <T>(names: readonly string[], fn: () => Promise<T>) =>
-    lockSlots.run(async () => {
-      await ready()
-      const client = await connect()
-      let broken: Error | undefined
-      try {
-        await client.query(sql.lockAll, [sortedKeys(names.map((name) => lockKey(schema, 'lock', name)))])
-      } catch (error) {
-        // Some locks may be held: only dropping the connection releases them for sure.
-        client.release(error as Error)
-        throw error
-      }
-      try {
-        return await fn()
-      } finally {
-        await client.query(sql.unlockAll).catch((error: Error) => {
-          broken = error
-        })
-        client.release(broken)
-      }
     })
 
   return {

@@ -50,8 +50,6 @@ export const statements = (s: string) => ({
   dropDoc: `UPDATE ${s}.docs SET updates = 0, messages = 0, newest = 0 WHERE doc = $1`,
   deleteOutboxOfDoc: `DELETE FROM ${s}.outbox WHERE doc = $1`,
   tryCompactLock: 'SELECT pg_try_advisory_xact_lock($1::int8) AS got',
-  lockAll: 'SELECT count(pg_advisory_lock(k)) FROM unnest($1::int8[]) WITH ORDINALITY AS t(k, i)',
-  unlockAll: 'SELECT pg_advisory_unlock_all()',
 })
 
 export type Statements = ReturnType<typeof statements>
