@@ -15,6 +15,7 @@ const skip = await missingBackends('cluster failover')
 
 const CLIENTS = 20
 const MESSAGES_EACH = 12
+const BURST_EACH = 10
 const SEED = Number(process.env.TIDINGS_SEED ?? 13)
 
 describe.skipIf(skip !== undefined)(
@@ -112,10 +113,24 @@ describe.skipIf(skip !== undefined)(
       // The clients' messages, the joiner's, and the probe's.
       expect(joiner.convo.messages().length).toBe(total + 1 + probe.sent())
 
+      // Throughput: every client sends a burst at once; the time until the cluster acked them all.
+      const burstStart = performance.now()
+      await Promise.all(
+        devices.map(async (d) => {
+          for (let k = 0; k < BURST_EACH; k++) {
+            const message = await d.convo!.send({ text: `${d.name} burst ${k}` })
+            sentAt.set(message.id, performance.now())
+          }
+        }),
+      )
+      await poll(() => acked.size === total + CLIENTS * BURST_EACH, 'the burst acknowledged', 30_000)
+      const burstPerSecond = Math.round((CLIENTS * BURST_EACH) / ((performance.now() - burstStart) / 1000))
+
       const updatesPerSecond = Math.round(total / loadSeconds)
       console.log(
         `[cluster] ${total} messages from ${CLIENTS} clients over 3 processes in ${loadSeconds.toFixed(1)} s ` +
-          `(${updatesPerSecond} messages/s, paced by the clients); cross-process send-to-receive over ` +
+          `(${updatesPerSecond} messages/s, paced by the clients); a burst of ${CLIENTS * BURST_EACH} ` +
+          `acknowledged at ${burstPerSecond} messages/s; cross-process send-to-receive over ` +
           `${probe.latencies.length} probes (${probe.sent()} sent) p50 ${quantile(probe.latencies, 0.5).toFixed(1)} ms, ` +
           `p99 ${quantile(probe.latencies, 0.99).toFixed(1)} ms; failover after kill -9: ${failover.toFixed(0)} ms; ` +
           `acknowledged lost: ${lost.length}`,
