@@ -21,13 +21,16 @@ export const DEFAULT_CATCH_UP_MS = 2000
 
 /**
  * One server process among several sharing storage and a fan-out. Storage is the truth: every
- * check runs under the storage locks of the docs it reads, after catching them up; the fan-out
+ * check runs under the storage locks of the docs it writes, after catching up the docs it reads;
+ * the fan-out
  * makes other processes learn a commit within milliseconds, and storage catches them up when a
  * payload was lost. Alone (`localFanout`), every method here is a no-op.
  */
 export class Cluster implements RoundGuard {
   #timer: ReturnType<typeof setInterval> | undefined
   #sweeping = false
+  /** A catch-up was asked for while one ran: its reads may predate what it must see. */
+  #again = false
 
   constructor(
     private readonly hub: Hub,
@@ -170,11 +173,18 @@ export class Cluster implements RoundGuard {
 
   /** Catches up every loaded doc and open manifest from storage: after a lost payload, and now and then. */
   async catchUpAll(): Promise<void> {
-    if (!this.shared || this.#sweeping || this.hub.closing) return
+    if (!this.shared || this.hub.closing) return
+    if (this.#sweeping) {
+      this.#again = true
+      return
+    }
     this.#sweeping = true
     try {
-      await Promise.all(this.hub.docs.loaded().map((doc) => this.hub.docs.catchUp(doc)))
-      await Promise.all([...this.hub.conversations.all()].map((state) => this.refreshManifest(state)))
+      do {
+        this.#again = false
+        await Promise.all(this.hub.docs.loaded().map((doc) => this.hub.docs.catchUp(doc)))
+        await Promise.all([...this.hub.conversations.all()].map((state) => this.refreshManifest(state)))
+      } while (this.#again && !this.hub.closing)
     } finally {
       this.#sweeping = false
     }
