@@ -14,6 +14,8 @@ export type ErrorCode =
   | 'storage/closed'
   /** The storage's folder or file cannot be created or written (a read-only disk, a file in the way). */
   | 'storage/unwritable'
+  /** A storage server (PostgreSQL) cannot be reached or dropped the connection: nothing was stored. */
+  | 'storage/unavailable'
   /** The server's port is taken, or needs privileges this process lacks. */
   | 'server/address-in-use'
   | 'quota/exceeded'

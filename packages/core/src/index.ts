@@ -12,6 +12,7 @@ export { Emitter } from './emitter.js'
 export { type ErrorCode, isTidingsError, TidingsError } from './errors.js'
 export type { ExportDoc, ExportHeader, ImportSource } from './export.js'
 export type { ForwardedWrite, Forwarder } from './forward.js'
+export { GroupCommit } from './group-commit.js'
 export { compareStamps, HybridClock, isStamp, MAX_DRIFT, type Stamp } from './hlc.js'
 export {
   type ConversationId,
@@ -62,6 +63,7 @@ export {
   readControlRecord,
   readMessageRecord,
 } from './message.js'
+export { NameLocks } from './name-locks.js'
 export { jsonEqual, type PinRecord, parseRecordKey, pinMatches, readPinRecord } from './pins.js'
 export { type PresencePeer, type PresenceState, TYPING_MS } from './presence.js'
 export { RangeSet, type RangeSetJSON } from './range-set.js'
@@ -73,6 +75,7 @@ export type {
   UpdateWrite,
   WriteBatch,
 } from './storage.js'
+export { checkBatch, checkClaims, copyBatch } from './storage-batch.js'
 export type {
   ConnectionState,
   DocVector,

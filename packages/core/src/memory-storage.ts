@@ -1,5 +1,7 @@
 import { TidingsError } from './errors.js'
+import { NameLocks } from './name-locks.js'
 import type { DocInfo, OutboxEntry, StorageAdapter, StoredUpdate, WriteBatch } from './storage.js'
+import { checkClaims } from './storage-batch.js'
 import { mergeUpdatesTree } from './updates.js'
 
 interface DocRows {
@@ -36,17 +38,21 @@ export const memoryStorage = (): MemoryStorage => {
   const docs = new Map<string, DocRows>()
   const meta = new Map<string, string>()
   const outbox = new Map<string, OutboxEntry>()
-  return handle({ docs, meta, outbox })
+  return handle({ docs, meta, outbox, locks: new NameLocks(), nextOfDropped: new Map() })
 }
 
 interface Contents {
   readonly docs: Map<string, DocRows>
   readonly meta: Map<string, string>
   readonly outbox: Map<string, OutboxEntry>
+  /** Shared by every handle on the contents, as a database's locks are by its connections. */
+  readonly locks: NameLocks
+  /** The next row number of each dropped doc: a doc written again never repeats a number. */
+  readonly nextOfDropped: Map<string, number>
 }
 
 const handle = (contents: Contents): MemoryStorage => {
-  const { docs, meta, outbox } = contents
+  const { docs, meta, outbox, locks, nextOfDropped } = contents
   let closed = false
 
   const open = () => {
@@ -55,8 +61,9 @@ const handle = (contents: Contents): MemoryStorage => {
   const rowsOf = (doc: string): DocRows => {
     let entry = docs.get(doc)
     if (!entry) {
-      entry = { rows: [], next: 1, messages: 0, newest: 0 }
+      entry = { rows: [], next: nextOfDropped.get(doc) ?? 1, messages: 0, newest: 0 }
       docs.set(doc, entry)
+      nextOfDropped.delete(doc)
     }
     return entry
   }
@@ -74,6 +81,26 @@ const handle = (contents: Contents): MemoryStorage => {
     async load(doc) {
       open()
       return (docs.get(doc)?.rows ?? []).map(({ n, update }) => ({ n, update: update.slice() }))
+    },
+    async loadAfter(doc, after) {
+      open()
+      return (docs.get(doc)?.rows ?? [])
+        .filter((row) => row.n > after)
+        .map(({ n, update }) => ({ n, update: update.slice() }))
+    },
+    async claimMeta(claims) {
+      open()
+      checkClaims(claims)
+      const held = new Map<string, string>()
+      for (const [key, value] of Object.entries(claims)) {
+        if (!meta.has(key)) meta.set(key, value)
+        held.set(key, meta.get(key)!)
+      }
+      return held
+    },
+    async withLock(names, fn) {
+      open()
+      return locks.run(names, fn)
     },
     async write(batch: WriteBatch) {
       open()
@@ -121,6 +148,8 @@ const handle = (contents: Contents): MemoryStorage => {
     },
     async drop(doc) {
       open()
+      const entry = docs.get(doc)
+      if (entry) nextOfDropped.set(doc, entry.next)
       docs.delete(doc)
       for (const [key, entry] of outbox) if (entry.doc === doc) outbox.delete(key)
     },

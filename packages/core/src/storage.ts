@@ -50,9 +50,11 @@ export interface WriteBatch {
 }
 
 /**
- * Byte-oriented, durable storage for one client. Implemented by `memoryStorage`,
- * `@tidings/storage-sqlite` and `@tidings/storage-indexeddb`; any implementation must pass
- * `runStorageConformance` from `@tidings/core/conformance`.
+ * Byte-oriented, durable storage for one client or one server. Implemented by `memoryStorage`,
+ * `@tidings/storage-sqlite`, `@tidings/storage-indexeddb` and `@tidings/storage-postgres`; any
+ * implementation must pass `runStorageConformance` from `@tidings/core/conformance`.
+ * @remarks The optional methods (`loadAfter`, `claimMeta`, `withLock`) are what several server
+ * processes sharing one store need; an adapter that has them passes their conformance tests too.
  */
 export interface StorageAdapter {
   /** Lists the docs whose names start with `<conversation>/`, without loading their updates. */
@@ -78,4 +80,29 @@ export interface StorageAdapter {
   drop(doc: string): Promise<void>
   /** Releases the store; later calls reject with `storage/closed`. */
   close(): Promise<void>
+  /**
+   * Loads a doc's rows whose row number is above `after`, in row order: how a process catches up
+   * with rows other processes committed since it last read the doc (`after` 0 loads them all).
+   * @remarks A doc's row numbers never repeat, not after a compaction nor after a drop. A
+   * compaction since then comes back as its merged row, which may repeat updates the caller holds;
+   * applying a Yjs update twice changes nothing.
+   */
+  loadAfter?(doc: string, after: number): Promise<StoredUpdate[]>
+  /**
+   * Sets each metadata key that holds no value yet; a key that holds one keeps it. First writer
+   * wins, atomically per key, across every handle and process sharing the store.
+   * @remarks Resolves, after the claims are durable, with the value each claimed key holds: the
+   * caller's where it won, the earlier one where it lost. A `write` sets meta unconditionally.
+   */
+  claimMeta?(claims: Readonly<Record<string, string>>): Promise<ReadonlyMap<string, string>>
+  /**
+   * Runs `fn` holding an exclusive lock on each name (a doc name or any other string), against
+   * every other holder in this process or any other sharing the store; resolves or rejects as
+   * `fn` does, after releasing the locks.
+   * @remarks For read-check-write sequences across processes: take the lock, catch up
+   * (`loadAfter`, `getMeta`), check, `write`, return. Names are taken together, so two callers
+   * with overlapping sets never deadlock; calling `withLock` inside `fn` on a name already held
+   * does. A process that dies releases its locks.
+   */
+  withLock?<T>(names: readonly string[], fn: () => Promise<T>): Promise<T>
 }

@@ -19,6 +19,9 @@ const handle = (store: StorageAdapter): StorageAdapter => {
     outbox: guard(store.outbox),
     compact: guard(store.compact),
     drop: guard(store.drop),
+    loadAfter: guard(store.loadAfter!),
+    claimMeta: guard(store.claimMeta!),
+    withLock: guard(store.withLock!) as NonNullable<StorageAdapter['withLock']>,
     close: async () => {
       closed = true
     },
@@ -29,12 +32,18 @@ describe('memoryStorage', () => {
   runStorageConformance(async () => ({ adapter: memoryStorage() }))
 })
 
-// Memory cannot reopen; handles on one store stand in for it, to run the durability checks too.
+// Memory cannot reopen; handles on one store stand in for it, to run the durability checks too,
+// and two open at once stand in for two processes sharing a store.
 describe('memoryStorage through reopenable handles', () => {
   runStorageConformance(
     async () => {
       const store = memoryStorage()
-      return { adapter: handle(store), reopen: async () => handle(store), teardown: () => store.close() }
+      return {
+        adapter: handle(store),
+        reopen: async () => handle(store),
+        peer: async () => handle(store),
+        teardown: () => store.close(),
+      }
     },
     { runs: 25 },
   )

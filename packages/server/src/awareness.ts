@@ -132,6 +132,8 @@ export class AwarenessRoom {
   constructor(
     private readonly maxPerPeer: number,
     private readonly now: () => number = Date.now,
+    /** Told of every change a local peer makes (stamped), for the other processes of a cluster. */
+    private readonly relay?: (user: string, update: Uint8Array) => void,
   ) {
     this.#emptySince = now()
     this.awareness = new Awareness(new Y.Doc())
@@ -190,7 +192,32 @@ export class AwarenessRoom {
       this.#claims.set(client, claim)
     }
     this.#forgetReleased(peer.user)
-    if (owned.length > 0) removeAwarenessStates(this.awareness, owned, 'leave')
+    if (owned.length === 0) return
+    removeAwarenessStates(this.awareness, owned, 'leave')
+    this.relay?.(peer.user, encodeAwarenessUpdate(this.awareness, owned))
+  }
+
+  /**
+   * Applies presence another process of the cluster accepted from `user` (stamped there). Its
+   * client ids are claimed for `user` here too; an entry for an id another user holds is skipped.
+   */
+  applyRemote(user: string, update: Uint8Array): void {
+    // The publishing process enforced the per-state size; the bound here only keeps reading linear.
+    const entries = readEntries(update, Number.MAX_SAFE_INTEGER).filter(({ client }) => {
+      const claim = this.#claims.get(client)
+      if (claim && claim.user !== user) return false
+      if (!claim) this.#claims.set(client, { user, peer: undefined, bytes: 0 })
+      return true
+    })
+    if (entries.length === 0) return
+    const e = encoding.createEncoder()
+    encoding.writeVarUint(e, entries.length)
+    for (const { client, clock, state } of entries) {
+      encoding.writeVarUint(e, client)
+      encoding.writeVarUint(e, clock)
+      encoding.writeVarString(e, JSON.stringify(state))
+    }
+    applyAwarenessUpdate(this.awareness, encoding.toUint8Array(e), 'remote')
   }
 
   /**
@@ -237,7 +264,9 @@ export class AwarenessRoom {
       claim.bytes = size
       peer.bytes.used += size
     }
-    applyAwarenessUpdate(this.awareness, stamped(entries, peer), peer)
+    const stampedUpdate = stamped(entries, peer)
+    applyAwarenessUpdate(this.awareness, stampedUpdate, peer)
+    this.relay?.(peer.user, stampedUpdate)
   }
 
   /**

@@ -22,17 +22,22 @@ export class Bindings {
   constructor(
     private readonly storage: StorageAdapter,
     readonly conversation: string,
+    /** Other processes bind clientIDs too: "not bound" is asked again each time, never cached. */
+    private readonly shared = false,
   ) {}
 
   /** Reads the bindings of these clientIDs that are not cached yet. */
   async prefetch(clients: Iterable<number>): Promise<void> {
-    const missing = [...new Set(clients)].filter((client) => !this.#known.has(client))
+    const missing = [...new Set(clients)].filter((client) => {
+      const known = this.#known.get(client)
+      return known === undefined || (known === null && this.shared)
+    })
     const users = await Promise.all(
       missing.map((client) => this.storage.getMeta(bindingKey(this.conversation, client))),
     )
     missing.forEach((client, i) => {
       // A concurrent commit may have bound it meanwhile: never overwrite a known binding.
-      if (!this.#known.has(client)) this.#known.set(client, users[i] ?? null)
+      if (!this.#known.get(client)) this.#known.set(client, users[i] ?? null)
     })
   }
 
@@ -44,6 +49,23 @@ export class Bindings {
   /** Records bindings after the write that persisted them. */
   commit(staged: ReadonlyMap<number, string>): void {
     for (const [client, user] of staged) this.#known.set(client, user)
+  }
+
+  /**
+   * Claims staged bindings in storage, first writer wins across processes (when storage can).
+   * @returns the clientIDs another process bound to someone else first; their winners are cached
+   */
+  async claim(staged: ReadonlyMap<number, string>): Promise<number[]> {
+    if (!this.shared || !this.storage.claimMeta || staged.size === 0) return []
+    const held = await this.storage.claimMeta(this.meta(staged))
+    const lost: number[] = []
+    for (const [client, user] of staged) {
+      const winner = held.get(bindingKey(this.conversation, client))
+      if (winner === undefined || winner === user) continue
+      lost.push(client)
+      this.#known.set(client, winner)
+    }
+    return lost
   }
 
   /** Meta entries that persist these bindings. */

@@ -27,6 +27,10 @@ export interface CliConfig {
   /** `--log-level` or `LOG_LEVEL` (default info). */
   readonly logLevel: LogLevel
   readonly tokens: ReadonlyMap<string, TokenGrant>
+  /** `--postgres URL`: PostgreSQL storage shared with other processes, in place of SQLite. */
+  readonly postgres?: string
+  /** `--redis URL`: fan-out to the other processes over Redis (needs `--postgres`). */
+  readonly redis?: string
 }
 
 export const USAGE = `Usage: tidings-server [options]
@@ -34,6 +38,10 @@ export const USAGE = `Usage: tidings-server [options]
   --port <n>            port to listen on (default 8080; 0 picks a free one; env PORT)
   --host <address>      interface to listen on (default 127.0.0.1; 0.0.0.0 for all)
   --data <dir>          folder of the SQLite database (default ./data)
+  --postgres <url>      store in PostgreSQL instead (postgres://user@host:5432/db; env
+                        TIDINGS_POSTGRES_URL): several processes can then share it
+  --redis <url>         tell the other processes of a cluster about commits over Redis
+                        (redis://host:6379; env TIDINGS_REDIS_URL); needs --postgres
   --tokens <file>       JSON file of tokens: { "<token>": "<user>" | { "user", "canWrite"?, "canAdmin"?, "conversations"?, "docs"? } }
   --retention-days <n>  drop messages older than n days in every conversation
   --log-level <level>   fatal, error, warn, info, debug, trace or silent (default info; env LOG_LEVEL)
@@ -117,6 +125,8 @@ export const parseCli = (
       tokens: { type: 'string' },
       'retention-days': { type: 'string' },
       'log-level': { type: 'string' },
+      postgres: { type: 'string' },
+      redis: { type: 'string' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -134,9 +144,20 @@ export const parseCli = (
   if (days !== undefined && !(days > 0)) throw new Error('--retention-days needs a positive number')
   const logLevel = values['log-level'] ?? env.LOG_LEVEL ?? 'info'
   if (!isLogLevel(logLevel)) throw new Error(`--log-level ${logLevel} is not one of ${LOG_LEVELS.join(', ')}`)
+  const postgres = values.postgres ?? env.TIDINGS_POSTGRES_URL
+  const redis = values.redis ?? env.TIDINGS_REDIS_URL
+  if (postgres !== undefined && !/^postgres(ql)?:\/\//.test(postgres))
+    throw new Error(`--postgres ${postgres} is not a postgres:// URL`)
+  if (redis !== undefined && !/^rediss?:\/\//.test(redis))
+    throw new Error(`--redis ${redis} is not a redis:// URL`)
+  // Processes that fan out to each other but keep separate SQLite files would each miss the others' data.
+  if (redis !== undefined && postgres === undefined)
+    throw new Error('--redis needs --postgres: the processes of a cluster share one storage')
   return {
     port,
     logLevel,
+    ...(postgres !== undefined ? { postgres } : {}),
+    ...(redis !== undefined ? { redis } : {}),
     host: values.host ?? '127.0.0.1',
     dataDir: values.data ?? './data',
     tokens,

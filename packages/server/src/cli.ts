@@ -2,9 +2,13 @@
 import { isTidingsError } from '@tidings/core'
 import { pino } from 'pino'
 import { parseCli, tokenAuthenticate, USAGE } from './cli-config.js'
+import { cliBackends } from './cli-storage.js'
 import { createServer } from './server.js'
 
-/** `tidings-server`: the sync server on SQLite, with tokens from a file or the environment. */
+/**
+ * `tidings-server`: the sync server on SQLite, or on PostgreSQL (and Redis, for several
+ * processes), with tokens from a file or the environment.
+ */
 const main = async (): Promise<void> => {
   let config: ReturnType<typeof parseCli>
   try {
@@ -19,11 +23,13 @@ const main = async (): Promise<void> => {
   }
   // JSON lines on stdout, as log collectors expect; the start line carries the URL.
   const logger = pino({ name: 'tidings-server', level: config.logLevel })
+  const { storage, fanout } = await cliBackends(config)
   const server = await createServer({
     logger,
     port: config.port,
     host: config.host,
-    dataDir: config.dataDir,
+    storage,
+    ...(fanout ? { fanout } : { dataDir: config.dataDir }),
     authenticate: tokenAuthenticate(config.tokens),
     ...(config.retentionDays !== undefined ? { retentionDays: config.retentionDays } : {}),
   })
@@ -31,7 +37,7 @@ const main = async (): Promise<void> => {
   // close every client with 1001 so it reconnects to the next instance.
   const stop = () => {
     server.close().then(
-      () => process.exit(0),
+      () => storage.close().then(() => process.exit(0)),
       (error) => {
         process.stderr.write(`tidings-server: ${String(error)}\n`)
         process.exit(1)

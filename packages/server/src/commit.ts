@@ -1,13 +1,7 @@
-import {
-  type DocRef,
-  type PeriodRef,
-  parseDocName,
-  periodStart,
-  type StorageAdapter,
-  type UpdateWrite,
-} from '@tidings/core'
+import type { DocRef, PeriodRef, StorageAdapter, UpdateWrite } from '@tidings/core'
 import * as Y from 'yjs'
 import { type CheckContext, checkDecoded, clientsOf } from './checks.js'
+import { lockedRound, type RoundGuard } from './cluster-round.js'
 import type { ConversationState, Conversations } from './conversations.js'
 import { mapValue, retainedFromOf } from './conversations.js'
 import { type DecodedUpdate, decodeUpdateV1, Refusal } from './decode.js'
@@ -16,7 +10,7 @@ import { yieldIfBusy } from './fairness.js'
 import { bucketOf, PriorityQueue } from './lanes-queue.js'
 import type { ManifestStep } from './manifest.js'
 import { pinDocs, storedMessageLookup } from './pins.js'
-import { DocQuotas, UserDocBudget } from './quotas.js'
+import { DocAdmission } from './quotas.js'
 import type { Sender } from './rules.js'
 import { WaitingRoom } from './waiting.js'
 
@@ -73,6 +67,8 @@ export interface CommitterOptions {
   readonly retentionRose: (state: ConversationState) => void
   /** Told how long each group commit's storage write took, and whether it succeeded. */
   readonly committed?: (seconds: number, ok: boolean, updates: number) => void
+  /** Other processes sharing storage: rounds run under their docs' locks, caught up first. */
+  readonly cluster?: RoundGuard
 }
 
 /** Jobs per group commit: big enough to amortise a transaction, small enough to keep acks quick. */
@@ -89,7 +85,7 @@ const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmedi
 /** Marks the server's own application of a checked update, so nothing echoes it back. */
 export const COMMIT_ORIGIN = Symbol('tidings-commit')
 
-interface Prepared {
+export interface Prepared {
   readonly job: UpdateJob
   readonly decoded: DecodedUpdate
   readonly state: ConversationState | undefined
@@ -105,11 +101,15 @@ export class Committer {
   readonly #tasks: (() => Promise<void>)[] = []
   #running: Promise<void> | undefined
   readonly #waiting: WaitingRoom
-  readonly #docQuotas = new WeakMap<ConversationState, DocQuotas>()
-  #userDocs: UserDocBudget | undefined
+  readonly #admission: DocAdmission
 
   constructor(private readonly options: CommitterOptions) {
     this.#waiting = new WaitingRoom(options.waitMs, options.maxWaiting, options.now)
+    this.#admission = new DocAdmission(
+      options.maxDocsAhead,
+      options.newDocsPerMinute,
+      options.userNewDocsPerMinute,
+    )
   }
 
   /** Up to MAX_ROUND jobs and MAX_ROUND_BYTES bytes, highest lane first. */
@@ -202,48 +202,14 @@ export class Committer {
       }
       // Nothing is applied yet: the checks of a big update may start in a turn of their own.
       await yieldIfBusy()
-      requeued = await this.#commit(prepared)
+      const { cluster } = this.options
+      requeued = cluster?.shared
+        ? await lockedRound(cluster, held, prepared, () => this.#commit(prepared))
+        : await this.#commit(prepared)
     } finally {
       for (const name of held) docs.release(name)
       for (const job of jobs) if (!requeued.has(job)) job.writer.released(job.update.length)
     }
-  }
-
-  #quotasOf(state: ConversationState): DocQuotas {
-    let quotas = this.#docQuotas.get(state)
-    if (!quotas) {
-      quotas = new DocQuotas(this.options.maxDocsAhead, this.options.newDocsPerMinute)
-      this.#docQuotas.set(state, quotas)
-    }
-    return quotas
-  }
-
-  /** Counts a new period doc against its creator's quotas; a Refusal when they are spent. */
-  #admitDoc(state: ConversationState, job: UpdateJob, ctx: CheckContext): Refusal | undefined {
-    const quotas = this.#quotasOf(state)
-    const ref = job.ref as PeriodRef
-    const lengths = new Set<number>()
-    for (const name of state.docs) {
-      const other = parseDocName(name)
-      if (other && other.kind !== 'meta') lengths.add(other.periodMs)
-    }
-    if (!lengths.has(ref.periodMs) && lengths.size >= DocQuotas.MAX_PERIOD_LENGTHS) {
-      return new Refusal(
-        'quota/exceeded',
-        `more than ${DocQuotas.MAX_PERIOD_LENGTHS} period lengths in one conversation`,
-      )
-    }
-    const user = job.sender.userId
-    this.#userDocs ??= new UserDocBudget(this.options.userNewDocsPerMinute)
-    if (!this.#userDocs.allows(user)) {
-      return new Refusal(
-        'quota/exceeded',
-        `more than ${this.options.userNewDocsPerMinute} new docs a minute over all conversations`,
-      )
-    }
-    const refusal = quotas.admit(user, job.doc, periodStart(ref), ctx.now)
-    if (!refusal) this.#userDocs.take(user)
-    return refusal
   }
 
   #fail(job: UpdateJob, error: unknown): void {
@@ -320,14 +286,16 @@ export class Committer {
       }
       if (state && job.ref && job.ref.kind !== 'meta' && !state.docs.has(job.doc)) {
         const createdNow = created.get(state)?.has(job.doc) ?? false
-        const refusal = createdNow ? undefined : this.#admitDoc(state, job, ctx)
+        const refusal = createdNow
+          ? undefined
+          : this.#admission.admitDoc(state, job.sender.userId, job.doc, job.ref as PeriodRef, ctx.now)
         if (refusal) {
           this.#fail(job, refusal)
           continue
         }
       }
       if (state && result.bindings.size > 0) {
-        const refusal = this.#quotasOf(state).admitBindings(job.sender.userId, result.bindings.size)
+        const refusal = this.#admission.quotasOf(state).admitBindings(job.sender.userId, result.bindings.size)
         if (refusal) {
           this.#fail(job, refusal)
           continue
@@ -364,6 +332,18 @@ export class Committer {
       steps.set(state, state.manifest.stage([...set].map((doc) => ({ doc, dropped: false }))))
     }
     if (writes.length > 0) {
+      const lost = (
+        await Promise.all([...staged].map(([state, stage]) => state.bindings.claim(stage)))
+      ).flat()
+      if (lost.length > 0) {
+        // Another process bound some of these clientIDs first: nothing is written, all check again.
+        for (const name of new Set([...accepted.map(({ job }) => job.doc), ...poisoned])) docs.discard(name)
+        for (const { job } of [...accepted, ...noops]) {
+          requeued.add(job)
+          this.push(job)
+        }
+        return requeued
+      }
       const meta: Record<string, string> = {}
       for (const [state, stage] of staged) Object.assign(meta, state.bindings.meta(stage))
       for (const step of steps.values()) Object.assign(meta, step.meta)

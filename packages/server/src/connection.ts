@@ -400,6 +400,9 @@ export class TidingsConnection implements Writer, Subscriber {
       this.send(bucket, { type: 'sync-step2', doc: name, update: EMPTY_UPDATE })
       return
     }
+    await this.hub.docs.get(name)
+    // Never a stale answer: first what other processes committed since this one read the doc.
+    await this.hub.cluster.catchUp(name)
     const doc = await this.hub.docs.get(name)
     let update: Uint8Array
     try {

@@ -70,9 +70,15 @@ export class ConversationState {
     readonly manifest: Manifest,
     maxAwarenessClients: number,
     now: number,
+    cluster?: ClusterHooks,
   ) {
-    this.awareness = new AwarenessRoom(maxAwarenessClients)
-    this.bindings = new Bindings(storage, id)
+    const presence = cluster?.presence
+    this.awareness = new AwarenessRoom(
+      maxAwarenessClients,
+      Date.now,
+      presence && ((user, update) => presence(id, user, update)),
+    )
+    this.bindings = new Bindings(storage, id, cluster !== undefined)
     this.metaDoc = `${id}/meta`
     this.lastUsed = now
   }
@@ -91,6 +97,15 @@ export class ConversationState {
   }
 }
 
+/** What a conversation tells, and asks of, the other processes of a cluster (none when alone). */
+export interface ClusterHooks {
+  /** Listens to the conversation's fan-out channel; resolves once live. */
+  readonly subscribe: (conversation: string) => Promise<void>
+  readonly unsubscribe: (conversation: string) => void
+  /** A local peer changed presence: tell the other processes. */
+  readonly presence: (conversation: string, user: string, update: Uint8Array) => void
+}
+
 export interface ConversationsOptions {
   readonly storage: StorageAdapter
   readonly docs: DocStore
@@ -98,6 +113,7 @@ export interface ConversationsOptions {
   readonly now: () => number
   /** Called once per opening, after the state is ready (retention defaults hook in here). */
   readonly opened: (state: ConversationState) => void
+  readonly cluster?: ClusterHooks
 }
 
 /** Conversation states, opened on first use from storage and dropped when unused. */
@@ -137,6 +153,7 @@ export class Conversations {
       if (inUse(state)) continue
       state.awareness.destroy()
       this.#states.delete(id)
+      this.options.cluster?.unsubscribe(id)
     }
   }
 
@@ -146,7 +163,9 @@ export class Conversations {
   }
 
   async #load(id: string): Promise<ConversationState> {
-    const { storage, docs } = this.options
+    const { storage, docs, cluster } = this.options
+    // Live before storage is read: a commit elsewhere is then either read here or heard of.
+    await cluster?.subscribe(id)
     const [list, manifestJson, meta] = await Promise.all([
       storage.listDocs(id),
       storage.getMeta(manifestKey(id)),
@@ -158,6 +177,7 @@ export class Conversations {
       Manifest.parse(id, manifestJson),
       this.options.maxAwarenessClients,
       this.options.now(),
+      cluster,
     )
     // listDocs matches by prefix: an app's own doc named like `<id>/notes` is not part of it.
     for (const info of list) if (parseDocName(info.doc)?.conversation === id) state.docs.add(info.doc)

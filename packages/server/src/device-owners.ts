@@ -30,6 +30,8 @@ export class DeviceOwners {
 
   async #claim(device: string, user: string): Promise<string> {
     const key = deviceOwnerKey(device)
+    // First claim wins across every process sharing the storage, when it can tell.
+    if (this.storage.claimMeta) return (await this.storage.claimMeta({ [key]: user })).get(key) ?? user
     const owner = await this.storage.getMeta(key)
     if (owner !== undefined) return owner
     await this.storage.write({ meta: { [key]: user } })

@@ -1,5 +1,6 @@
 import type { StorageAdapter } from '@tidings/core'
 import type { AwarenessRoom } from './awareness.js'
+import type { Cluster } from './cluster.js'
 import type { Committer, UpdateJob } from './commit.js'
 import type { ConversationState, Conversations } from './conversations.js'
 import type { DeviceOwners } from './device-owners.js'
@@ -83,6 +84,8 @@ export interface Hub {
   /** Structured logs: never tokens or message bodies. */
   readonly log: Logger
   readonly metrics: ServerMetrics
+  /** The other processes sharing storage, if any: locks, catch-ups, fan-out. */
+  readonly cluster: Cluster
   /** y-websocket connections by doc name. */
   readonly rooms: Map<string, Set<RoomMember>>
   /** Presence of y-websocket rooms that are not a conversation's meta doc. */
@@ -112,8 +115,12 @@ export const authenticateSafely = async (
   }
 }
 
-/** Relays a committed update to every other Tidings subscriber and y-websocket peer of its doc. */
+/**
+ * Relays a committed update to every other Tidings subscriber and y-websocket peer of its doc, and
+ * to the other processes of a cluster.
+ */
 export const forward = (hub: Hub, job: UpdateJob, state: ConversationState | undefined): void => {
+  hub.cluster.published(job.doc, job.update)
   state?.broadcast(
     bucketOf(job.doc),
     { type: 'update', doc: job.doc, ref: 0, update: job.update },
@@ -124,7 +131,8 @@ export const forward = (hub: Hub, job: UpdateJob, state: ConversationState | und
   }
 }
 
-/** Sends a committed manifest step to a conversation's subscribers. */
-export const pushManifest = (state: ConversationState, step: ManifestStep): void => {
+/** Sends a committed manifest step to a conversation's subscribers, and tells the other processes. */
+export const pushManifest = (hub: Hub, state: ConversationState, step: ManifestStep): void => {
   state.broadcast('session', state.manifest.pushFrame(step, state.retainedFrom))
+  hub.cluster.manifestChanged(state.id)
 }

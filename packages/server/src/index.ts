@@ -1,5 +1,6 @@
 export { SERVER_USER } from './bindings.js'
 export type { RefusalCode } from './decode.js'
+export { type Fanout, type FanoutSink, localFanout } from './fanout.js'
 export type { AuthContext, Authenticate, AuthResult } from './hub.js'
 export { DEFAULT_LIMITS, type Limits } from './limits.js'
 export { isLogLevel, LOG_LEVELS, type Logger, type LogLevel } from './logs.js'

@@ -59,6 +59,26 @@ export class Manifest {
     return manifest
   }
 
+  /**
+   * Takes the state another process stored when it is newer than ours: returns the changes since
+   * our version (`complete` false when the stored log no longer reaches back that far), or
+   * undefined when the stored state is not newer.
+   */
+  adopt(json: string | undefined): { changes: ManifestChange[]; complete: boolean } | undefined {
+    const stored = Manifest.parse(this.conversation, json)
+    if (stored.#version <= this.#version) return undefined
+    const since = this.#version
+    const latest = new Map<string, boolean>()
+    for (const entry of stored.#log) if (entry.version > since) latest.set(entry.doc, entry.dropped)
+    this.#version = stored.#version
+    this.#floor = stored.#floor
+    this.#log = stored.#log
+    return {
+      changes: [...latest].map(([doc, dropped]) => ({ doc, dropped })),
+      complete: since >= this.#floor,
+    }
+  }
+
   /** Stages the next version for these changes without applying it. */
   stage(changes: readonly ManifestChange[]): ManifestStep {
     const version = this.#version + 1

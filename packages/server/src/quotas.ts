@@ -1,3 +1,5 @@
+import { type PeriodRef, parseDocName, periodStart } from '@tidings/core'
+import type { ConversationState } from './conversations.js'
 import { Refusal } from './decode.js'
 import { TokenBucket } from './limits.js'
 
@@ -225,5 +227,58 @@ export class UserSubscriptions {
     if (count > 1) conversations.set(conversation, count - 1)
     else conversations.delete(conversation)
     if (conversations.size === 0) this.#byUser.delete(user)
+  }
+}
+
+/** The quotas on new docs and bindings, per conversation and per user, as the committer applies them. */
+export class DocAdmission {
+  readonly #docQuotas = new WeakMap<ConversationState, DocQuotas>()
+  #userDocs: UserDocBudget | undefined
+
+  constructor(
+    private readonly maxDocsAhead: number,
+    private readonly newDocsPerMinute: number,
+    private readonly userNewDocsPerMinute: number,
+  ) {}
+
+  quotasOf(state: ConversationState): DocQuotas {
+    let quotas = this.#docQuotas.get(state)
+    if (!quotas) {
+      quotas = new DocQuotas(this.maxDocsAhead, this.newDocsPerMinute)
+      this.#docQuotas.set(state, quotas)
+    }
+    return quotas
+  }
+
+  /** Counts a new period doc against its creator's quotas; a Refusal when they are spent. */
+  admitDoc(
+    state: ConversationState,
+    user: string,
+    doc: string,
+    ref: PeriodRef,
+    now: number,
+  ): Refusal | undefined {
+    const quotas = this.quotasOf(state)
+    const lengths = new Set<number>()
+    for (const name of state.docs) {
+      const other = parseDocName(name)
+      if (other && other.kind !== 'meta') lengths.add(other.periodMs)
+    }
+    if (!lengths.has(ref.periodMs) && lengths.size >= DocQuotas.MAX_PERIOD_LENGTHS) {
+      return new Refusal(
+        'quota/exceeded',
+        `more than ${DocQuotas.MAX_PERIOD_LENGTHS} period lengths in one conversation`,
+      )
+    }
+    this.#userDocs ??= new UserDocBudget(this.userNewDocsPerMinute)
+    if (!this.#userDocs.allows(user)) {
+      return new Refusal(
+        'quota/exceeded',
+        `more than ${this.userNewDocsPerMinute} new docs a minute over all conversations`,
+      )
+    }
+    const refusal = quotas.admit(user, doc, periodStart(ref), now)
+    if (!refusal) this.#userDocs.take(user)
+    return refusal
   }
 }

@@ -1,6 +1,7 @@
 import { parseDocName, periodEnd } from '@tidings/core'
 import * as Y from 'yjs'
 import { SERVER_USER } from './bindings.js'
+import { manifestLock } from './cluster-round.js'
 import { COMMIT_ORIGIN, type Writer } from './commit.js'
 import { type ConversationState, mapValue, retainedFromOf } from './conversations.js'
 import { forward, type Hub, pushManifest } from './hub.js'
@@ -19,8 +20,14 @@ const serverWriter: Writer = {
  * Drops the period docs wholly before the conversation's retention, and pushes a manifest when
  * docs were dropped or retention moved. Run it inside the committer, never beside a commit.
  */
-export const applyRetention = async (hub: Hub, state: ConversationState): Promise<void> => {
+export const applyRetention = (hub: Hub, state: ConversationState): Promise<void> =>
+  hub.cluster.lock([state.metaDoc, manifestLock(state.id)], () => dropRetained(hub, state))
+
+const dropRetained = async (hub: Hub, state: ConversationState): Promise<void> => {
   const meta = await hub.docs.get(state.metaDoc)
+  // Another process may have dropped these already, or moved retention on.
+  await hub.cluster.catchUp(state.metaDoc)
+  await hub.cluster.refreshManifest(state)
   const retainedFrom = retainedFromOf(meta, hub.now())
   // Each doc by its own bounds: devices may have written periods of different lengths.
   const dropped = [...state.docs].filter((doc) => {
@@ -38,7 +45,7 @@ export const applyRetention = async (hub: Hub, state: ConversationState): Promis
     hub.docs.discard(doc)
     state.docs.delete(doc)
   }
-  pushManifest(state, step)
+  pushManifest(hub, state, step)
 }
 
 /**
@@ -50,46 +57,54 @@ export const setRetainedFrom = (hub: Hub, conversation: string, wall: number): P
     const state = await hub.conversations.open(conversation)
     const meta = await hub.docs.hold(state.metaDoc)
     try {
-      if (wall > retainedFromOf(meta, hub.now()) && mapValue(meta, 'retention', 'server') !== wall) {
-        await state.bindings.prefetch([meta.clientID])
-        // A clientID some client already uses cannot carry the server's write.
-        while (![undefined, SERVER_USER].includes(state.bindings.owner(meta.clientID))) {
-          meta.clientID = Math.floor(Math.random() * 0xffffffff) >>> 0
-          await state.bindings.prefetch([meta.clientID])
-        }
-        const before = Y.encodeStateVector(meta)
-        meta.transact(() => meta.getMap('retention').set('server', wall), COMMIT_ORIGIN)
-        const update = Y.encodeStateAsUpdate(meta, before)
-        const binding = new Map([[meta.clientID, SERVER_USER]])
-        try {
-          await hub.storage.write({
-            updates: [{ doc: state.metaDoc, update }],
-            meta: state.bindings.meta(binding),
-          })
-        } catch (error) {
-          hub.docs.discard(state.metaDoc)
-          throw error
-        }
-        state.bindings.commit(binding)
-        hub.docs.wrote(state.metaDoc, 1)
-        forward(
-          hub,
-          {
-            writer: serverWriter,
-            sender: { userId: SERVER_USER, device: null, canWrite: true, canAdmin: true },
-            ref: parseDocName(state.metaDoc),
-            doc: state.metaDoc,
-            update,
-            frameRef: 0,
-          },
-          state,
-        )
-      }
+      await hub.cluster.lock([state.metaDoc], () => raiseRetention(hub, state, meta, wall))
       await applyRetention(hub, state)
     } finally {
       hub.docs.release(state.metaDoc)
     }
   })
+
+/** Writes the server's retention value into meta, unless meta already holds as much. */
+const raiseRetention = async (hub: Hub, state: ConversationState, held: Y.Doc, wall: number) => {
+  await hub.cluster.catchUp(state.metaDoc)
+  // A failed write or a catch-up that found a corrupt doc reloads it.
+  const meta = hub.docs.peek(state.metaDoc) ?? held
+  if (wall > retainedFromOf(meta, hub.now()) && mapValue(meta, 'retention', 'server') !== wall) {
+    await state.bindings.prefetch([meta.clientID])
+    // A clientID some client already uses cannot carry the server's write.
+    while (![undefined, SERVER_USER].includes(state.bindings.owner(meta.clientID))) {
+      meta.clientID = Math.floor(Math.random() * 0xffffffff) >>> 0
+      await state.bindings.prefetch([meta.clientID])
+    }
+    const before = Y.encodeStateVector(meta)
+    meta.transact(() => meta.getMap('retention').set('server', wall), COMMIT_ORIGIN)
+    const update = Y.encodeStateAsUpdate(meta, before)
+    const binding = new Map([[meta.clientID, SERVER_USER]])
+    try {
+      await hub.storage.write({
+        updates: [{ doc: state.metaDoc, update }],
+        meta: state.bindings.meta(binding),
+      })
+    } catch (error) {
+      hub.docs.discard(state.metaDoc)
+      throw error
+    }
+    state.bindings.commit(binding)
+    hub.docs.wrote(state.metaDoc, 1)
+    forward(
+      hub,
+      {
+        writer: serverWriter,
+        sender: { userId: SERVER_USER, device: null, canWrite: true, canAdmin: true },
+        ref: parseDocName(state.metaDoc),
+        doc: state.metaDoc,
+        update,
+        frameRef: 0,
+      },
+      state,
+    )
+  }
+}
 
 /** A conversation's retention policy in days: a number for all, or per conversation. */
 export type RetentionDays = number | ((conversation: string) => number | undefined)

@@ -2,11 +2,13 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import type { AddressInfo, Socket } from 'node:net'
 import { type StorageAdapter, TidingsError } from '@tidings/core'
 import { type WebSocket, WebSocketServer } from 'ws'
+import { Cluster, DEFAULT_CATCH_UP_MS } from './cluster.js'
 import { Committer } from './commit.js'
 import { TidingsConnection } from './connection.js'
 import { Conversations } from './conversations.js'
 import { DeviceOwners } from './device-owners.js'
 import { DocStore } from './docs.js'
+import { type Fanout, localFanout } from './fanout.js'
 import { type Authenticate, forward, type Hub, pushManifest } from './hub.js'
 import { type Limits, resolveLimits } from './limits.js'
 import { type Logger, type LogLevel, serverLogger } from './logs.js'
@@ -21,6 +23,7 @@ import {
   retentionLimit,
   setRetainedFrom,
 } from './retention.js'
+import { defaultSqliteStorage } from './sqlite-default.js'
 import { YConnection } from './y-websocket.js'
 
 /** Options of `createServer`. */
@@ -29,10 +32,25 @@ export interface ServerOptions {
   readonly port: number
   /** Interface to listen on (default 127.0.0.1; use 0.0.0.0 to accept remote clients). */
   readonly host?: string
-  /** Where docs, bindings and manifests live (default: SQLite in `${dataDir}/tidings.db`). */
+  /**
+   * Where docs, bindings and manifests live: any core `StorageAdapter`, e.g. `sqliteStorage({ path })`
+   * (@tidings/storage-sqlite) for one process, `postgresStorage({ url })` (@tidings/storage-postgres)
+   * for several. Without one, SQLite in `dataDir` (the `tidings-server` command's default).
+   */
   readonly storage?: StorageAdapter
-  /** Folder of the default SQLite storage (default ./data). */
+  /**
+   * Folder of the SQLite storage used when `storage` is not given (default ./data); that needs
+   * the optional peer dependency @tidings/storage-sqlite. With a `storage` on disk, naming its
+   * folder lets `/health` report whether it is writable.
+   */
   readonly dataDir?: string
+  /**
+   * How several processes sharing `storage` learn each other's commits (default: `localFanout()`,
+   * one process alone), e.g. `redisFanout({ url })` from @tidings/fanout-redis.
+   */
+  readonly fanout?: Fanout
+  /** With a shared fan-out: how often loaded docs catch up from storage anyway (default 2 s). */
+  readonly catchUpMs?: number
   /** Who a token is, and whether it may write a conversation. */
   readonly authenticate: Authenticate
   readonly limits?: Partial<Limits>
@@ -88,12 +106,6 @@ export interface TidingsServer {
   close(): Promise<void>
 }
 
-const defaultStorage = async (dataDir: string): Promise<StorageAdapter> => {
-  // Loaded lazily: a server on another storage never needs better-sqlite3.
-  const { sqliteStorage } = await import('@tidings/storage-sqlite')
-  return sqliteStorage({ path: `${dataDir}/tidings.db` })
-}
-
 const refuseUpgrade = (socket: Socket, status: string): void => {
   socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
 }
@@ -108,7 +120,7 @@ const CLOSE_GRACE_MS = 2000
 /** Starts a Tidings sync server; resolves once it listens. */
 export const createServer = async (options: ServerOptions): Promise<TidingsServer> => {
   const ownStorage = options.storage === undefined
-  const storage = options.storage ?? (await defaultStorage(options.dataDir ?? './data'))
+  const storage = options.storage ?? (await defaultSqliteStorage(options.dataDir ?? './data'))
   const limits = resolveLimits(options.limits)
   const now = options.now ?? Date.now
   const log = serverLogger(options.logger, options.logLevel)
@@ -119,9 +131,14 @@ export const createServer = async (options: ServerOptions): Promise<TidingsServe
       ? (error: unknown) => log.error({ err: error }, 'internal error')
       : (error: unknown) => console.error('[tidings-server]', error))
   const docIdleMs = options.docIdleMs ?? 30_000
+  const fanout = options.fanout ?? localFanout()
   const slowCommitMs = options.slowCommitMs ?? 250
   let lastWriteOk = true
   const docs = new DocStore({
+    // Alone, nothing changes a doc but this process's commits: no listener on every doc.
+    ...(fanout.shared
+      ? { remoteChange: (doc: string, update: Uint8Array) => hub.cluster.relay(doc, update) }
+      : {}),
     unloaded: (doc, rows, compacted) => log.debug({ doc, rows, compacted }, 'doc unloaded'),
     storage,
     idleMs: docIdleMs,
@@ -136,6 +153,16 @@ export const createServer = async (options: ServerOptions): Promise<TidingsServe
     maxAwarenessClients: limits.maxAwarenessClients,
     now,
     opened: (state) => applyPolicy(hub, options.retentionDays, state),
+    ...(fanout.shared
+      ? {
+          cluster: {
+            subscribe: (conversation: string) => hub.cluster.subscribe(conversation),
+            unsubscribe: (conversation: string) => hub.cluster.unsubscribe(conversation),
+            presence: (conversation: string, user: string, update: Uint8Array) =>
+              hub.cluster.presence(conversation, user, update),
+          },
+        }
+      : {}),
   })
   const committer = new Committer({
     storage,
@@ -150,7 +177,12 @@ export const createServer = async (options: ServerOptions): Promise<TidingsServe
     now,
     report,
     forward: (job, state) => forward(hub, job, state),
-    pushManifest,
+    pushManifest: (state, step) => pushManifest(hub, state, step),
+    cluster: {
+      shared: fanout.shared,
+      lock: (names, fn) => hub.cluster.lock(names, fn),
+      catchUpRound: (d, p) => hub.cluster.catchUpRound(d, p),
+    },
     retentionLimit: (conversation) => retentionLimit(options.retentionDays, conversation, now()),
     retentionRose: (state) => void committer.run(() => applyRetention(hub, state)).catch(report),
     committed: (seconds, ok, updates) => {
@@ -185,6 +217,9 @@ export const createServer = async (options: ServerOptions): Promise<TidingsServe
     report,
     log,
     metrics,
+    get cluster() {
+      return cluster
+    },
     rooms: new Map(),
     roomAwareness: new Map(),
     refusals: new RefusalLedger(limits.maxRefusals),
@@ -192,6 +227,9 @@ export const createServer = async (options: ServerOptions): Promise<TidingsServe
     closing: false,
     unauthenticated: 0,
   }
+
+  const cluster = new Cluster(hub, fanout, options.catchUpMs ?? DEFAULT_CATCH_UP_MS)
+  await cluster.start()
 
   const wss = new WebSocketServer({
     noServer: true,
@@ -212,7 +250,7 @@ export const createServer = async (options: ServerOptions): Promise<TidingsServe
     metrics,
     up: () => !hub.closing,
     lastWriteOk: () => lastWriteOk,
-    dataDir: ownStorage ? (options.dataDir ?? './data') : undefined,
+    dataDir: ownStorage ? (options.dataDir ?? './data') : options.dataDir,
     docsLoaded: () => docs.loaded().length,
     connections: () => hub.connections.size,
   }
@@ -285,7 +323,7 @@ export const createServer = async (options: ServerOptions): Promise<TidingsServe
   const shown = address === '0.0.0.0' || address === '::' ? '127.0.0.1' : address
   const url = `ws://${shown.includes(':') ? `[${shown}]` : shown}:${port}`
   const storageName = ownStorage ? `sqlite:${options.dataDir ?? './data'}/tidings.db` : 'custom'
-  log.info({ port, url, storage: storageName }, 'listening')
+  log.info({ port, url, storage: storageName, shared: fanout.shared }, 'listening')
 
   const sweep = setInterval(
     () => {
@@ -336,6 +374,7 @@ export const createServer = async (options: ServerOptions): Promise<TidingsServe
         for (const connection of [...hub.connections]) connection.close(1001, 'server shutdown')
         await hub.committer.idle()
         hub.committer.close()
+        await cluster.close()
         // A peer that never answers the close frame (a half-open link) would hold close() for the
         // 30 s ws gives a closing handshake: after a short grace such sockets are cut.
         const sockets = new Promise<void>((resolve) => wss.close(() => resolve()))

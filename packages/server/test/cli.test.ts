@@ -43,6 +43,18 @@ describe('tidings-server options', () => {
     expect(() => parseCli(['--bogus'], { TIDINGS_TOKENS: 'a=alice' })).toThrow()
   })
 
+  it('takes --postgres and --redis (or their environment), and refuses Redis without PostgreSQL', () => {
+    const env = { TIDINGS_TOKENS: 'a=alice' }
+    const pg = 'postgres://postgres@127.0.0.1:5432/test'
+    const redis = 'redis://127.0.0.1:6379'
+    expect(parseCli(['--postgres', pg, '--redis', redis], env)).toMatchObject({ postgres: pg, redis })
+    expect(parseCli([], { ...env, TIDINGS_POSTGRES_URL: pg })).toMatchObject({ postgres: pg })
+    expect(parseCli([], env)).not.toHaveProperty('postgres')
+    expect(() => parseCli(['--redis', redis], env)).toThrow('--redis needs --postgres')
+    expect(() => parseCli(['--postgres', 'mysql://x'], env)).toThrow('not a postgres:// URL')
+    expect(() => parseCli(['--postgres', pg, '--redis', 'http://x'], env)).toThrow('not a redis:// URL')
+  })
+
   it('takes the log level from --log-level, then LOG_LEVEL, default info', () => {
     const env = { TIDINGS_TOKENS: 'a=alice' }
     expect(parseCli([], env)).toMatchObject({ logLevel: 'info' })

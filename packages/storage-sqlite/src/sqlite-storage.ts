@@ -1,9 +1,14 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import {
+  checkBatch,
+  checkClaims,
+  copyBatch,
   type DocInfo,
+  GroupCommit,
   type Lane,
   mergeUpdatesTree,
+  NameLocks,
   type OutboxEntry,
   type StorageAdapter,
   type StoredUpdate,
@@ -13,7 +18,6 @@ import {
 import Database from 'better-sqlite3'
 import { crc32 } from './checksum.js'
 import { closedError, toTidingsError } from './errors.js'
-import { GroupCommit } from './group-commit.js'
 import {
   type DecodedRow,
   decodeRow,
@@ -24,7 +28,6 @@ import {
 } from './rows.js'
 import { prepareDatabase } from './schema.js'
 import { prepareStatements } from './statements.js'
-import { checkBatch } from './validate.js'
 
 /**
  * When `write()` may resolve.
@@ -62,14 +65,6 @@ interface BadRow {
   readonly blob: Uint8Array | null
   readonly reason: string
 }
-
-/** Copies what a batch holds, so bytes changed by the caller before the commit are not stored. */
-const copyBatch = (batch: WriteBatch): WriteBatch => ({
-  updates: (batch.updates ?? []).map((u) => ({ ...u, update: u.update.slice() })),
-  meta: { ...batch.meta },
-  outbox: (batch.outbox ?? []).map((e) => ({ ...e, update: e.update.slice(), messages: [...e.messages] })),
-  acked: [...(batch.acked ?? [])],
-})
 
 const readMessages = (json: string): string[] | undefined => {
   try {
@@ -154,8 +149,8 @@ export const sqliteStorage = (options: SqliteStorageOptions): SqliteStorage => {
     )
 
   /** Reads and checks a doc's rows (inflating on the thread pool); the bad ones are set apart. */
-  const readRows = async (doc: string) => {
-    const records = st.selectRows.all(doc)
+  const readRows = async (doc: string, after = 0) => {
+    const records = st.selectRows.all(doc, after)
     const decoded: (DecodedRow | Promise<DecodedRow>)[] = records.map(decodeRow)
     const good: StoredUpdate[] = []
     const bad: BadRow[] = []
@@ -165,6 +160,15 @@ export const sqliteStorage = (options: SqliteStorageOptions): SqliteStorage => {
       else bad.push({ n: row.n, blob: row.blob, reason: d.reason })
     }
     return { good, bad }
+  }
+
+  /** A doc's good rows after row `after`; bad rows are quarantined and reported as corrupt. */
+  const loadRows = async (doc: string, after: number) => {
+    checkName(doc, 'A doc name')
+    const { good, bad } = await readRows(doc, after)
+    if (bad.length === 0) return good
+    quarantineRows(doc, bad)
+    throw corrupt(doc, bad, 'update(s)')
   }
 
   /**
@@ -235,6 +239,17 @@ export const sqliteStorage = (options: SqliteStorageOptions): SqliteStorage => {
     }
   }
 
+  const claim = db.transaction((claims: Readonly<Record<string, string>>) => {
+    const held = new Map<string, string>()
+    for (const [key, value] of Object.entries(claims)) {
+      st.claimMeta.run(key, value)
+      held.set(key, st.getMeta.get(key)!.value)
+    }
+    return held
+  })
+  // One process owns the file (exclusive locking), so locks in this process exclude everyone.
+  const locks = new NameLocks()
+
   const checkName = (name: unknown, what: string) => {
     if (typeof name !== 'string') throw new TidingsError('input/invalid', `${what} must be a string.`)
   }
@@ -257,13 +272,24 @@ export const sqliteStorage = (options: SqliteStorageOptions): SqliteStorage => {
       })
     },
     load(doc) {
-      return run(async () => {
-        checkName(doc, 'A doc name')
-        const { good, bad } = await readRows(doc)
-        if (bad.length === 0) return good
-        quarantineRows(doc, bad)
-        throw corrupt(doc, bad, 'update(s)')
+      return run(() => loadRows(doc, 0), doc)
+    },
+    loadAfter(doc, after) {
+      return run(() => {
+        if (typeof after !== 'number' || Number.isNaN(after))
+          throw new TidingsError('input/invalid', 'loadAfter needs a row number.')
+        return loadRows(doc, after)
       }, doc)
+    },
+    claimMeta(claims) {
+      return run(() => {
+        checkClaims(claims)
+        return claim.immediate(claims)
+      })
+    },
+    withLock(names, fn) {
+      if (closed) return Promise.reject(closedError(path))
+      return locks.run(names, fn)
     },
     write(batch) {
       if (closed) return Promise.reject(closedError(path))

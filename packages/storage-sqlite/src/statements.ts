@@ -23,7 +23,7 @@ export interface OutboxColumns {
 export interface Statements {
   upsertDoc: Statement<[string, number, number], { n: number }>
   insertRow: Statement<[string, number, Uint8Array, number, number, number]>
-  selectRows: Statement<[string], RowRecord>
+  selectRows: Statement<[string, number], RowRecord>
   deleteRows: Statement<[string]>
   deleteRow: Statement<[string, number]>
   countRowsUpTo: Statement<[string, number], { n: number }>
@@ -34,6 +34,7 @@ export interface Statements {
   deleteDoc: Statement<[string]>
   getMeta: Statement<[string], { value: string }>
   setMeta: Statement<[string, string]>
+  claimMeta: Statement<[string, string]>
   deleteMeta: Statement<[string]>
   upsertOutbox: Statement<[string, string, string, Uint8Array, string, number]>
   selectOutbox: Statement<[], OutboxColumns>
@@ -48,10 +49,10 @@ export const prepareStatements = (db: Database.Database): Statements => ({
   upsertDoc: db.prepare(`
     INSERT INTO docs (doc, updates, messages, newest, next_n) VALUES (?, 1, ?, ?, 2)
     ON CONFLICT (doc) DO UPDATE SET updates = updates + 1, messages = messages + excluded.messages,
-      newest = max(newest, excluded.newest), next_n = next_n + 1
+      newest = max(newest, excluded.newest), next_n = abs(next_n) + 1
     RETURNING next_n - 1 AS n`),
   insertRow: db.prepare('INSERT INTO updates (doc, n, blob, codec, size, crc) VALUES (?, ?, ?, ?, ?, ?)'),
-  selectRows: db.prepare('SELECT n, blob, codec, size, crc FROM updates WHERE doc = ? ORDER BY n'),
+  selectRows: db.prepare('SELECT n, blob, codec, size, crc FROM updates WHERE doc = ? AND n > ? ORDER BY n'),
   deleteRows: db.prepare('DELETE FROM updates WHERE doc = ?'),
   deleteRow: db.prepare('DELETE FROM updates WHERE doc = ? AND n = ?'),
   countRowsUpTo: db.prepare('SELECT count(*) AS n FROM updates WHERE doc = ? AND n <= ?'),
@@ -61,12 +62,18 @@ export const prepareStatements = (db: Database.Database): Statements => ({
     'UPDATE docs SET updates = updates - ?, next_n = next_n + 1 WHERE doc = ? RETURNING next_n - 1 AS n',
   ),
   rowRemoved: db.prepare('UPDATE docs SET updates = updates - 1 WHERE doc = ?'),
-  listDocs: db.prepare('SELECT doc, updates, messages, newest FROM docs WHERE doc >= ? AND doc < ?'),
-  deleteDoc: db.prepare('DELETE FROM docs WHERE doc = ?'),
+  listDocs: db.prepare(
+    'SELECT doc, updates, messages, newest FROM docs WHERE doc >= ? AND doc < ? AND next_n > 0',
+  ),
+  // The row stays, with next_n negated, so row numbers keep rising if the doc is written again.
+  deleteDoc: db.prepare(
+    'UPDATE docs SET updates = 0, messages = 0, newest = 0, next_n = -abs(next_n) WHERE doc = ?',
+  ),
   getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
   setMeta: db.prepare(
     'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
   ),
+  claimMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING'),
   deleteMeta: db.prepare('DELETE FROM meta WHERE key = ?'),
   // A rewritten key keeps its place in the order, as a Map entry does in memory storage.
   upsertOutbox: db.prepare(`

@@ -14,6 +14,7 @@ const CODES: Record<ErrorCode, true> = {
   'storage/locked': true,
   'storage/closed': true,
   'storage/unwritable': true,
+  'storage/unavailable': true,
   'server/address-in-use': true,
   'quota/exceeded': true,
   'protocol/malformed': true,

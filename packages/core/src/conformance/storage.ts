@@ -25,12 +25,19 @@ import {
   write,
   writeSpecArb,
 } from './storage-model.js'
+import { type SharedContext, sharedStorageTests } from './storage-shared.js'
 
 /** A fresh, empty store for one test run. */
 export interface StorageConformanceSetup {
   readonly adapter: StorageAdapter
   /** Opens the same store again after the suite closed the adapter it held: enables durability checks. */
   readonly reopen?: () => Promise<StorageAdapter>
+  /**
+   * Opens a second handle on the same store while the first stays open, as a second process
+   * would (stores that several processes share): the tests of `loadAfter`, `claimMeta` and
+   * `withLock` then spread their calls over both. The suite closes it before `teardown`.
+   */
+  readonly peer?: () => Promise<StorageAdapter>
   /** Releases what setup made. The suite has closed the adapter it last held before calling it. */
   readonly teardown?: () => Promise<void>
 }
@@ -76,6 +83,17 @@ export function runStorageConformance(
   }
   const check = <Ts extends [unknown, ...unknown[]]>(property: fc.IAsyncProperty<Ts>) =>
     fc.assert(property, propertyParameters<Ts>(options))
+  const withShared = async (fn: (ctx: SharedContext) => Promise<void>) => {
+    const store = await setup()
+    const handles = [store.adapter]
+    try {
+      if (store.peer) handles.push(await store.peer())
+      await fn({ adapter: store.adapter, handles, reopen: store.reopen })
+    } finally {
+      for (const h of handles) await h.close().catch(() => {})
+      await store.teardown?.()
+    }
+  }
 
   describe('storage conformance', () => {
     it(
@@ -256,6 +274,12 @@ export function runStorageConformance(
           await expectRejects(() => a.outbox(), 'storage/closed', 'outbox()')
           await expectRejects(() => a.compact('c/meta'), 'storage/closed', 'compact()')
           await expectRejects(() => a.drop('c/meta'), 'storage/closed', 'drop()')
+          if (a.loadAfter)
+            await expectRejects(() => a.loadAfter!('c/meta', 0), 'storage/closed', 'loadAfter()')
+          if (a.claimMeta)
+            await expectRejects(() => a.claimMeta!({ k: 'x' }), 'storage/closed', 'claimMeta()')
+          if (a.withLock)
+            await expectRejects(() => a.withLock!(['c/meta'], async () => 1), 'storage/closed', 'withLock()')
           if (!real.reopen) return
           real.adapter = await real.reopen()
           expect(await real.adapter.getMeta('k'), 'a refused write after close').toBe('v')
@@ -296,5 +320,7 @@ export function runStorageConformance(
       },
       timeout,
     )
+
+    sharedStorageTests(withShared, check, timeout)
   })
 }

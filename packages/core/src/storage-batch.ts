@@ -1,4 +1,5 @@
-import { TidingsError, type WriteBatch } from '@tidings/core'
+import { TidingsError } from './errors.js'
+import type { WriteBatch } from './storage.js'
 
 const refuse = (what: string) => {
   throw new TidingsError('input/invalid', `write(batch) refused: ${what}. Nothing was stored.`)
@@ -8,7 +9,7 @@ const isCount = (value: unknown) =>
   value === undefined || (typeof value === 'number' && Number.isFinite(value))
 
 /**
- * Checks a batch before it joins a commit, so a malformed batch is refused alone and never
+ * Checks a batch's shape (for adapters): throws `input/invalid` before it joins a commit, so a malformed batch is refused alone and never
  * aborts the writes grouped with it.
  */
 export const checkBatch = (batch: WriteBatch): void => {
@@ -30,4 +31,25 @@ export const checkBatch = (batch: WriteBatch): void => {
       refuse(`outbox entry ${e.key} needs a list of message ids`)
   }
   for (const key of batch.acked ?? []) if (typeof key !== 'string') refuse('an acked key is not a string')
+}
+
+/**
+ * Copies what a batch holds (for adapters that commit later than `write` is called), so bytes the
+ * caller changes before the commit are not what gets stored.
+ */
+export const copyBatch = (batch: WriteBatch): WriteBatch => ({
+  updates: (batch.updates ?? []).map((u) => ({ ...u, update: u.update.slice() })),
+  meta: { ...batch.meta },
+  outbox: (batch.outbox ?? []).map((e) => ({ ...e, update: e.update.slice(), messages: [...e.messages] })),
+  acked: [...(batch.acked ?? [])],
+})
+
+/** Checks the argument of `claimMeta` (for adapters): throws `input/invalid` unless every value is a string. */
+export const checkClaims = (claims: Readonly<Record<string, string>>): void => {
+  if (typeof claims !== 'object' || claims === null)
+    throw new TidingsError('input/invalid', 'claimMeta(claims) needs an object of string values.')
+  for (const [key, value] of Object.entries(claims)) {
+    if (typeof value !== 'string')
+      throw new TidingsError('input/invalid', `claimMeta refused: the value of ${key} is not a string.`)
+  }
 }

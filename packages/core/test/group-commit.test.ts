@@ -50,3 +50,45 @@ describe('GroupCommit', () => {
     expect(committed).toEqual([5])
   })
 })
+
+describe('GroupCommit with an asynchronous commit', () => {
+  /** A store whose commits take a turn each and fail when they hold a poisoned item. */
+  const slowRecorder = () => {
+    const transactions: number[][] = []
+    let inFlight = 0
+    let overlapped = false
+    const group = new GroupCommit<number>(
+      async (items) => {
+        transactions.push([...items])
+        inFlight++
+        if (inFlight > 1) overlapped = true
+        await new Promise((resolve) => setTimeout(resolve, 1))
+        inFlight--
+        if (items.some((i) => i < 0)) throw new Error(`refused ${items.join(',')}`)
+      },
+      (error) => new Error(`mapped: ${(error as Error).message}`),
+    )
+    return { group, transactions, overlapped: () => overlapped }
+  }
+
+  it('queues writes that arrive during a commit into the next one, one commit at a time', async () => {
+    const { group, transactions, overlapped } = slowRecorder()
+    const first = group.push(1)
+    await new Promise((resolve) => setImmediate(resolve))
+    // The first commit is in flight: these three wait for it and then share one transaction.
+    const later = [2, 3, 4].map((i) => group.push(i))
+    group.flush()
+    await Promise.all([first, ...later])
+    expect(transactions).toEqual([[1], [2, 3, 4]])
+    expect(overlapped()).toBe(false)
+  })
+
+  it('retries each write alone after a failed shared commit, and settled() waits for all', async () => {
+    const { group, transactions } = slowRecorder()
+    const results = Promise.allSettled([group.push(1), group.push(-1), group.push(2)])
+    await group.settled()
+    expect(transactions).toEqual([[1, -1, 2], [1], [-1], [2]])
+    expect((await results).map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
+    expect(group.transactions).toBe(4)
+  })
+})

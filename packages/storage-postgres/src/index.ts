@@ -1,0 +1,2 @@
+export { type PostgresStorage, type PostgresStorageOptions, postgresStorage } from './postgres-storage.js'
+export { SCHEMA_VERSION } from './schema.js'
