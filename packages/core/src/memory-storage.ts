@@ -15,6 +15,22 @@ const copyEntry = (entry: OutboxEntry): OutboxEntry => ({
   messages: [...entry.messages],
 })
 
+/** Replaces the rows from index `from` on with one merged row; nothing when fewer than two. */
+const mergeRows = (doc: string, entry: DocRows, from: number): void => {
+  if (entry.rows.length - from < 2) return
+  let merged: Uint8Array
+  try {
+    merged = mergeUpdatesTree(entry.rows.slice(from).map((r) => r.update))
+  } catch (cause) {
+    throw new TidingsError('storage/corrupt', `Stored updates of ${doc} could not be merged.`, {
+      subject: doc,
+      cause,
+    })
+  }
+  entry.rows.length = from
+  entry.rows.push({ n: entry.next++, update: merged })
+}
+
 /** A `StorageAdapter` in memory that can be opened again on the same contents. */
 export interface MemoryStorage extends StorageAdapter {
   /**
@@ -107,17 +123,16 @@ const handle = (contents: Contents): MemoryStorage => {
     async compact(doc) {
       open()
       const entry = docs.get(doc)
-      if (!entry || entry.rows.length < 2) return
-      let merged: Uint8Array
-      try {
-        merged = mergeUpdatesTree(entry.rows.map((r) => r.update))
-      } catch (cause) {
-        throw new TidingsError('storage/corrupt', `Stored updates of ${doc} could not be merged.`, {
-          subject: doc,
-          cause,
-        })
-      }
-      entry.rows = [{ n: entry.next++, update: merged }]
+      if (entry) mergeRows(doc, entry, 0)
+    },
+    async compactTail(doc, maxBytes) {
+      open()
+      const entry = docs.get(doc)
+      if (!entry) return
+      let from = entry.rows.length
+      for (let bytes = 0; from > 0 && bytes + entry.rows[from - 1]!.update.length <= maxBytes; from--)
+        bytes += entry.rows[from - 1]!.update.length
+      mergeRows(doc, entry, from)
     },
     async drop(doc) {
       open()
