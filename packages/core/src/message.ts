@@ -105,7 +105,8 @@ export const validateBody = (body: unknown, maxBytes: number): Json => {
     throw new TidingsError('input/invalid', 'The message body is not JSON-serialisable.')
   // JSON.stringify escapes a lone surrogate as \udXXX and leaves pairs as they are.
   if (/\\ud[89a-f]/i.test(text)) text = JSON.stringify(wellFormedJson(JSON.parse(text) as Json))
-  const size = utf8.encode(text).length
+  // A UTF-16 unit is at most 3 UTF-8 bytes: a short body needs no encoding to be counted.
+  const size = text.length * 3 <= maxBytes ? text.length : utf8.encode(text).length
   if (size > maxBytes) {
     throw new TidingsError(
       'input/too-large',
