@@ -11,6 +11,14 @@ export type Task =
       readonly mode: 'full' | 'prefill'
     }
   | { readonly kind: 'open'; readonly layout: Layout; readonly reps: number }
+  | {
+      readonly kind: 'burst'
+      readonly engine: 'tidings' | 'raw'
+      readonly messages: number
+      /** Rows per transaction for the raw peer: what Tidings' group commit produced. */
+      readonly perTransaction: number
+    }
+  | { readonly kind: 'stall'; readonly engine: 'tidings' | 'yjs'; readonly messages: number }
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 

@@ -2,6 +2,8 @@ import { runRep } from './append.js'
 import type { Task } from './child.js'
 import { ENGINES } from './engines.js'
 import { openLayout } from './open.js'
+import { rawBurst, tidingsBurst } from './sqlite-full.js'
+import { stallRep } from './stall.js'
 
 // Entry point of a worker process started by `inChild`: one task, one answer, then exit.
 const task = JSON.parse(process.argv[2] ?? '{}') as Task
@@ -11,6 +13,12 @@ const run = async (): Promise<unknown> => {
     if (!spec) throw new Error(`unknown engine ${task.engine}`)
     return runRep({ spec, window: task.window, mode: task.mode })
   }
+  if (task.kind === 'burst') {
+    return task.engine === 'tidings'
+      ? tidingsBurst(task.messages)
+      : rawBurst(task.messages, task.perTransaction)
+  }
+  if (task.kind === 'stall') return stallRep(task.engine, task.messages)
   return openLayout(task.layout, task.reps)
 }
 
