@@ -4,9 +4,9 @@ import type { DocInfo } from './storage.js'
 /** Rows a doc gathers at least before its rows are merged. */
 export const COMPACT_ROWS = 256
 /**
- * Bytes one bounded merge (`compactTail`) takes in at most. Yjs merges about 15 KiB a millisecond
- * here, so a step stays a few milliseconds, well inside a frame, and a doc of 150 MB (a million
- * messages) ends with a few thousand rows.
+ * Bytes of new rows after which a doc's newest rows are merged (`compactTail`). Yjs merges about
+ * 15 KiB a millisecond here, so a step stays a few milliseconds, well inside a frame, and a doc of
+ * 150 MB (a million messages) ends with a few thousand rows.
  */
 export const COMPACT_BYTES = 64 * 1024
 
@@ -20,10 +20,11 @@ interface Tally {
 /**
  * Decides when a conversation's stored rows are merged, and runs each merge as its own task in the
  * client's write queue, started from a timer: never inside a send, and one doc per turn of the
- * event loop. With a storage that has `compactTail`, a doc's newest rows are merged once half of
- * `COMPACT_BYTES` (or `COMPACT_ROWS` rows) came in since the last step: each step costs a bounded
- * time, and each byte is merged about twice. Otherwise the whole doc is merged each time its rows
- * reach its message count at the last merge: merges double in size, amortised O(1) a row.
+ * event loop. With a storage that has `compactTail`, once `COMPACT_ROWS` rows or `COMPACT_BYTES`
+ * came in, a step merges exactly the rows stored since the previous step (their bytes are its
+ * bound): each byte is merged once, and each step costs a bounded time. Otherwise the whole doc is
+ * merged each time its rows reach its message count at the last merge: merges double in size,
+ * amortised O(1) a row.
  */
 export class Compactor {
   readonly #tallies = new Map<string, Tally>()
@@ -47,22 +48,20 @@ export class Compactor {
     }
     tally.rows++
     tally.bytes += bytes
-    const due = this.ctx.storage.compactTail
-      ? tally.rows >= COMPACT_ROWS || tally.bytes >= COMPACT_BYTES / 2
-      : tally.rows >= Math.max(COMPACT_ROWS, tally.merged)
-    if (!due) return
-    tally.rows = 1
-    tally.bytes = 0
-    tally.merged = messages
-    // Due again before its timer fired: the sender never yields to the event loop (a loop that
-    // only awaits sends into memory), so the merge joins the write queue now rather than never.
-    if (this.#due.has(doc)) {
+    if (!this.ctx.storage.compactTail) {
+      if (tally.rows < Math.max(COMPACT_ROWS, tally.merged)) return
+      tally.rows = 1
+      tally.merged = messages
+    } else if (tally.rows < COMPACT_ROWS && tally.bytes < COMPACT_BYTES) return
+    if (!this.#due.has(doc)) {
+      this.#due.add(doc)
+      this.#arm()
+    } else if (tally.rows >= 2 * COMPACT_ROWS || tally.bytes >= 2 * COMPACT_BYTES) {
+      // Twice due before its timer fired: the sender never yields to the event loop (a loop that
+      // only awaits sends into memory), so the merge joins the write queue now rather than never.
       this.#due.delete(doc)
-      this.#merge(doc)
-      return
+      void this.#merge(doc)
     }
-    this.#due.add(doc)
-    this.#arm()
   }
 
   forget(doc: string): void {
@@ -94,7 +93,16 @@ export class Compactor {
   #merge(doc: string): Promise<void> {
     const { storage } = this.ctx
     return this.ctx
-      .serial(() => (storage.compactTail ? storage.compactTail(doc, COMPACT_BYTES) : storage.compact(doc)))
+      .serial(async () => {
+        const tally = this.#tallies.get(doc)
+        if (!storage.compactTail) return storage.compact(doc)
+        if (!tally) return
+        // Read when the step runs, after every write queued before it: the rows since the last step.
+        const bytes = tally.bytes
+        tally.rows = 1
+        tally.bytes = 0
+        return storage.compactTail(doc, bytes)
+      })
       .catch((error) => this.ctx.report(error))
   }
 }
