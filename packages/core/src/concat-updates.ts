@@ -43,23 +43,38 @@ class Reader {
   /** Skips one lib0 `writeAny` value. */
   any(): void {
     const type = this.byte()
-    if (type === 127 || type === 126 || type === 121 || type === 120) return
-    if (type === 125) return this.skipVar()
-    if (type === 124) return this.skip(4)
-    if (type === 123 || type === 122) return this.skip(8)
-    if (type === 119 || type === 116) return this.skip(this.uint())
-    if (type === 118) {
-      for (let n = this.uint(); n > 0; n--) {
+    switch (type) {
+      case 127: // undefined, null, false, true
+      case 126:
+      case 121:
+      case 120:
+        break
+      case 125: // varint
+        this.skipVar()
+        break
+      case 124: // float32
+        this.skip(4)
+        break
+      case 123: // float64, bigint64
+      case 122:
+        this.skip(8)
+        break
+      case 119: // string, bytes
+      case 116:
         this.skip(this.uint())
-        this.any()
-      }
-      return
+        break
+      case 118: // object: key, value…
+        for (let n = this.uint(); n > 0; n--) {
+          this.skip(this.uint())
+          this.any()
+        }
+        break
+      case 117: // array
+        for (let n = this.uint(); n > 0; n--) this.any()
+        break
+      default:
+        throw new RangeError(`unknown value type ${type}`)
     }
-    if (type === 117) {
-      for (let n = this.uint(); n > 0; n--) this.any()
-      return
-    }
-    throw new RangeError(`unknown value type ${type}`)
   }
 
   /** Skips one struct and returns its length in clock units. */
