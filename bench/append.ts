@@ -1,14 +1,20 @@
 import { inChild } from './child.js'
 import type { Engine, EngineSpec } from './engines.js'
-import { int, markdownTable, ratio, seconds, sig } from './table.js'
+import { int, seconds, sig } from './table.js'
 import { collectGarbage, log, median, now } from './workload.js'
 
 /** The smoke run of `npm test` (BENCH_SMOKE=1, inherited by worker processes) shrinks every size. */
 const SMOKE = process.env.BENCH_SMOKE === '1'
-/** The two points of the log whose marginal cost is compared. */
-export const POINTS: readonly number[] = SMOKE ? [1_000, 2_000] : [10_000, 100_000]
-const TOTAL = POINTS[POINTS.length - 1]!
-const BLOCK = SMOKE ? 1_000 : 10_000
+/** The points of the log whose marginal costs are compared: 10k, 100k, 1M. */
+export const POINTS: readonly number[] = SMOKE ? [1_000, 2_000, 4_000] : [10_000, 100_000, 1_000_000]
+/** Ends of the blocks timed as a whole: tenths up to the second point, then tenths of the rest. */
+export const BLOCK_ENDS: readonly number[] = [
+  ...Array.from({ length: 10 }, (_, b) => ((b + 1) * POINTS[1]!) / 10),
+  ...Array.from({ length: 9 }, (_, b) => POINTS[1]! + ((b + 1) * (POINTS[2]! - POINTS[1]!)) / 9),
+]
+
+/** The last point an engine reaches: 1 for the second point (100k), 2 for the third (1M). */
+export const reachOf = (spec: EngineSpec): number => spec.reach ?? 1
 
 export interface AppendPlan {
   readonly spec: EngineSpec
@@ -19,12 +25,17 @@ export interface AppendPlan {
   readonly mode: 'full' | 'prefill'
 }
 
+export interface Slowest {
+  ms: number
+  at: number
+}
+
 export interface Rep {
-  /** Wall ms spent in each window, one per point. */
+  /** Wall ms spent in each window, one per point reached. */
   readonly windows: number[]
   /** Process CPU ms (user + system) in each window: robust when other processes share the cores. */
   readonly cpuWindows: number[]
-  /** ms per block of 10k messages (full mode only). */
+  /** Wall ms per block of BLOCK_ENDS (full mode only). */
   readonly blocks: number[]
   readonly total: number
   /** The slowest single append of the run and its message number, where the engine asks for it. */
@@ -34,16 +45,6 @@ export interface Rep {
 export interface AppendResult {
   readonly plan: AppendPlan
   readonly reps: readonly Rep[]
-}
-
-const append = (engine: Engine, i: number): Promise<void> | undefined => {
-  const pending = engine.append(i)
-  return pending instanceof Promise ? pending : undefined
-}
-
-interface Slowest {
-  ms: number
-  at: number
 }
 
 /**
@@ -58,21 +59,16 @@ const timeRange = async (
 ): Promise<{ wall: number; cpu: number }> => {
   const cpu = process.cpuUsage()
   const start = now()
-  if (slowest) {
-    for (let i = from; i <= to; i++) {
-      const before = now()
-      const pending = append(engine, i)
-      if (pending) await pending
+  for (let i = from; i <= to; i++) {
+    const before = slowest ? now() : 0
+    const pending = engine.append(i)
+    if (pending instanceof Promise) await pending
+    if (slowest) {
       const took = now() - before
       if (took > slowest.ms) {
         slowest.ms = took
         slowest.at = i
       }
-    }
-  } else {
-    for (let i = from; i <= to; i++) {
-      const pending = append(engine, i)
-      if (pending) await pending
     }
   }
   const wall = now() - start
@@ -80,13 +76,14 @@ const timeRange = async (
   return { wall, cpu: (used.user + used.system) / 1000 }
 }
 
-const fullRun = async (spec: EngineSpec, window: number, total: number): Promise<Rep> => {
+const fullRun = async (spec: EngineSpec, window: number, reach: number): Promise<Rep> => {
+  const total = POINTS[reach]!
+  const points = POINTS.slice(0, reach + 1)
   const engine = await spec.make(0)
-  const ends = new Set<number>()
-  for (let b = BLOCK; b <= total; b += BLOCK) ends.add(b)
-  for (const p of POINTS) if (p <= total) ends.add(p - window)
-  const windows = POINTS.map(() => Number.NaN)
-  const cpuWindows = POINTS.map(() => Number.NaN)
+  const ends = new Set<number>(BLOCK_ENDS.filter((end) => end <= total))
+  for (const p of points) ends.add(p - window)
+  const windows = points.map(() => Number.NaN)
+  const cpuWindows = points.map(() => Number.NaN)
   const blocks: number[] = []
   const slowest = spec.timeEach ? { ms: 0, at: 0 } : undefined
   let from = 1
@@ -94,12 +91,12 @@ const fullRun = async (spec: EngineSpec, window: number, total: number): Promise
   for (const to of [...ends].sort((a, b) => a - b)) {
     const { wall, cpu } = await timeRange(engine, from, to, slowest)
     elapsed += wall
-    const point = POINTS.indexOf(to)
+    const point = points.indexOf(to)
     if (point >= 0 && from === to - window + 1) {
       windows[point] = wall
       cpuWindows[point] = cpu
     }
-    const block = Math.floor((to - 1) / BLOCK)
+    const block = BLOCK_ENDS.findIndex((end) => to <= end)
     blocks[block] = (blocks[block] ?? 0) + wall
     from = to + 1
   }
@@ -107,10 +104,10 @@ const fullRun = async (spec: EngineSpec, window: number, total: number): Promise
   return { windows, cpuWindows, blocks, total: elapsed, ...(slowest ? { slowest } : {}) }
 }
 
-const prefillRun = async (spec: EngineSpec, window: number): Promise<Rep> => {
+const prefillRun = async (spec: EngineSpec, window: number, reach: number): Promise<Rep> => {
   const windows: number[] = []
   const cpuWindows: number[] = []
-  for (const p of POINTS) {
+  for (const p of POINTS.slice(0, reach + 1)) {
     const start = now()
     const engine = await spec.make(p - window)
     log(`    prefilled ${int(p - window)} in ${seconds(now() - start)}`)
@@ -124,26 +121,23 @@ const prefillRun = async (spec: EngineSpec, window: number): Promise<Rep> => {
 }
 
 const warmUp = async (plan: Omit<AppendPlan, 'reps'>): Promise<void> => {
-  if (plan.mode === 'prefill') {
-    const engine = await plan.spec.make(0)
-    await timeRange(engine, 1, 200)
-    await engine.close()
-  } else {
-    await fullRun(plan.spec, 100, SMOKE ? 500 : 5_000)
-  }
+  const engine = await plan.spec.make(0)
+  await timeRange(engine, 1, plan.mode === 'prefill' ? 200 : SMOKE ? 500 : 5_000)
+  await engine.close()
   collectGarbage()
 }
 
 /** One repetition, warm-up included; runs inside a fresh worker process (see `child.ts`). */
 export const runRep = async (plan: Omit<AppendPlan, 'reps'>): Promise<Rep> => {
   await warmUp(plan)
+  const reach = reachOf(plan.spec)
   const rep =
     plan.mode === 'full'
-      ? await fullRun(plan.spec, plan.window, TOTAL)
-      : await prefillRun(plan.spec, plan.window)
+      ? await fullRun(plan.spec, plan.window, reach)
+      : await prefillRun(plan.spec, plan.window, reach)
   log(
     `  ${rep.windows.map((ms, k) => `${sig((ms / plan.window) * 1000)} µs/msg @${int(POINTS[k]!)}`).join(', ')}` +
-      (Number.isFinite(rep.total) ? `, ${seconds(rep.total)} to ${int(TOTAL)}` : '') +
+      (Number.isFinite(rep.total) ? `, ${seconds(rep.total)} to ${int(POINTS[reach]!)}` : '') +
       (rep.slowest ? `, slowest ${sig(rep.slowest.ms)} ms at #${int(rep.slowest.at)}` : ''),
   )
   return rep
@@ -168,84 +162,27 @@ export const runAppend = async (plans: readonly AppendPlan[]): Promise<AppendRes
   return results
 }
 
-/** Median wall cost per message (µs) at each point, their ratio, and the same from CPU time. */
+/** Median µs per message at each point reached, and the cost ratio of each point to the one before. */
 export const summarize = (result: AppendResult) => {
   const { window } = result.plan
+  const reached = result.reps[0]?.windows.length ?? 0
   const cost = (pick: (r: Rep) => number[]) =>
-    POINTS.map((_, k) => median(result.reps.map((r) => (pick(r)[k]! / window) * 1000)))
+    Array.from({ length: reached }, (_, k) => median(result.reps.map((r) => (pick(r)[k]! / window) * 1000)))
   const costs = cost((r) => r.windows)
   const cpuCosts = cost((r) => r.cpuWindows)
+  /** Ratio of point k to point k - 1, per rep: k = 1 is 100k/10k, k = 2 is 1M/100k. */
+  const slopes = (k: number, pick: (r: Rep) => number[]) =>
+    result.reps.map((r) => pick(r)[k]! / pick(r)[k - 1]!)
+  const slope = (k: number) => ({
+    ratio: costs[k]! / costs[k - 1]!,
+    ratios: slopes(k, (r) => r.windows),
+    cpuRatio: cpuCosts[k]! / cpuCosts[k - 1]!,
+    cpuRatios: slopes(k, (r) => r.cpuWindows),
+  })
   return {
     costs,
-    ratio: costs[1]! / costs[0]!,
-    ratios: result.reps.map((r) => r.windows[1]! / r.windows[0]!),
-    cpuRatio: cpuCosts[1]! / cpuCosts[0]!,
-    cpuRatios: result.reps.map((r) => r.cpuWindows[1]! / r.cpuWindows[0]!),
+    cpuCosts,
+    slopes: Array.from({ length: Math.max(0, reached - 1) }, (_, k) => slope(k + 1)),
     total: median(result.reps.map((r) => r.total)),
   }
-}
-
-const withSpread = (value: number, values: readonly number[]) =>
-  values.length > 1
-    ? `${ratio(value)} (${Math.min(...values).toFixed(2)}–${Math.max(...values).toFixed(2)})`
-    : ratio(value)
-
-/** The slowest single append over all reps, with its message number; '-' when not timed. */
-const slowestOf = (result: AppendResult): string => {
-  let worst: { rep: number; slowest: Slowest } | undefined
-  result.reps.forEach((rep, k) => {
-    if (rep.slowest && (!worst || rep.slowest.ms > worst.slowest.ms))
-      worst = { rep: k + 1, slowest: rep.slowest }
-  })
-  return worst ? `${sig(worst.slowest.ms)} ms at #${int(worst.slowest.at)} (${worst.rep})` : '-'
-}
-
-export const appendTable = (results: readonly AppendResult[]): string => {
-  const rows = results.map((result) => {
-    const { plan } = result
-    const { costs, ratio: r, ratios, cpuRatio, cpuRatios, total } = summarize(result)
-    return [
-      plan.spec.name,
-      `${plan.reps}`,
-      POINTS.map((p) => `${int(p - plan.window + 1)}–${int(p)}`).join(', '),
-      int(1e6 / costs[0]!),
-      int(1e6 / costs[1]!),
-      sig(costs[0]!),
-      sig(costs[1]!),
-      withSpread(r, ratios),
-      withSpread(cpuRatio, cpuRatios),
-      plan.mode === 'full' ? seconds(total) : 'prefilled',
-      slowestOf(result),
-    ]
-  })
-  return markdownTable(
-    [
-      'engine',
-      'reps',
-      'timed messages',
-      'msgs/s @10k',
-      'msgs/s @100k',
-      'µs/msg @10k',
-      'µs/msg @100k',
-      'cost ratio 100k/10k, wall (min–max)',
-      'same, CPU time',
-      'time to 100k',
-      'slowest single append (rep)',
-    ],
-    rows,
-  )
-}
-
-export const blocksTable = (results: readonly AppendResult[]): string => {
-  const full = results.filter((r) => r.plan.mode === 'full')
-  const count = TOTAL / BLOCK
-  const headers = [
-    'engine',
-    ...Array.from({ length: count }, (_, b) => `${(b * BLOCK) / 1000}–${((b + 1) * BLOCK) / 1000}k`),
-  ]
-  const rows = full.map((result) => [
-    result.plan.spec.name,
-    ...Array.from({ length: count }, (_, b) => sig(median(result.reps.map((r) => r.blocks[b]!)))),
-  ])
-  return markdownTable(headers, rows)
 }

@@ -15,6 +15,14 @@ export type Task =
   | { readonly kind: 'open'; readonly layout: Layout; readonly reps: number }
   | { readonly kind: 'wire'; readonly messages: number; readonly texts: Texts }
   | FanoutTask
+  | {
+      readonly kind: 'burst'
+      readonly engine: 'tidings' | 'raw'
+      readonly messages: number
+      /** Rows per transaction for the raw peer: what Tidings' group commit produced. */
+      readonly perTransaction: number
+    }
+  | { readonly kind: 'stall'; readonly engine: 'tidings' | 'yjs'; readonly messages: number }
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 

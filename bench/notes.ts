@@ -6,22 +6,26 @@ body: { text }, priority }\`, keyed \`<device>.<seq>\` where keyed, with the id 
 per transaction / change / commit / INSERT. Every repetition runs in a fresh Node process (the wasm engines
 never return memory, and one run's heap would slow the next one's GC), after a warm-up log of 5,000
 messages in that process; \`--expose-gc\` lets a full GC run between phases, never inside a timed window,
-so GC work caused by the appends is counted. "µs/msg @10k" is the mean over the timed messages just
-before the 10,000th (all of messages 9,001–10,000 for most engines), "@100k" likewise before the 100,000th,
-in the same run; the table shows the median over reps, and the cost ratio is µs/msg @100k ÷ µs/msg @10k
-(min–max over reps in brackets). The same ratio from the process's CPU time (user + system) is shown
-beside it: when other processes share the cores, wall time counts the time this process waited for a
-core, CPU time does not. The raw CRDT engines keep every update they emit (as a store would).
+so GC work caused by the appends is counted. "µs/msg @10k" is the mean over the window of messages just
+before the 10,000th (the "window" column: messages 8,001–10,000 for most engines), "@100k" and "@1M"
+likewise, in the same run; engines that go to 1M are those where a run fits the time budget (JSON,
+Yjs map, Tidings); the others stop at 100k. The table shows the median over reps; each cost ratio is
+µs/msg at a point ÷ µs/msg at the point before (min–max over reps in brackets), also from the process's
+CPU time (user + system), which does not count time spent waiting for a core. The throughput goals
+compare msgs/s at 100k (1e6 ÷ µs/msg) with the by-id peers (map set by id), as Tidings keys by id too.
+The raw CRDT engines keep every update they emit (as a store would).
 
 Tidings' figure is its whole send path: validation, clock, Yjs transaction, view and timeline, outbox,
-the memoryStorage write, and the storage compactions the client queues now and then (they run in the
-client's write queue, so the send after one waits for it). Compactions are rare and may fall outside
-both timed windows: the 10k-block table and the slowest-append column show what they cost. For the rows
-that have it, every append is also timed on its own (about 0.1 µs each) and the slowest one is shown
-with its message number and rep. The diagnostic row is the same client on a memoryStorage whose
-\`compact()\` does nothing, to show what compaction costs. To see where the time goes:
-\`npm run profile -w @tidings/bench -- send\` (a CPU profile of sends 99,001–100,000, summarised by
-function), or \`-- send 100000 1000 no-compact\`.
+the memoryStorage write, and the compaction the client runs: a bounded merge of the lane doc's newest
+rows (at most 64 KiB, \`compactTail\`) each time 32 KiB or 256 rows came in, started from a timer
+in its own turn of the event loop. So that those steps run during the log, as between an app's
+events, the Tidings loop awaits a setImmediate every 256 sends (the raw engines have no background
+work); their cost falls in the timed windows. Every Tidings send is also timed on its own (about
+0.1 µs each) and the slowest is shown with its message number and rep; event-loop blocks (a
+compaction step, GC) are measured in section 1d. With BENCH_APPEND_ALL=1 the list variants (Yjs
+Y.Array, LoroList, Automerge list) and a diagnostic Tidings row whose storage compactions are no-ops
+run too. To see where the time goes: \`npm run profile -w @tidings/bench -- send\` (a CPU profile of
+sends 99,001–100,000, summarised by function), or \`-- send 100000 1000 no-compact\`.
 
 Automerge is too slow to append 100,000 messages one change at a time within the time budget (at 100k one
 change of the map costs a large fraction of a second), so its log is first built in bulk with

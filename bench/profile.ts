@@ -11,7 +11,8 @@ import { messageText, now, USER } from './workload.js'
 /**
  * CPU profile of one Tidings path, summarised by function (self and total time) and by file.
  * `npm run profile -w @tidings/bench -- send [upTo] [window] [no-compact]` profiles sends
- * upTo-window+1 … upTo into one period (default 99,001–100,000; `no-compact` makes the storage's
+ * upTo-window+1 … upTo into one period, yielding to the event loop every 256 sends as the append
+ * bench does (default 99,001–100,000; `no-compact` makes the storage's
  * compact() a no-op);
  * `-- open [messages] [perPeriod]` profiles fresh clients opening a generated conversation (default
  * 1,000,050 messages: 1,000 periods of 1,000 and a newest period of 50, one row per period doc).
@@ -112,13 +113,20 @@ const profiled = async (name: string, fn: () => Promise<void>) => {
 
 const profileSend = async (upTo: number, window: number, compact: boolean) => {
   const base = memoryStorage()
-  const storage = compact ? base : { ...base, compact: async () => {} }
+  const noop = async () => {}
+  const storage = compact ? base : { ...base, compact: noop, compactTail: noop }
   const client = createClient({ user: USER, storage, periodMs: ONE_PERIOD_MS })
   const convo = await client.open('profile-send')
-  for (let i = 1; i <= upTo - window; i++) await convo.send({ text: messageText(i) })
+  for (let i = 1; i <= upTo - window; i++) {
+    await convo.send({ text: messageText(i) })
+    if (i % 256 === 0) await new Promise((r) => setImmediate(r))
+  }
   const label = `send ${upTo - window + 1}–${upTo}${compact ? '' : ', compact() a no-op'}`
   await profiled(label, async () => {
-    for (let i = upTo - window + 1; i <= upTo; i++) await convo.send({ text: messageText(i) })
+    for (let i = upTo - window + 1; i <= upTo; i++) {
+      await convo.send({ text: messageText(i) })
+      if (i % 256 === 0) await new Promise((r) => setImmediate(r))
+    }
   })
   await client.close()
 }

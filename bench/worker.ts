@@ -3,6 +3,8 @@ import type { Task } from './child.js'
 import { ENGINES } from './engines.js'
 import { runFanout } from './fanout.js'
 import { openLayout } from './open.js'
+import { rawBurst, tidingsBurst } from './sqlite-full.js'
+import { stallRep } from './stall.js'
 import { wireRep } from './wire.js'
 
 // Entry point of a worker process started by `inChild`: one task, one answer, then exit.
@@ -15,6 +17,12 @@ const run = async (): Promise<unknown> => {
   }
   if (task.kind === 'wire') return wireRep(task.messages, task.texts)
   if (task.kind === 'fanout') return runFanout(task)
+  if (task.kind === 'burst') {
+    return task.engine === 'tidings'
+      ? tidingsBurst(task.messages)
+      : rawBurst(task.messages, task.perTransaction)
+  }
+  if (task.kind === 'stall') return stallRep(task.engine, task.messages)
   return openLayout(task.layout, task.reps)
 }
 

@@ -1,3 +1,4 @@
+import { Compactor } from './compaction.js'
 import type { ClientContext } from './context.js'
 import { TidingsError } from './errors.js'
 import { exportConversation, type ImportSource, importConversation } from './export.js'
@@ -52,12 +53,18 @@ export class Conversation {
   #closed = false
   #upkeepDue = false
 
-  private constructor(ctx: ClientContext, id: ConversationId, history: History, presence: Presence) {
+  private constructor(
+    ctx: ClientContext,
+    id: ConversationId,
+    history: History,
+    compactor: Compactor,
+    presence: Presence,
+  ) {
     this.#ctx = ctx
     this.id = id
     this.#presence = presence
     presence.subscribe(() => this.#notify())
-    this.#replica = new Replica(ctx, id, history, () => {
+    this.#replica = new Replica(ctx, id, history, compactor, () => {
       this.#notify()
       this.#upkeep()
     })
@@ -65,7 +72,8 @@ export class Conversation {
 
   /** @internal Opened by `client.open`. */
   static async open(ctx: ClientContext, id: ConversationId, presence: Presence): Promise<Conversation> {
-    const conversation = new Conversation(ctx, id, new History(await ctx.storage.listDocs(id)), presence)
+    const infos = await ctx.storage.listDocs(id)
+    const conversation = new Conversation(ctx, id, new History(infos), new Compactor(ctx, infos), presence)
     await conversation.#replica.start()
     return conversation
   }

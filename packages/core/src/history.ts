@@ -6,18 +6,12 @@ import type { DocInfo } from './storage.js'
  * `loadedFrom` is the oldest period loaded, or -Infinity once everything older is loaded too.
  */
 export class History {
-  readonly #docs = new Map<
-    string,
-    { ref: DocRef; messages: number; newest: number; rows: number; merged: number }
-  >()
+  readonly #docs = new Map<string, { ref: DocRef; messages: number; newest: number }>()
   readonly #loaded = new Set<number>()
   loadedFrom = Number.POSITIVE_INFINITY
 
   constructor(infos: readonly DocInfo[]) {
-    for (const info of infos) {
-      this.note(info.doc, info.messages, info.newest)
-      this.#docs.get(info.doc)!.rows = info.updates
-    }
+    for (const info of infos) this.note(info.doc, info.messages, info.newest)
   }
 
   /** Records that a doc exists (or grew); returns its parsed name, undefined for foreign names. */
@@ -29,28 +23,13 @@ export class History {
       return known.ref
     }
     const ref = parseDocName(doc)
-    if (ref) this.#docs.set(doc, { ref, messages, newest, rows: 0, merged: 0 })
+    if (ref) this.#docs.set(doc, { ref, messages, newest })
     return ref
   }
 
-  /**
-   * Counts a stored row of a doc; true when its rows should be merged: once it gathered `minRows`
-   * and as many rows as it had messages at its last merge. The doc doubles between merges, so
-   * merging (which costs in proportion to the doc) stays amortised O(1) a row.
-   */
-  addRow(doc: string, minRows: number): boolean {
-    const known = this.#docs.get(doc)
-    if (!known) return false
-    known.rows++
-    return known.rows >= Math.max(minRows, known.merged)
-  }
-
-  /** Records that a doc's rows were merged into one. */
-  compacted(doc: string): void {
-    const known = this.#docs.get(doc)
-    if (!known) return
-    known.rows = 1
-    known.merged = known.messages
+  /** Messages written into a doc, as counted by the writers. */
+  messagesOf(doc: string): number {
+    return this.#docs.get(doc)?.messages ?? 0
   }
 
   forget(doc: string): void {

@@ -61,8 +61,15 @@ export const messageId = (device: DeviceId, seq: number): MessageId => `${device
 
 /** Splits a message id into its device and seq, or returns undefined when it is not one. */
 export const parseMessageId = (id: string): { device: DeviceId; seq: number } | undefined => {
+  // A send and the view parse the same id several times in a row.
+  if (id === lastParsed.id) return lastParsed.parsed
   const match = messagePattern.exec(id)
-  if (!match) return undefined
-  const seq = Number(match[2])
-  return Number.isSafeInteger(seq) ? { device: match[1] as DeviceId, seq } : undefined
+  const seq = match ? Number(match[2]) : Number.NaN
+  const parsed = Number.isSafeInteger(seq) ? Object.freeze({ device: match![1] as DeviceId, seq }) : undefined
+  lastParsed = { id, parsed }
+  return parsed
+}
+let lastParsed: { id: unknown; parsed: { device: DeviceId; seq: number } | undefined } = {
+  id: undefined,
+  parsed: undefined,
 }

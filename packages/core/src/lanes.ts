@@ -85,8 +85,19 @@ export const periodEnd = (ref: PeriodRef): number => (ref.period + 1) * ref.peri
 const docPattern =
   /^([A-Za-z0-9._-]{1,128})\/(?:(meta)|(urgent|high|normal|low|control|receipts)\/(0|[1-9][0-9]{0,14})(?:~([1-9][0-9]{3,10}))?)$/
 
+/** Names parsed lately: a send parses the same few doc names several times each. */
+const parsedNames = new Map<string, DocRef | undefined>()
+
 /** Parses `<id>/meta` or `<id>/<lane>/<period>[~<periodMs>]`; undefined for any other name. */
 export const parseDocName = (name: string): DocRef | undefined => {
+  if (parsedNames.has(name)) return parsedNames.get(name)
+  if (parsedNames.size >= 256) parsedNames.clear()
+  const ref = parseName(name)
+  parsedNames.set(name, ref === undefined ? undefined : Object.freeze(ref))
+  return parsedNames.get(name)
+}
+
+const parseName = (name: string): DocRef | undefined => {
   const match = docPattern.exec(name)
   if (!match) return undefined
   const conversation = match[1] as ConversationId

@@ -17,6 +17,44 @@ const copyEntry = (entry: OutboxEntry): OutboxEntry => ({
   messages: [...entry.messages],
 })
 
+/**
+ * Copies small byte arrays into shared 64 KiB blocks: one ArrayBuffer per block rather than per
+ * update keeps a store of a million rows cheap for the garbage collector. Stored bytes are never
+ * written again, so sharing a block is safe; a block lives while any row in it does.
+ */
+class Slab {
+  #block = new Uint8Array(0)
+  #used = 0
+
+  copy(bytes: Uint8Array): Uint8Array {
+    if (bytes.length > 4096) return bytes.slice()
+    if (this.#used + bytes.length > this.#block.length) {
+      this.#block = new Uint8Array(64 * 1024)
+      this.#used = 0
+    }
+    const start = this.#used
+    this.#block.set(bytes, start)
+    this.#used += bytes.length
+    return this.#block.subarray(start, this.#used)
+  }
+}
+
+/** Replaces the rows from index `from` on with one merged row; nothing when fewer than two. */
+const mergeRows = (doc: string, entry: DocRows, from: number): void => {
+  if (entry.rows.length - from < 2) return
+  let merged: Uint8Array
+  try {
+    merged = mergeUpdatesTree(entry.rows.slice(from).map((r) => r.update))
+  } catch (cause) {
+    throw new TidingsError('storage/corrupt', `Stored updates of ${doc} could not be merged.`, {
+      subject: doc,
+      cause,
+    })
+  }
+  entry.rows.length = from
+  entry.rows.push({ n: entry.next++, update: merged })
+}
+
 /** A `StorageAdapter` in memory that can be opened again on the same contents. */
 export interface MemoryStorage extends StorageAdapter {
   /**
@@ -38,7 +76,7 @@ export const memoryStorage = (): MemoryStorage => {
   const docs = new Map<string, DocRows>()
   const meta = new Map<string, string>()
   const outbox = new Map<string, OutboxEntry>()
-  return handle({ docs, meta, outbox, locks: new NameLocks(), nextOfDropped: new Map() })
+  return handle({ docs, meta, outbox, locks: new NameLocks(), nextOfDropped: new Map(), slab: new Slab() })
 }
 
 interface Contents {
@@ -49,10 +87,11 @@ interface Contents {
   readonly locks: NameLocks
   /** The next row number of each dropped doc: a doc written again never repeats a number. */
   readonly nextOfDropped: Map<string, number>
+  readonly slab: Slab
 }
 
 const handle = (contents: Contents): MemoryStorage => {
-  const { docs, meta, outbox, locks, nextOfDropped } = contents
+  const { docs, meta, outbox, locks, nextOfDropped, slab } = contents
   let closed = false
 
   const open = () => {
@@ -109,9 +148,19 @@ const handle = (contents: Contents): MemoryStorage => {
         if (!(u.update instanceof Uint8Array))
           throw new TidingsError('input/invalid', `Update for ${u.doc} is not bytes.`)
       }
+      // One copy of each distinct byte array: an update and its outbox entry share it.
+      const copies = new Map<Uint8Array, Uint8Array>()
+      const copy = (bytes: Uint8Array) => {
+        let kept = copies.get(bytes)
+        if (!kept) {
+          kept = slab.copy(bytes)
+          copies.set(bytes, kept)
+        }
+        return kept
+      }
       for (const u of batch.updates ?? []) {
         const entry = rowsOf(u.doc)
-        entry.rows.push({ n: entry.next++, update: u.update.slice() })
+        entry.rows.push({ n: entry.next++, update: copy(u.update) })
         entry.messages += u.messages ?? 0
         entry.newest = Math.max(entry.newest, u.newest ?? 0)
       }
@@ -119,8 +168,7 @@ const handle = (contents: Contents): MemoryStorage => {
         if (value === null) meta.delete(key)
         else meta.set(key, value)
       }
-      for (const entry of batch.outbox ?? [])
-        outbox.set(entry.key, { ...entry, update: entry.update.slice() })
+      for (const entry of batch.outbox ?? []) outbox.set(entry.key, { ...entry, update: copy(entry.update) })
       for (const key of batch.acked ?? []) outbox.delete(key)
     },
     async getMeta(key) {
@@ -134,17 +182,16 @@ const handle = (contents: Contents): MemoryStorage => {
     async compact(doc) {
       open()
       const entry = docs.get(doc)
-      if (!entry || entry.rows.length < 2) return
-      let merged: Uint8Array
-      try {
-        merged = mergeUpdatesTree(entry.rows.map((r) => r.update))
-      } catch (cause) {
-        throw new TidingsError('storage/corrupt', `Stored updates of ${doc} could not be merged.`, {
-          subject: doc,
-          cause,
-        })
-      }
-      entry.rows = [{ n: entry.next++, update: merged }]
+      if (entry) mergeRows(doc, entry, 0)
+    },
+    async compactTail(doc, maxBytes) {
+      open()
+      const entry = docs.get(doc)
+      if (!entry) return
+      let from = entry.rows.length
+      for (let bytes = 0; from > 0 && bytes + entry.rows[from - 1]!.update.length <= maxBytes; from--)
+        bytes += entry.rows[from - 1]!.update.length
+      mergeRows(doc, entry, from)
     },
     async drop(doc) {
       open()

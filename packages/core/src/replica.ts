@@ -1,4 +1,5 @@
 import * as Y from 'yjs'
+import type { Compactor } from './compaction.js'
 import type { ClientContext } from './context.js'
 import { DocSet } from './doc-set.js'
 import { isTidingsError, TidingsError } from './errors.js'
@@ -38,9 +39,6 @@ export interface LocalChange {
   readonly supersede?: boolean
 }
 
-/** Rows a doc gathers at least before its rows are merged into one. */
-const COMPACT_ROWS = 256
-
 const isMessageDoc = (ref: DocRef): ref is PeriodRef => ref.kind !== 'meta' && ref.kind !== 'receipts'
 const isLaneDoc = (ref: DocRef) => isMessageDoc(ref) && ref.kind !== 'control'
 
@@ -71,6 +69,7 @@ export class Replica {
     private readonly ctx: ClientContext,
     readonly id: ConversationId,
     history: History,
+    private readonly compactor: Compactor,
     onChange: () => void,
   ) {
     this.history = history
@@ -290,7 +289,7 @@ export class Replica {
     if (seq !== undefined) this.#seq = seq
     for (const u of updates) {
       this.history.note(u.doc, u.messages, u.newest)
-      this.#stored(u.doc)
+      this.compactor.stored(u.doc, u.update.length, this.history.messagesOf(u.doc))
     }
     for (const entry of outbox) this.ctx.outbox.add(entry)
     // Snapshots taken while the docs changed predate the outbox entries: their statuses are stale.
@@ -406,7 +405,7 @@ export class Replica {
       })
       this.ctx.outboxSeq += outbox.length
       this.history.note(doc, messages, newest)
-      this.#stored(doc)
+      this.compactor.stored(doc, update.length, this.history.messagesOf(doc))
       this.#takeHeld(held)
       if (ref.kind === 'meta' || ref.kind === 'receipts' || this.history.inWindow(ref.period)) {
         if (isMessageDoc(ref)) await this.#widen(ref.period)
@@ -451,17 +450,6 @@ export class Replica {
       docs: this.docs,
       storage: this.ctx.storage,
     }
-  }
-
-  /**
-   * Counts a stored row and, once a doc has more rows than messages (and at least COMPACT_ROWS),
-   * merges its rows in storage after the writes already queued, so unloaded docs stay cheap to
-   * load and to answer sync requests without a merge of every row on each send.
-   */
-  #stored(doc: string): void {
-    if (!this.history.addRow(doc, COMPACT_ROWS)) return
-    this.history.compacted(doc)
-    void this.ctx.serial(() => this.ctx.storage.compact(doc)).catch((error) => this.ctx.report(error))
   }
 
   /**
@@ -547,6 +535,7 @@ export class Replica {
       expired.push(...this.ctx.outbox.remove(keys))
       this.docs.unload(name)
       this.history.forget(name)
+      this.compactor.forget(name)
       await this.ctx.storage.drop(name)
       if (isMessageDoc(ref)) this.view.detachPeriod(ref.period, ref.periodMs)
     }
@@ -571,11 +560,13 @@ export class Replica {
   async dropVacant(doc: string): Promise<void> {
     this.docs.unload(doc)
     this.history.forget(doc)
+    this.compactor.forget(doc)
     await this.ctx.storage.drop(doc)
   }
 
   destroy(): void {
     this.#cancelHeldTimer()
+    this.compactor.destroy()
     this.docs.destroy()
   }
 }

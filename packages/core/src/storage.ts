@@ -76,6 +76,15 @@ export interface StorageAdapter {
    * @remarks A crash at any point leaves either the old rows or the merged one.
    */
   compact(doc: string): Promise<void>
+  /**
+   * Merges the doc's newest rows into one: as many, newest first, as fit together in `maxBytes`
+   * (nothing when fewer than two fit). One call costs a bounded time, so a client can run it while
+   * messages are being sent; a doc then holds about one row per `maxBytes`, which loads cheaply.
+   * @remarks Optional: without it a client merges whole docs with `compact` at doubling intervals.
+   * A crash at any point leaves either the old rows or the merged one; the merged row comes after
+   * every row it did not merge.
+   */
+  compactTail?(doc: string, maxBytes: number): Promise<void>
   /** Deletes a doc with all its updates; outbox entries of the doc are removed too. */
   drop(doc: string): Promise<void>
   /** Releases the store; later calls reject with `storage/closed`. */

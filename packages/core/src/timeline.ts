@@ -64,6 +64,9 @@ export class Timeline<T extends { readonly id: string; readonly key: OrderKey }>
 
   /** First index whose key is >= key. */
   #search(key: OrderKey): number {
+    // New messages mostly sort last: check the end before searching.
+    const last = this.#items[this.#items.length - 1]
+    if (!last || compareOrder(last.key, key) < 0) return this.#items.length
     let lo = 0
     let hi = this.#items.length
     while (lo < hi) {

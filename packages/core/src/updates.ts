@@ -10,6 +10,7 @@ import {
   isDeleted,
   mergeUpdates,
 } from 'yjs'
+import { concatUpdates } from './concat-updates.js'
 import { isStamp, type Stamp } from './hlc.js'
 
 /** True for an update that carries no structs and no deletions (`[0, 0]` in encoding V1). */
@@ -124,6 +125,9 @@ export const extendStateVector = (stateVector: Uint8Array, updates: readonly Uin
  * every byte is merged once per level, O(n log n) in all.
  */
 export const mergeUpdatesTree = (updates: readonly Uint8Array[]): Uint8Array => {
+  // A session's own sends into one doc: their bytes one after the other (see concatUpdates).
+  const concatenated = concatUpdates(updates)
+  if (concatenated) return concatenated
   let level = [...updates]
   if (level.length === 0) return new Uint8Array([0, 0])
   while (level.length > 1) {

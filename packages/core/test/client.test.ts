@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest'
-import { createClient, isTidingsError, loopbackHub, memoryStorage } from '../src/index.js'
+import { COMPACT_BYTES, COMPACT_ROWS } from '../src/compaction.js'
+import {
+  createClient,
+  isTidingsError,
+  loopbackHub,
+  type MemoryStorage,
+  memoryStorage,
+  type StorageAdapter,
+} from '../src/index.js'
 import { manualTime, pair, reusable } from './helpers.js'
 
 describe('a conversation between two devices', () => {
@@ -109,18 +117,68 @@ describe('restarts keep receipts', () => {
 })
 
 describe('storage upkeep', () => {
-  it('compacts a doc again each time it doubles, keeping every message', async () => {
-    const storage = memoryStorage()
-    const client = createClient({ user: 'ann', storage: reusable(storage) })
+  /**
+   * A store that records, for each merge, the bytes it took in: the rows of the doc that `compact`
+   * or `compactTail` replaced.
+   */
+  const recording = (storage: MemoryStorage, tail: boolean) => {
+    const merges: { kind: string; bytes: number }[] = []
+    const merged = async (doc: string, run: () => Promise<void>, kind: string) => {
+      const before = await storage.load(doc)
+      await run()
+      const after = new Set((await storage.load(doc)).map((r) => r.n))
+      const bytes = before.filter((r) => !after.has(r.n)).reduce((n, r) => n + r.update.length, 0)
+      merges.push({ kind, bytes })
+    }
+    const { compactTail, ...rest } = reusable(storage)
+    const store: StorageAdapter = {
+      ...rest,
+      compact: (doc) => merged(doc, () => storage.compact(doc), 'whole'),
+      ...(tail && compactTail
+        ? { compactTail: (doc: string, max: number) => merged(doc, () => compactTail(doc, max), 'tail') }
+        : {}),
+    }
+    return { store, merges }
+  }
+  const sendAll = async (storage: StorageAdapter, count: number) => {
+    const client = createClient({ user: 'ann', storage })
     const c = await client.open('log')
-    for (let i = 0; i < 2000; i++) await c.send(i)
+    for (let i = 0; i < count; i++) {
+      await c.send(i)
+      // An app's sends come from events: timers (the compaction's among them) run in between.
+      if (i % 50 === 0) await new Promise((resolve) => setTimeout(resolve, 1))
+    }
     await client.close()
+  }
+  const reread = async (storage: MemoryStorage, count: number) => {
+    const again = createClient({ user: 'ann', storage: reusable(storage), firstScreen: count })
+    expect((await again.open('log')).messages().map((m) => m.body)).toEqual([...Array(count).keys()])
+    await again.close()
+  }
+
+  it('merges a doc in bounded steps of its newest rows, never the whole doc, keeping every message', async () => {
+    const storage = memoryStorage()
+    const { store, merges } = recording(storage, true)
+    await sendAll(store, 3000)
     const [lane] = (await storage.listDocs('log')).filter((d) => d.doc.includes('/normal/'))
+    // Each step merges the rows since the one before: COMPACT_ROWS rows or COMPACT_BYTES, a little more.
+    expect(merges.length).toBeGreaterThan(5)
+    expect(merges.every((m) => m.kind === 'tail' && m.bytes <= 2 * COMPACT_BYTES)).toBe(true)
+    // About 450 KB of messages: one row per step, and the rows since the last step.
+    expect(lane!.updates).toBeLessThanOrEqual(merges.length + 2 * COMPACT_ROWS)
+    expect(lane!.updates).toBeLessThan(600)
+    await reread(storage, 3000)
+  })
+
+  it('merges whole docs each time they double on a store without compactTail', async () => {
+    const storage = memoryStorage()
+    const { store, merges } = recording(storage, false)
+    await sendAll(store, 2000)
+    const [lane] = (await storage.listDocs('log')).filter((d) => d.doc.includes('/normal/'))
+    expect(merges.filter((m) => m.kind === 'whole').length).toBeGreaterThanOrEqual(3)
     // Merged at 256, 512 and 1,024 messages: 977 rows since, where no compaction would leave 2,000.
     expect(lane!.updates).toBeLessThan(1000)
-    const again = createClient({ user: 'ann', storage: reusable(storage), firstScreen: 5000 })
-    expect((await again.open('log')).messages().map((m) => m.body)).toEqual([...Array(2000).keys()])
-    await again.close()
+    await reread(storage, 2000)
   })
 
   it('retries a start that failed, as when storage was locked for a moment', async () => {

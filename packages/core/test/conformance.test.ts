@@ -18,6 +18,7 @@ const handle = (store: StorageAdapter): StorageAdapter => {
     getMeta: guard(store.getMeta),
     outbox: guard(store.outbox),
     compact: guard(store.compact),
+    ...(store.compactTail ? { compactTail: guard(store.compactTail) } : {}),
     drop: guard(store.drop),
     loadAfter: guard(store.loadAfter!),
     claimMeta: guard(store.claimMeta!),

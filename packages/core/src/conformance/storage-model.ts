@@ -267,6 +267,17 @@ export const compactModel = (model: Model, doc: string) => {
   // One row may be kept or rewritten; several must become one with the same effect.
   entry.rows = [{ bytes: mergeUpdates(entry.rows.map((r) => r.bytes)), merged: true }]
 }
+/** `compactTail` on the model: the newest rows that fit in `maxBytes` together become one. */
+export const compactTailModel = (model: Model, doc: string, maxBytes: number) => {
+  const entry = model.docs.get(doc)
+  if (!entry) return
+  let from = entry.rows.length
+  for (let bytes = 0; from > 0 && bytes + entry.rows[from - 1]!.bytes.length <= maxBytes; from--)
+    bytes += entry.rows[from - 1]!.bytes.length
+  if (entry.rows.length - from < 2) return
+  const merged = mergeUpdates(entry.rows.slice(from).map((r) => r.bytes))
+  entry.rows = [...entry.rows.slice(0, from), { bytes: merged, merged: true }]
+}
 const dropModel = (model: Model, doc: string) => {
   model.docs.delete(doc)
   model.authors.delete(doc)

@@ -14,6 +14,7 @@ import {
   buildBatch,
   commandsArb,
   compactModel,
+  compactTailModel,
   expectModel,
   messagesArb,
   newestArb,
@@ -145,6 +146,44 @@ export function runStorageConformance(
             withStore(async (real) => {
               const model = newModel(pool, real.reopen !== undefined)
               await fc.asyncModelRun(() => ({ model, real }), commands)
+            }),
+          ),
+        ),
+      timeout,
+    )
+
+    it(
+      'compactTail merges only the newest rows that fit in its byte bound, with the same Yjs effect',
+      () =>
+        check(
+          fc.asyncProperty(poolArb, fc.array(writeSpecArb, { maxLength: 6 }), fc.nat(), (pool, specs, m) =>
+            withStore(async ({ adapter }) => {
+              if (!adapter.compactTail) return
+              const model = newModel(pool)
+              const one = (key: string): WriteSpec['updates'][number] => ({
+                doc: 0,
+                author: key.length % 2,
+                sets: [[key, key]],
+                messages: 1,
+                newest: key.length,
+              })
+              const own = ['x', 'yy', 'zzz'].map((key) => ({
+                updates: [one(key)],
+                meta: [],
+                outbox: [],
+                acked: [],
+              }))
+              for (const spec of [...specs, ...own]) await write(adapter, model, spec)
+              const target = pick(pool.docs, 0)
+              // Rows as written (none merged yet): the bound takes exactly the newest `take` of them.
+              const rows = model.docs.get(target)?.rows ?? []
+              const take = m % (rows.length + 1)
+              const maxBytes = rows.slice(rows.length - take).reduce((n, r) => n + r.bytes.length, 0)
+              await adapter.compactTail(target, maxBytes)
+              compactTailModel(model, target, maxBytes)
+              await expectModel(adapter, model)
+              await write(adapter, model, { ...own[0]!, updates: [one('wwww')] })
+              await expectModel(adapter, model)
             }),
           ),
         ),
