@@ -1,25 +1,41 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createClient, DEFAULT_PERIOD_MS, memoryStorage, type StorageAdapter } from '@tidings/core'
+import { sqliteStorage } from '@tidings/storage-sqlite'
 import { inChild } from './child.js'
-import { type Generated, generateConversation, type Layout } from './generate.js'
-import { bytes, int, markdownTable, ms, seconds } from './table.js'
-import { collectGarbage, log, median, messageKey, now, USER } from './workload.js'
+import { type Generated, generateConversation, type Layout, teeStorage } from './generate.js'
+import { bytes, int, seconds } from './table.js'
+import { collectGarbage, log, messageKey, now, USER } from './workload.js'
 
-const CONVERSATION = 'bench-open'
+export const CONVERSATION = 'bench-open'
 const FIRST_SCREEN = 50
 
-export interface OpenResult {
-  readonly layout: Layout
-  readonly generated: Generated
-  readonly generateMs: number
+export const STORAGES = ['sqlite', 'memory'] as const
+export type StorageKind = (typeof STORAGES)[number]
+
+/** What the opens of one layout on one storage measured, one value per repetition. */
+export interface OpenSeries {
   readonly openMs: readonly number[]
   /** Process CPU ms per open: robust when other processes share the cores. */
   readonly cpuMs: readonly number[]
+  /** heapUsed right after `open()` resolved minus heapUsed after a full GC just before it. */
+  readonly heapBytes: readonly number[]
+  /** The same for memory outside the JS heap (Buffers, ArrayBuffers, SQLite's own). */
+  readonly externalBytes: readonly number[]
   /** Messages `convo.messages()` held after open, and what the check expected. */
   readonly loaded: number
   readonly expected: number
   readonly newestLoaded: string
   readonly ok: boolean
   readonly problem?: string
+}
+
+export interface OpenResult {
+  readonly layout: Layout
+  readonly generated: Generated
+  readonly generateMs: number
+  readonly storages: Readonly<Record<StorageKind, OpenSeries>>
 }
 
 /** Messages open() should load: whole periods, newest first, until the first screen is full. */
@@ -32,14 +48,21 @@ const expectedLoaded = (layout: Layout): number => {
   return loaded
 }
 
-/** One fresh client on the shared storage: time to `open()` resolving, then what it shows. */
-const openOnce = async (storage: StorageAdapter, generated: Generated) => {
-  const client = createClient({ user: USER, storage })
+/**
+ * One fresh client on the storage: time and heap growth to `open()` resolving, then what it shows.
+ * The storage is made (a SQLite file opened) before the clock starts: that is the app's start, not
+ * the conversation's.
+ */
+const openOnce = async (storage: StorageAdapter, layout: Layout, generated: Generated) => {
+  collectGarbage()
+  const before = process.memoryUsage()
   const cpu = process.cpuUsage()
   const start = now()
+  const client = createClient({ user: USER, storage })
   const convo = await client.open(CONVERSATION)
   const elapsed = now() - start
   const used = process.cpuUsage(cpu)
+  const after = process.memoryUsage()
   const messages = convo.messages()
   let problem: string | undefined
   // The loaded window must be the newest messages, contiguous and in order.
@@ -47,51 +70,85 @@ const openOnce = async (storage: StorageAdapter, generated: Generated) => {
     const want = messageKey(generated.newest - messages.length + 1 + k)
     if (messages[k]!.id !== want) problem = `position ${k} holds ${messages[k]!.id}, expected ${want}`
   }
+  // Unsent messages must show as pending, acknowledged ones must not.
+  const status = messages.length > 0 ? convo.status(messages.at(-1)!.id) : undefined
+  const wanted = layout.unsent ? 'pending' : 'sent'
+  if (!problem && status !== wanted) problem = `newest message is ${status}, expected ${wanted}`
+  if (!problem && layout.unsent && convo.pending().length !== layout.messages)
+    problem = `pending() lists ${convo.pending().length}, expected ${layout.messages}`
   await client.close()
   return {
     elapsed,
     cpu: (used.user + used.system) / 1000,
+    heap: after.heapUsed - before.heapUsed,
+    external: after.external - before.external,
     loaded: messages.length,
     newestLoaded: messages.at(-1)?.id ?? '-',
     problem,
   }
 }
 
-/** Generates one layout and times fresh clients opening it; runs inside a worker process. */
+/** Generates one layout into SQLite and memory and times fresh clients opening it; runs in a worker. */
 export const openLayout = async (layout: Layout, reps: number): Promise<OpenResult> => {
-  const storage = memoryStorage()
-  const start = now()
-  const generated = await generateConversation(storage, CONVERSATION, layout, DEFAULT_PERIOD_MS)
-  const generateMs = now() - start
-  log(`  generated ${int(generated.rows)} rows, ${bytes(generated.bytes)} in ${seconds(generateMs)}`)
-  // A client's close() closes its storage; the shared one must outlive every client.
-  const shared: StorageAdapter = { ...storage, close: async () => {} }
-  for (let w = 0; w < 2; w++) await openOnce(shared, generated)
-  collectGarbage()
-  const openMs: number[] = []
-  const cpuMs: number[] = []
-  let last: Awaited<ReturnType<typeof openOnce>> | undefined
-  for (let r = 0; r < reps; r++) {
-    last = await openOnce(shared, generated)
-    openMs.push(last.elapsed)
-    cpuMs.push(last.cpu)
-  }
-  const expected = expectedLoaded(layout)
-  const problem =
-    last?.problem ?? (last?.loaded === expected ? undefined : `loaded ${last?.loaded}, expected ${expected}`)
-  log(`  open median ${ms(median(openMs))}, loaded ${last?.loaded}${problem ? `, PROBLEM: ${problem}` : ''}`)
-  await storage.close()
-  return {
-    layout,
-    generated,
-    generateMs,
-    openMs,
-    cpuMs,
-    loaded: last?.loaded ?? 0,
-    expected,
-    newestLoaded: last?.newestLoaded ?? '-',
-    ok: problem === undefined,
-    ...(problem ? { problem } : {}),
+  const dir = mkdtempSync(join(tmpdir(), 'tidings-bench-open-'))
+  const path = join(dir, 'open.sqlite')
+  const memory = memoryStorage()
+  try {
+    const start = now()
+    const file = sqliteStorage({ path, durability: 'normal' })
+    const generated = await generateConversation(
+      teeStorage([file, memory]),
+      CONVERSATION,
+      layout,
+      DEFAULT_PERIOD_MS,
+    )
+    await file.close()
+    const generateMs = now() - start
+    log(`  generated ${int(generated.rows)} rows, ${bytes(generated.bytes)} in ${seconds(generateMs)}`)
+    // A client's close() closes its storage: the memory one must outlive every client, and each
+    // SQLite client opens the file afresh, as an app does when it starts.
+    const storageOf: Record<StorageKind, () => StorageAdapter> = {
+      memory: () => ({ ...memory, close: async () => {} }),
+      sqlite: () => sqliteStorage({ path }),
+    }
+    const samples = new Map<StorageKind, Awaited<ReturnType<typeof openOnce>>[]>()
+    for (const kind of STORAGES) {
+      samples.set(kind, [])
+      for (let w = 0; w < 2; w++) await openOnce(storageOf[kind](), layout, generated)
+    }
+    // Interleaved, so a slow moment of the machine weighs on both storages alike.
+    for (let r = 0; r < reps; r++)
+      for (const kind of STORAGES)
+        samples.get(kind)!.push(await openOnce(storageOf[kind](), layout, generated))
+    const expected = expectedLoaded(layout)
+    const seriesOf = (kind: StorageKind): OpenSeries => {
+      const runs = samples.get(kind)!
+      const last = runs.at(-1)!
+      const problem =
+        runs.find((s) => s.problem)?.problem ??
+        (last.loaded === expected ? undefined : `loaded ${last.loaded}, expected ${expected}`)
+      if (problem) log(`  ${kind}: PROBLEM: ${problem}`)
+      return {
+        openMs: runs.map((s) => s.elapsed),
+        cpuMs: runs.map((s) => s.cpu),
+        heapBytes: runs.map((s) => s.heap),
+        externalBytes: runs.map((s) => s.external),
+        loaded: last.loaded,
+        expected,
+        newestLoaded: last.newestLoaded,
+        ok: problem === undefined,
+        ...(problem ? { problem } : {}),
+      }
+    }
+    return {
+      layout,
+      generated,
+      generateMs,
+      storages: { sqlite: seriesOf('sqlite'), memory: seriesOf('memory') },
+    }
+  } finally {
+    await memory.close()
+    rmSync(dir, { recursive: true, force: true })
   }
 }
 
@@ -104,33 +161,3 @@ export const runOpen = async (layouts: readonly Layout[], reps: number): Promise
   }
   return results
 }
-
-export const openTable = (results: readonly OpenResult[]): string =>
-  markdownTable(
-    [
-      'conversation',
-      'docs',
-      'stored rows',
-      'stored bytes',
-      'open() median',
-      'min–max',
-      'CPU median',
-      'messages() after open',
-      'newest loaded',
-      'check',
-    ],
-    results.map((r) => [
-      r.layout.label,
-      int(r.generated.docs),
-      int(r.generated.rows),
-      bytes(r.generated.bytes),
-      ms(median(r.openMs)),
-      `${ms(Math.min(...r.openMs))}–${ms(Math.max(...r.openMs))}`,
-      ms(median(r.cpuMs)),
-      int(r.loaded),
-      r.newestLoaded === messageKey(r.generated.newest)
-        ? `yes (#${int(r.generated.newest)})`
-        : r.newestLoaded,
-      r.ok ? 'ok' : `FAIL: ${r.problem}`,
-    ]),
-  )
