@@ -14,7 +14,7 @@ export interface Layout {
   readonly rows: 'per-message' | 'per-period'
   /** Period length in ms (default: Tidings' default, 7 days). */
   readonly periodMs?: number
-  /** Every message also waits in the outbox (written offline, never acknowledged); per-message rows only. */
+  /** Every message also waits in the outbox, one entry per send (written offline, never acknowledged). */
   readonly unsent?: boolean
 }
 
@@ -66,7 +66,7 @@ export const generateConversation = async (
     const updates: UpdateWrite[] = []
     const outbox: OutboxEntry[] = []
     const name = `${conversation}/normal/${period}${suffix}`
-    if (layout.rows === 'per-message') {
+    if (layout.rows === 'per-message' || layout.unsent) {
       let pending: Uint8Array | undefined
       doc.on('update', (update: Uint8Array) => {
         pending = update
@@ -75,12 +75,21 @@ export const generateConversation = async (
         const wall = period * periodMs + k * spacing
         seq++
         doc.transact(() => map.set(messageKey(seq), messageRecord(seq, wall)))
-        updates.push({ doc: name, update: pending!, messages: 1, newest: wall })
+        if (layout.rows === 'per-message')
+          updates.push({ doc: name, update: pending!, messages: 1, newest: wall })
         if (layout.unsent) {
           const key = `${DEVICE}:${seq}`
           outbox.push({ key, doc: name, lane: 'normal', update: pending!, messages: [messageKey(seq)] })
         }
       }
+      // Compacted docs keep their unsent entries: compaction merges rows, never the outbox.
+      if (layout.rows === 'per-period')
+        updates.push({
+          doc: name,
+          update: Y.encodeStateAsUpdate(doc),
+          messages: count,
+          newest: period * periodMs + (count - 1) * spacing,
+        })
     } else {
       doc.transact(() => {
         for (let k = 0; k < count; k++) {

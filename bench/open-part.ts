@@ -36,10 +36,13 @@ const layouts = (spread: Sized, one: number, big: Sized): Layout[] => [
   },
 ]
 
-/** The outbox pair: the same stored messages, all unsent or all acknowledged, a row per send. */
+/**
+ * The outbox pair: the same stored, compacted docs, with every message unsent (an outbox entry per
+ * send, as a device that wrote them offline holds them) or all acknowledged.
+ */
 const outboxPair = (spread: Sized): [Layout, Layout] => {
-  const base = { ...spread, periodMs: DAY, rows: 'per-message' } as const
-  const where = `${int(spread.messages)} messages in ${spread.messages / spread.perPeriod} daily periods`
+  const base = { ...spread, periodMs: DAY, rows: 'per-period' } as const
+  const where = `${int(spread.messages)} messages in ${spread.messages / spread.perPeriod} daily periods, compacted`
   return [
     { label: `${where}, all ${int(spread.messages)} unsent (in the outbox)`, ...base, unsent: true },
     { label: `${where}, outbox empty`, ...base },

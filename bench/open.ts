@@ -1,7 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createClient, DEFAULT_PERIOD_MS, memoryStorage, type StorageAdapter } from '@tidings/core'
+import {
+  type Conversation,
+  createClient,
+  DEFAULT_PERIOD_MS,
+  memoryStorage,
+  type StorageAdapter,
+} from '@tidings/core'
 import { sqliteStorage } from '@tidings/storage-sqlite'
 import { inChild } from './child.js'
 import { type Generated, generateConversation, type Layout, teeStorage } from './generate.js'
@@ -49,6 +55,25 @@ const expectedLoaded = (layout: Layout): number => {
 }
 
 /**
+ * How many messages `pending()` lists, waiting up to 10 s for `expected`: a storage that reads
+ * outbox entries per doc lists those of the loaded docs at first and calls listeners once the rest
+ * is read.
+ */
+const pendingListed = (convo: Conversation, expected: number): Promise<number> =>
+  new Promise((resolve) => {
+    const finish = () => {
+      stop()
+      clearTimeout(timer)
+      resolve(convo.pending().length)
+    }
+    const stop = convo.subscribe(() => {
+      if (convo.pending().length === expected) finish()
+    })
+    const timer = setTimeout(finish, 10_000)
+    if (convo.pending().length === expected) finish()
+  })
+
+/**
  * One fresh client on the storage: time and heap growth to `open()` resolving, then what it shows.
  * The storage is made (a SQLite file opened) before the clock starts: that is the app's start, not
  * the conversation's.
@@ -74,8 +99,10 @@ const openOnce = async (storage: StorageAdapter, layout: Layout, generated: Gene
   const status = messages.length > 0 ? convo.status(messages.at(-1)!.id) : undefined
   const wanted = layout.unsent ? 'pending' : 'sent'
   if (!problem && status !== wanted) problem = `newest message is ${status}, expected ${wanted}`
-  if (!problem && layout.unsent && convo.pending().length !== layout.messages)
-    problem = `pending() lists ${convo.pending().length}, expected ${layout.messages}`
+  if (!problem && layout.unsent) {
+    const listed = await pendingListed(convo, layout.messages)
+    if (listed !== layout.messages) problem = `pending() lists ${listed}, expected ${layout.messages}`
+  }
   await client.close()
   return {
     elapsed,
