@@ -10,7 +10,12 @@ export type Task =
       readonly window: number
       readonly mode: 'full' | 'prefill'
     }
-  | { readonly kind: 'open'; readonly layout: Layout; readonly reps: number }
+  | {
+      readonly kind: 'open'
+      readonly layout: Layout
+      readonly storage: 'sqlite' | 'memory'
+      readonly reps: number
+    }
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 

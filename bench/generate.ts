@@ -28,13 +28,6 @@ export interface Generated {
 
 const randomClientId = () => Math.floor(Math.random() * 0x1_0000_0000) >>> 0 || 1
 
-/** Writes to several storages at once, so each is filled with the very same bytes. */
-export const teeStorage = (targets: readonly StorageAdapter[]): Pick<StorageAdapter, 'write'> => ({
-  write: async (batch) => {
-    for (const target of targets) await target.write(batch)
-  },
-})
-
 /**
  * Writes a conversation straight into storage in Tidings' doc layout, far faster than sending
  * every message: `<id>/meta` (settings.periodMs, devices) and `<id>/normal/<period>`, each a root

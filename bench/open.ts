@@ -10,7 +10,7 @@ import {
 } from '@tidings/core'
 import { sqliteStorage } from '@tidings/storage-sqlite'
 import { inChild } from './child.js'
-import { type Generated, generateConversation, type Layout, teeStorage } from './generate.js'
+import { type Generated, generateConversation, type Layout } from './generate.js'
 import { bytes, int, seconds } from './table.js'
 import { collectGarbage, log, messageKey, now, USER } from './workload.js'
 
@@ -40,7 +40,6 @@ export interface OpenSeries {
 export interface OpenResult {
   readonly layout: Layout
   readonly generated: Generated
-  readonly generateMs: number
   readonly storages: Readonly<Record<StorageKind, OpenSeries>>
 }
 
@@ -76,9 +75,15 @@ const pendingListed = (convo: Conversation, expected: number): Promise<number> =
 /**
  * One fresh client on the storage: time and heap growth to `open()` resolving, then what it shows.
  * The storage is made (a SQLite file opened) before the clock starts: that is the app's start, not
- * the conversation's.
+ * the conversation's. `checkPending`: also wait for `pending()` to list every unsent message (after
+ * the timed reps only: the read it starts leaves garbage the next rep would collect).
  */
-const openOnce = async (storage: StorageAdapter, layout: Layout, generated: Generated) => {
+const openOnce = async (
+  storage: StorageAdapter,
+  layout: Layout,
+  generated: Generated,
+  checkPending = false,
+) => {
   collectGarbage()
   const before = process.memoryUsage()
   const cpu = process.cpuUsage()
@@ -96,10 +101,10 @@ const openOnce = async (storage: StorageAdapter, layout: Layout, generated: Gene
     if (messages[k]!.id !== want) problem = `position ${k} holds ${messages[k]!.id}, expected ${want}`
   }
   // Unsent messages must show as pending, acknowledged ones must not.
-  const status = messages.length > 0 ? convo.status(messages.at(-1)!.id) : undefined
   const wanted = layout.unsent ? 'pending' : 'sent'
-  if (!problem && status !== wanted) problem = `newest message is ${status}, expected ${wanted}`
-  if (!problem && layout.unsent) {
+  const wrong = messages.find((m) => m.status !== wanted)
+  if (!problem && wrong) problem = `${wrong.id} is ${wrong.status}, expected ${wanted}`
+  if (!problem && checkPending && layout.unsent) {
     const listed = await pendingListed(convo, layout.messages)
     if (listed !== layout.messages) problem = `pending() lists ${listed}, expected ${layout.messages}`
   }
@@ -115,63 +120,51 @@ const openOnce = async (storage: StorageAdapter, layout: Layout, generated: Gene
   }
 }
 
-/** Generates one layout into SQLite and memory and times fresh clients opening it; runs in a worker. */
-export const openLayout = async (layout: Layout, reps: number): Promise<OpenResult> => {
+/**
+ * Generates one layout into one storage and times fresh clients opening it; runs in a worker, one
+ * per storage kind, so the other storage's contents never weigh on this one's GC.
+ */
+export const openLayout = async (
+  layout: Layout,
+  kind: StorageKind,
+  reps: number,
+): Promise<OpenSeries & { generated: Generated }> => {
   const dir = mkdtempSync(join(tmpdir(), 'tidings-bench-open-'))
   const path = join(dir, 'open.sqlite')
   const memory = memoryStorage()
   try {
     const start = now()
-    const file = sqliteStorage({ path, durability: 'normal' })
-    const generated = await generateConversation(
-      teeStorage([file, memory]),
-      CONVERSATION,
-      layout,
-      DEFAULT_PERIOD_MS,
+    const target = kind === 'sqlite' ? sqliteStorage({ path, durability: 'normal' }) : memory
+    const generated = await generateConversation(target, CONVERSATION, layout, DEFAULT_PERIOD_MS)
+    if (kind === 'sqlite') await target.close()
+    log(
+      `  ${kind}: generated ${int(generated.rows)} rows, ${bytes(generated.bytes)} in ${seconds(now() - start)}`,
     )
-    await file.close()
-    const generateMs = now() - start
-    log(`  generated ${int(generated.rows)} rows, ${bytes(generated.bytes)} in ${seconds(generateMs)}`)
     // A client's close() closes its storage: the memory one must outlive every client, and each
     // SQLite client opens the file afresh, as an app does when it starts.
-    const storageOf: Record<StorageKind, () => StorageAdapter> = {
-      memory: () => ({ ...memory, close: async () => {} }),
-      sqlite: () => sqliteStorage({ path }),
-    }
-    const samples = new Map<StorageKind, Awaited<ReturnType<typeof openOnce>>[]>()
-    for (const kind of STORAGES) {
-      samples.set(kind, [])
-      for (let w = 0; w < 2; w++) await openOnce(storageOf[kind](), layout, generated)
-    }
-    // Interleaved, so a slow moment of the machine weighs on both storages alike.
-    for (let r = 0; r < reps; r++)
-      for (const kind of STORAGES)
-        samples.get(kind)!.push(await openOnce(storageOf[kind](), layout, generated))
+    const storage = (): StorageAdapter =>
+      kind === 'sqlite' ? sqliteStorage({ path }) : { ...memory, close: async () => {} }
+    for (let w = 0; w < 2; w++) await openOnce(storage(), layout, generated)
+    const runs: Awaited<ReturnType<typeof openOnce>>[] = []
+    for (let r = 0; r < reps; r++) runs.push(await openOnce(storage(), layout, generated))
+    const checked = await openOnce(storage(), layout, generated, true)
     const expected = expectedLoaded(layout)
-    const seriesOf = (kind: StorageKind): OpenSeries => {
-      const runs = samples.get(kind)!
-      const last = runs.at(-1)!
-      const problem =
-        runs.find((s) => s.problem)?.problem ??
-        (last.loaded === expected ? undefined : `loaded ${last.loaded}, expected ${expected}`)
-      if (problem) log(`  ${kind}: PROBLEM: ${problem}`)
-      return {
-        openMs: runs.map((s) => s.elapsed),
-        cpuMs: runs.map((s) => s.cpu),
-        heapBytes: runs.map((s) => s.heap),
-        externalBytes: runs.map((s) => s.external),
-        loaded: last.loaded,
-        expected,
-        newestLoaded: last.newestLoaded,
-        ok: problem === undefined,
-        ...(problem ? { problem } : {}),
-      }
-    }
+    const last = runs.at(-1)!
+    const problem =
+      [...runs, checked].find((s) => s.problem)?.problem ??
+      (last.loaded === expected ? undefined : `loaded ${last.loaded}, expected ${expected}`)
+    if (problem) log(`  ${kind}: PROBLEM: ${problem}`)
     return {
-      layout,
       generated,
-      generateMs,
-      storages: { sqlite: seriesOf('sqlite'), memory: seriesOf('memory') },
+      openMs: runs.map((s) => s.elapsed),
+      cpuMs: runs.map((s) => s.cpu),
+      heapBytes: runs.map((s) => s.heap),
+      externalBytes: runs.map((s) => s.external),
+      loaded: last.loaded,
+      expected,
+      newestLoaded: last.newestLoaded,
+      ok: problem === undefined,
+      ...(problem ? { problem } : {}),
     }
   } finally {
     await memory.close()
@@ -179,12 +172,24 @@ export const openLayout = async (layout: Layout, reps: number): Promise<OpenResu
   }
 }
 
-/** Each layout in its own process, so a million stored rows never weigh on the next one's GC. */
+/** Each layout and storage in its own process, so a million stored rows never weigh on the next one's GC. */
 export const runOpen = async (layouts: readonly Layout[], reps: number): Promise<OpenResult[]> => {
   const results: OpenResult[] = []
   for (const layout of layouts) {
     log(`open: ${layout.label}`)
-    results.push(await inChild<OpenResult>({ kind: 'open', layout, reps }))
+    const sqlite = await inChild<OpenSeries & { generated: Generated }>({
+      kind: 'open',
+      layout,
+      storage: 'sqlite',
+      reps,
+    })
+    const memory = await inChild<OpenSeries & { generated: Generated }>({
+      kind: 'open',
+      layout,
+      storage: 'memory',
+      reps,
+    })
+    results.push({ layout, generated: sqlite.generated, storages: { sqlite, memory } })
   }
   return results
 }

@@ -11,7 +11,7 @@ const run = async (): Promise<unknown> => {
     if (!spec) throw new Error(`unknown engine ${task.engine}`)
     return runRep({ spec, window: task.window, mode: task.mode })
   }
-  return openLayout(task.layout, task.reps)
+  return openLayout(task.layout, task.storage, task.reps)
 }
 
 if (!process.send) throw new Error('worker.ts runs as a child of the benchmark (bench/index.ts)')
