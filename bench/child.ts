@@ -16,6 +16,7 @@ export type Task =
       readonly storage: 'sqlite' | 'memory'
       readonly reps: number
     }
+  | { readonly kind: 'heap'; readonly layout: Layout }
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 
