@@ -17,6 +17,7 @@ export type Task =
       readonly reps: number
     }
   | { readonly kind: 'heap'; readonly layout: Layout }
+  | { readonly kind: 'join'; readonly layout: Layout }
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 

@@ -1,5 +1,6 @@
 import { appendPart } from './append-part.js'
 import { heapPart } from './heap-part.js'
+import { joinPart } from './join-part.js'
 import { openPart } from './open-part.js'
 import type { Part } from './rows.js'
 import { sizesPart } from './sizes-part.js'
@@ -8,4 +9,4 @@ import { sizesPart } from './sizes-part.js'
  * Every part of the bench, in the order RESULTS.md shows them. A part measures Tidings and its
  * peers in the same run and returns its table and rows; `BENCH_ONLY=name,name` runs some of them.
  */
-export const PARTS: readonly Part[] = [appendPart, openPart, sizesPart, heapPart]
+export const PARTS: readonly Part[] = [appendPart, openPart, sizesPart, heapPart, joinPart]

@@ -2,6 +2,7 @@ import { runRep } from './append.js'
 import type { Task } from './child.js'
 import { ENGINES } from './engines.js'
 import { measureHeap } from './heap.js'
+import { measureJoin } from './join.js'
 import { openLayout } from './open.js'
 
 // Entry point of a worker process started by `inChild`: one task, one answer, then exit.
@@ -13,6 +14,7 @@ const run = async (): Promise<unknown> => {
     return runRep({ spec, window: task.window, mode: task.mode })
   }
   if (task.kind === 'heap') return measureHeap(task.layout)
+  if (task.kind === 'join') return measureJoin(task.layout)
   return openLayout(task.layout, task.storage, task.reps)
 }
 
