@@ -12,7 +12,7 @@ export type Task =
     }
   | {
       readonly kind: 'open'
-      readonly layout: Layout
+      readonly layouts: readonly Layout[]
       readonly storage: 'sqlite' | 'memory'
       readonly reps: number
     }

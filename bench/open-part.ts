@@ -142,8 +142,9 @@ export const openPart: Part = {
   async run({ smoke }) {
     const reps = smoke ? 1 : OPEN_REPS
     const plan = smoke ? SMOKE : FULL
-    const first = await runOpen(plan.first, reps)
-    const [full, empty] = (await runOpen(plan.outbox, reps)) as [OpenResult, OpenResult]
+    const measured = await runOpen([...plan.first, ...plan.outbox], reps, smoke)
+    const first = measured.slice(0, plan.first.length)
+    const [full, empty] = measured.slice(plan.first.length) as [OpenResult, OpenResult]
     const rows = [
       ...first.flatMap((r) => STORAGES.flatMap((kind) => firstScreenRows(r, kind))),
       ...STORAGES.map((kind) => outboxRow(full, empty, kind)),

@@ -124,11 +124,7 @@ const openOnce = async (
  * Generates one layout into one storage and times fresh clients opening it; runs in a worker, one
  * per storage kind, so the other storage's contents never weigh on this one's GC.
  */
-export const openLayout = async (
-  layout: Layout,
-  kind: StorageKind,
-  reps: number,
-): Promise<OpenSeries & { generated: Generated }> => {
+export const openLayout = async (layout: Layout, kind: StorageKind, reps: number): Promise<Measured> => {
   const dir = mkdtempSync(join(tmpdir(), 'tidings-bench-open-'))
   const path = join(dir, 'open.sqlite')
   const memory = memoryStorage()
@@ -172,24 +168,42 @@ export const openLayout = async (
   }
 }
 
-/** Each layout and storage in its own process, so a million stored rows never weigh on the next one's GC. */
-export const runOpen = async (layouts: readonly Layout[], reps: number): Promise<OpenResult[]> => {
+/** The opens of several layouts on one storage, one after the other; runs in a worker. */
+export const openLayouts = async (
+  layouts: readonly Layout[],
+  kind: StorageKind,
+  reps: number,
+): Promise<Measured[]> => {
+  const measured: Measured[] = []
+  for (const layout of layouts) measured.push(await openLayout(layout, kind, reps))
+  return measured
+}
+
+type Measured = OpenSeries & { generated: Generated }
+
+/**
+ * Each layout and storage in its own process, so a million stored rows never weigh on the next
+ * one's GC; `shared`: every layout of a storage in one process (the smoke run's tiny sizes, where
+ * starting processes would cost more than the opens).
+ */
+export const runOpen = async (
+  layouts: readonly Layout[],
+  reps: number,
+  shared = false,
+): Promise<OpenResult[]> => {
+  const batches = shared ? [layouts] : layouts.map((layout) => [layout])
   const results: OpenResult[] = []
-  for (const layout of layouts) {
-    log(`open: ${layout.label}`)
-    const sqlite = await inChild<OpenSeries & { generated: Generated }>({
-      kind: 'open',
-      layout,
-      storage: 'sqlite',
-      reps,
-    })
-    const memory = await inChild<OpenSeries & { generated: Generated }>({
-      kind: 'open',
-      layout,
-      storage: 'memory',
-      reps,
-    })
-    results.push({ layout, generated: sqlite.generated, storages: { sqlite, memory } })
+  for (const batch of batches) {
+    log(`open: ${batch.map((l) => l.label).join('; ')}`)
+    // One after the other: two workers at once would share the cores they are timed on.
+    const sqlite = await inChild<Measured[]>({ kind: 'open', layouts: batch, storage: 'sqlite', reps })
+    const memory = await inChild<Measured[]>({ kind: 'open', layouts: batch, storage: 'memory', reps })
+    for (const [k, layout] of batch.entries())
+      results.push({
+        layout,
+        generated: sqlite[k]!.generated,
+        storages: { sqlite: sqlite[k]!, memory: memory[k]! },
+      })
   }
   return results
 }

@@ -3,7 +3,7 @@ import type { Task } from './child.js'
 import { ENGINES } from './engines.js'
 import { measureHeap } from './heap.js'
 import { measureJoin } from './join.js'
-import { openLayout } from './open.js'
+import { openLayouts } from './open.js'
 
 // Entry point of a worker process started by `inChild`: one task, one answer, then exit.
 const task = JSON.parse(process.argv[2] ?? '{}') as Task
@@ -15,7 +15,7 @@ const run = async (): Promise<unknown> => {
   }
   if (task.kind === 'heap') return measureHeap(task.layout)
   if (task.kind === 'join') return measureJoin(task.layout)
-  return openLayout(task.layout, task.storage, task.reps)
+  return openLayouts(task.layouts, task.storage, task.reps)
 }
 
 if (!process.send) throw new Error('worker.ts runs as a child of the benchmark (bench/index.ts)')
