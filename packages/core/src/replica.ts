@@ -192,10 +192,10 @@ export class Replica {
 
   /** A loaded doc, or undefined. Storage that cannot be read is reported, and the doc skipped. */
   async #load(doc: string): Promise<Y.Doc | undefined> {
-    // Its outbox entries first: a message never shows before its `pending` status can.
-    await this.ctx.outbox.read([doc])
     for (let attempt = 0; ; attempt++) {
       try {
+        // Its outbox entries first: a message never shows before its `pending` status can.
+        await this.ctx.outbox.read([doc])
         return await this.docs.load(doc)
       } catch (error) {
         this.ctx.report(error)

@@ -1,4 +1,4 @@
-import { createClient } from '@tidings/core'
+import { createClient, type TidingsError } from '@tidings/core'
 import { describe, expect, it } from 'vitest'
 import { sqliteStorage } from '../src/index.js'
 import { useTempDir } from './helpers.js'
@@ -37,6 +37,34 @@ describe('an unsent backlog in a SQLite file', () => {
     await complete
     expect(wholeReads).toBe(1)
     expect(reopened.pending().map((m) => m.body)).toEqual(['a', 'b', 'c', 'd', 'e', 'f'])
+    await client.close()
+  })
+
+  it('quarantines a damaged entry of a loaded doc, reports it and still opens with the rest pending', async () => {
+    const path = tempPath()
+    const writer = createClient({ user: 'alice', storage: sqliteStorage({ path }) })
+    const room = await writer.open('room')
+    const sent = []
+    for (const text of ['a', 'b', 'c']) sent.push(await room.send(text))
+    await writer.close()
+
+    const storage = sqliteStorage({ path })
+    const damaged = storage.database.prepare('UPDATE outbox SET crc = crc + 1 WHERE messages LIKE ?')
+    expect(damaged.run(`%${sent[1]!.id}%`).changes).toBe(1)
+    const client = createClient({ user: 'alice', storage })
+    const errors: TidingsError[] = []
+    client.on('error', (error) => errors.push(error))
+    const reopened = await client.open('room')
+    expect(errors.map((e) => e.code)).toEqual(['storage/corrupt'])
+    expect(reopened.messages().map((m) => [m.body, m.status])).toEqual([
+      ['a', 'pending'],
+      ['b', 'sent'],
+      ['c', 'pending'],
+    ])
+    const quarantined = storage.database.prepare(
+      "SELECT count(*) AS n FROM quarantine WHERE source = 'outbox'",
+    )
+    expect((quarantined.get() as { n: number }).n).toBe(1)
     await client.close()
   })
 })
