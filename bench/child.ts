@@ -1,6 +1,8 @@
 import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import type { FanoutTask } from './fanout.js'
 import type { Layout } from './generate.js'
+import type { Texts } from './wire.js'
 
 /** Work a worker process does once and reports back. */
 export type Task =
@@ -18,6 +20,8 @@ export type Task =
     }
   | { readonly kind: 'heap'; readonly layout: Layout }
   | { readonly kind: 'join'; readonly layout: Layout }
+  | { readonly kind: 'wire'; readonly messages: number; readonly texts: Texts }
+  | FanoutTask
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 

@@ -59,7 +59,18 @@ column is the lane doc's rows as memoryStorage holds them after 10,000 sends: af
 compactions, one merged row plus the rows since the last one; the diagnostic row (no compaction) keeps
 one row per send. memoryStorage also keeps a copy of each update in the outbox until a server
 acknowledges it (not counted), and a few small meta rows. Automerge's per-change figure (≈) is the mean of 200 single changes
-after a bulk build of 9,800, times 10,000.`
+after a bulk build of 9,800, times 10,000.
+
+The goal rows measure the real store: the same 10,000 messages sent with \`convo.send\` into
+\`@tidings/storage-sqlite\` (one period), the outbox then acknowledged as a server would, every doc
+compacted (the merged row deflated on zlib's thread pool), then \`VACUUM\` and a WAL checkpoint: "whole
+database file" is the file's size (page-level: every table and index, meta, docs, the compacted rows),
+"\`updates\` table pages" the pages of that table and its key from \`dbstat\`. The JSON and Loro peers are
+\`JSON.stringify([{ id, ...record }])\` of the records read back from the compacted lane doc, and Loro's
+snapshot export (not compressed further) of a LoroMap holding the same records, one commit per message.
+It runs twice: with the bench's texts (\`message number <i>\`, which deflate far better than chat) and
+with chat-like texts (\`chatText\` of @tidings/testing: 3–30 words drawn Zipf-like from a 3,000-word
+vocabulary, which deflate about as natural language does).`
 
 export const whatEachAppendDoes = (specs: readonly EngineSpec[]): string =>
   markdownTable(

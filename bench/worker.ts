@@ -1,9 +1,11 @@
 import { runRep } from './append.js'
 import type { Task } from './child.js'
 import { ENGINES } from './engines.js'
+import { runFanout } from './fanout.js'
 import { measureHeap } from './heap.js'
 import { measureJoin } from './join.js'
 import { openLayouts } from './open.js'
+import { wireRep } from './wire.js'
 
 // Entry point of a worker process started by `inChild`: one task, one answer, then exit.
 const task = JSON.parse(process.argv[2] ?? '{}') as Task
@@ -13,6 +15,8 @@ const run = async (): Promise<unknown> => {
     if (!spec) throw new Error(`unknown engine ${task.engine}`)
     return runRep({ spec, window: task.window, mode: task.mode })
   }
+  if (task.kind === 'wire') return wireRep(task.messages, task.texts)
+  if (task.kind === 'fanout') return runFanout(task)
   if (task.kind === 'heap') return measureHeap(task.layout)
   if (task.kind === 'join') return measureJoin(task.layout)
   return openLayouts(task.layouts, task.storage, task.reps)

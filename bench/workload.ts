@@ -1,4 +1,4 @@
-import { performance } from 'node:perf_hooks'
+// No Node imports: the IndexedDB bench's page (bundled for Chromium) uses these records too.
 
 /** The one writing device and user of every benchmark; the id matches Tidings' device pattern. */
 export const DEVICE = 'benchdevice0001'

@@ -12,7 +12,7 @@ import { type Bucket, bucketOf, Outgoing } from './lanes-queue.js'
 import { TokenBucket } from './limits.js'
 import { RefusalBudget, refusalCost } from './quotas.js'
 import type { Sender } from './rules.js'
-import { toBytes } from './socket.js'
+import { corkingSink, toBytes } from './socket.js'
 
 interface Subscription {
   readonly state: ConversationState
@@ -64,7 +64,7 @@ export class TidingsConnection implements Writer, Subscriber {
   ) {
     const { limits } = hub
     this.#out = new Outgoing(
-      { send: (data, done) => ws.send(data, { binary: true }, done) },
+      corkingSink(ws),
       limits.sendHighWater,
       limits.maxQueuedBytes,
       () => this.close(1013, 'too far behind: reconnect and resync'),

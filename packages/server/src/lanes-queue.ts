@@ -117,6 +117,13 @@ export class Outgoing {
 
   push(bucket: Bucket, frame: Uint8Array): void {
     if (this.#closed) return
+    if (this.#queue.size === 0 && this.#inFlight < this.highWater) {
+      // Nothing waits and the socket has room: the frame would be the next one out anyway.
+      this.options.budget?.charge(frame.length)
+      this.#write(frame)
+      this.#watch(false)
+      return
+    }
     this.#queue.push(bucket, frame)
     this.#queued += frame.length
     this.options.budget?.charge(frame.length)
@@ -183,20 +190,25 @@ export class Outgoing {
       const frame = this.#queue.shift()
       if (!frame) break
       this.#queued -= frame.length
-      this.#inFlight += frame.length
-      try {
-        this.sink.send(frame, () => {
-          if (this.#closed) return
-          this.#inFlight -= frame.length
-          this.options.budget?.refund(frame.length)
-          this.#flush(true)
-        })
-      } catch {
-        // The socket closed under us: nothing more will be written.
-        this.close()
-      }
+      this.#write(frame)
     }
     this.#watch(progress)
     this.#wake()
+  }
+
+  /** Hands one frame to the socket; its bytes count as in flight until the socket wrote them. */
+  #write(frame: Uint8Array): void {
+    this.#inFlight += frame.length
+    try {
+      this.sink.send(frame, () => {
+        if (this.#closed) return
+        this.#inFlight -= frame.length
+        this.options.budget?.refund(frame.length)
+        this.#flush(true)
+      })
+    } catch {
+      // The socket closed under us: nothing more will be written.
+      this.close()
+    }
   }
 }

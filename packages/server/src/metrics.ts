@@ -20,8 +20,8 @@ const lagSeconds = (ns: number): number =>
  */
 export class ServerMetrics {
   readonly registry = new Registry()
-  readonly #framesIn: Counter<'type'>
-  readonly #framesOut: Counter<'type'>
+  readonly #framesInPending = new Map<string, number>()
+  readonly #framesOutPending = new Map<string, number>()
   readonly #refusals: Counter<'code'>
   readonly #commits: Histogram<'outcome'>
   readonly #lag = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS })
@@ -55,17 +55,30 @@ export class ServerMetrics {
         lag.reset()
       },
     })
-    this.#framesIn = new Counter({
+    // Frames are counted in plain maps and added to the counters at each scrape: a forwarded
+    // message is one frame per subscriber, and prom-client's labelled inc cost more per frame
+    // than queueing it (fan-out profile, issue 12).
+    const framesIn = this.#framesInPending
+    const framesOut = this.#framesOutPending
+    new Counter({
       name: 'tidings_frames_in_total',
       help: 'Frames received, by type',
       labelNames: ['type'],
       registers,
+      collect() {
+        for (const [type, count] of framesIn) this.inc({ type }, count)
+        framesIn.clear()
+      },
     })
-    this.#framesOut = new Counter({
+    new Counter({
       name: 'tidings_frames_out_total',
       help: 'Frames queued for sending, by type',
       labelNames: ['type'],
       registers,
+      collect() {
+        for (const [type, count] of framesOut) this.inc({ type }, count)
+        framesOut.clear()
+      },
     })
     this.#refusals = new Counter({
       name: 'tidings_refusals_total',
@@ -83,11 +96,11 @@ export class ServerMetrics {
   }
 
   frameIn(type: string): void {
-    this.#framesIn.inc({ type })
+    this.#framesInPending.set(type, (this.#framesInPending.get(type) ?? 0) + 1)
   }
 
   frameOut(type: string): void {
-    this.#framesOut.inc({ type })
+    this.#framesOutPending.set(type, (this.#framesOutPending.get(type) ?? 0) + 1)
   }
 
   refused(code: string): void {

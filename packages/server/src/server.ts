@@ -61,6 +61,12 @@ export interface ServerOptions {
   /** A group commit whose storage write takes longer than this is logged at `warn` (default 250 ms). */
   readonly slowCommitMs?: number
   /**
+   * Accept the permessage-deflate extension when a client offers it (browsers and `ws` do), so
+   * frames of at least 1 KiB (sync answers, backlogs) travel deflated. Default false: it costs
+   * server CPU and a zlib context per connection; see the README for the measured trade.
+   */
+  readonly perMessageDeflate?: boolean
+  /**
    * Answers plain HTTP requests (WebSocket upgrades never reach it), e.g. to serve a web app on
    * the sync port. `GET /health` and `GET /metrics` are answered before it. Without it every other
    * plain request gets 404.
@@ -187,7 +193,11 @@ export const createServer = async (options: ServerOptions): Promise<TidingsServe
     unauthenticated: 0,
   }
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayload, perMessageDeflate: false })
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: limits.maxPayload,
+    perMessageDeflate: options.perMessageDeflate ?? false,
+  })
   /** Sets up a connection; a failure closes that socket and nothing else. */
   const accept = (ws: WebSocket, open: () => void) => {
     try {

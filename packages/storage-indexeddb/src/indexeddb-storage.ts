@@ -6,10 +6,20 @@ import {
   TidingsError,
 } from '@tidings/core'
 import * as idb from 'lib0/indexeddb'
+import { pack } from './codec.js'
 import { connect } from './connection.js'
 import { closedError, corruptError } from './errors.js'
 import { isDocRecord, readOutboxRecord } from './records.js'
-import { putDoc, quarantine, quarantineRows, readDoc, readRows, rowRange } from './rows.js'
+import {
+  type BadRow,
+  inflateRows,
+  putDoc,
+  quarantine,
+  quarantineRows,
+  readDoc,
+  readRows,
+  rowRange,
+} from './rows.js'
 import { ALL_STORES } from './schema.js'
 import { request, transact, uniqueKeys } from './transaction.js'
 import { checkBatch, checkName } from './validate.js'
@@ -30,6 +40,11 @@ export interface IndexeddbStorageOptions {
    * database rejects with `storage/locked` until the first is closed. Other tabs are not seen.
    */
   readonly locks?: LockManagerLike | null
+  /**
+   * Compress compacted rows of at least this many bytes with CompressionStream('deflate-raw')
+   * where the runtime has it (default 1024); `false` stores them as they are.
+   */
+  readonly compressAbove?: number | false
 }
 
 /** A `StorageAdapter` on one IndexedDB database. */
@@ -56,19 +71,41 @@ export const indexeddbStorage = (options: IndexeddbStorageOptions = {}): Indexed
       'indexeddbStorage needs IndexedDB: pass { indexedDB, IDBKeyRange } (fake-indexeddb in Node).',
     )
   const conn = connect(factory, name, options.locks === null ? undefined : (options.locks ?? defaultLocks()))
+  const compressAbove = options.compressAbove === false ? undefined : (options.compressAbove ?? 1024)
   const rows = (doc: string) => rowRange(KeyRange, doc)
+  const rowsUpTo = (doc: string, last: number) => KeyRange.bound([doc, -Infinity], [doc, last])
 
-  /** Moves a doc's malformed rows aside, in a transaction of its own, and returns the error to throw. */
-  const setRowsAside = async (doc: string) => {
+  /**
+   * Moves a doc's malformed rows aside, and the `damaged` ones (that would not inflate) still
+   * there, in a transaction of its own; returns the error to throw.
+   */
+  const setRowsAside = async (doc: string, damaged: readonly BadRow[] = []) => {
+    const failed = new Map(damaged.map((d) => [(d.key as [string, number])[1], d]))
     await conn.use(
       (db) =>
         transact(db, UPDATES_DOCS, 'readwrite', async (tx) => {
-          const [state, { bad }] = await Promise.all([readDoc(tx, rows(doc), doc), readRows(tx, rows(doc))])
-          if (bad.length > 0) quarantineRows(tx, doc, state, bad)
+          const [state, { good, bad }] = await Promise.all([
+            readDoc(tx, rows(doc), doc),
+            readRows(tx, rows(doc)),
+          ])
+          const aside = [...bad, ...good.flatMap((r) => failed.get(r.n) ?? [])]
+          if (aside.length > 0) quarantineRows(tx, doc, state, aside)
         }),
       doc,
     )
     return corruptError(name, doc, 'A stored update')
+  }
+
+  /** A doc's updates, inflated; damaged rows are set aside and reported. */
+  const loadRows = async (doc: string) => {
+    const read = await conn.use(
+      (db) => transact(db, ['updates'], 'readonly', (tx) => readRows(tx, rows(doc))),
+      doc,
+    )
+    if (read.bad.length > 0) throw await setRowsAside(doc)
+    const { good, bad } = await inflateRows(read.good)
+    if (bad.length > 0) throw await setRowsAside(doc, bad)
+    return good
   }
 
   /** Entries of outbox records that pass their checks; the others are quarantined and reported. */
@@ -123,12 +160,7 @@ export const indexeddbStorage = (options: IndexeddbStorageOptions = {}): Indexed
 
     async load(doc) {
       checkName(doc, 'A doc name')
-      const { good, bad } = await conn.use(
-        (db) => transact(db, ['updates'], 'readonly', (tx) => readRows(tx, rows(doc))),
-        doc,
-      )
-      if (bad.length === 0) return good
-      throw await setRowsAside(doc)
+      return loadRows(doc)
     },
 
     async write(batch) {
@@ -184,39 +216,40 @@ export const indexeddbStorage = (options: IndexeddbStorageOptions = {}): Indexed
 
     async compact(doc) {
       checkName(doc, 'A doc name')
-      // Read, merge (synchronously), delete and write in one transaction: a crash or an abort at any
-      // point leaves the old rows or the merged one, and no other write can slip in between.
-      const corrupt = await conn.use(
+      // Read, merge and compress outside any transaction (IndexedDB would commit one that waits on
+      // a stream), then swap in one transaction: a crash or an abort leaves the old rows or the
+      // merged one. Rows written meanwhile stay; if any row read is gone (a drop, another
+      // compaction), nothing changes.
+      const good = await loadRows(doc)
+      if (good.length < 2) return
+      let merged: Uint8Array
+      try {
+        merged = mergeUpdatesTree(good.map((r) => r.update))
+      } catch (cause) {
+        throw new TidingsError('storage/corrupt', `The stored updates of ${doc} cannot be merged.`, {
+          subject: doc,
+          cause,
+        })
+      }
+      const value = await pack(merged, compressAbove)
+      const last = good.at(-1)!.n
+      await conn.use(
         (db) =>
           transact(db, UPDATES_DOCS, 'readwrite', async (tx) => {
-            const [state, { good, bad }] = await Promise.all([
-              readDoc(tx, rows(doc), doc),
-              readRows(tx, rows(doc)),
-            ])
-            if (bad.length > 0) {
-              quarantineRows(tx, doc, state, bad)
-              return true
-            }
-            if (good.length < 2) return false
-            let merged: Uint8Array
-            try {
-              merged = mergeUpdatesTree(good.map((r) => r.update))
-            } catch (cause) {
-              throw new TidingsError('storage/corrupt', `The stored updates of ${doc} cannot be merged.`, {
-                subject: doc,
-                cause,
-              })
-            }
             const updates = tx.objectStore('updates')
-            updates.delete(rows(doc))
-            updates.add(merged, [doc, state.record.next])
-            state.record = { ...state.record, updates: 1, next: state.record.next + 1 }
+            const [state, count] = await Promise.all([
+              readDoc(tx, rows(doc), doc),
+              request(updates.count(rowsUpTo(doc, last))),
+            ])
+            if (count !== good.length) return
+            updates.delete(rowsUpTo(doc, last))
+            updates.add(value, [doc, state.record.next])
+            const updatesLeft = state.record.updates - good.length + 1
+            state.record = { ...state.record, updates: updatesLeft, next: state.record.next + 1 }
             putDoc(tx, doc, state)
-            return false
           }),
         doc,
       )
-      if (corrupt) throw corruptError(name, doc, 'A stored update')
     },
 
     async drop(doc) {

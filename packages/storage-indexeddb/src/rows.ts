@@ -1,6 +1,8 @@
 import type { StoredUpdate } from '@tidings/core'
+import { TidingsError } from '@tidings/core'
 import * as idb from 'lib0/indexeddb'
-import { asBytes, type DocRecord, isDocRecord, type QuarantineRecord } from './records.js'
+import { asStoredValue, canDecompress, type StoredValue, unpack } from './codec.js'
+import { type DocRecord, isDocRecord, type QuarantineRecord } from './records.js'
 import { request } from './transaction.js'
 
 /** What a doc's record says, rebuilt from its rows when it is missing or malformed. */
@@ -46,30 +48,69 @@ export const putDoc = (tx: IDBTransaction, doc: string, state: DocState): void =
   tx.objectStore('docs').put(state.record, doc)
 }
 
-/** A doc's rows split into sound updates and malformed values. */
+/** A row whose value has the right shape; a compressed one is not inflated yet. */
+export interface StoredRow {
+  readonly n: number
+  readonly key: IDBValidKey
+  readonly value: StoredValue
+}
+
+/** A value to move aside, and why. */
+export interface BadRow {
+  readonly key: IDBValidKey
+  readonly value: unknown
+  readonly reason: string
+}
+
+/** A doc's rows split into values of the right shape and malformed ones. */
 export interface Rows {
-  readonly good: StoredUpdate[]
-  readonly bad: { key: IDBValidKey; value: unknown }[]
+  readonly good: StoredRow[]
+  readonly bad: BadRow[]
 }
 
 /** Reads a doc's rows in `tx` in row order. */
 export const readRows = async (tx: IDBTransaction, range: IDBKeyRange): Promise<Rows> => {
   const pairs = await idb.getAllKeysValues(tx.objectStore('updates'), range)
-  const good: StoredUpdate[] = []
-  const bad: Rows['bad'] = []
+  const good: StoredRow[] = []
+  const bad: BadRow[] = []
   for (const { k, v } of pairs) {
-    const update = asBytes(v)
+    const value = asStoredValue(v)
     const n = (k as [string, unknown])[1]
-    if (update && typeof n === 'number') good.push({ n, update })
-    else bad.push({ key: k as IDBValidKey, value: v })
+    const key = k as IDBValidKey
+    if (value && typeof n === 'number') good.push({ n, key, value })
+    else bad.push({ key, value: v, reason: 'the update is neither bytes nor a compressed row' })
+  }
+  return { good, bad }
+}
+
+/**
+ * Inflates the compressed rows read (outside any transaction: IndexedDB commits a transaction that
+ * waits on anything else); rows that cannot be inflated come back as bad.
+ */
+export const inflateRows = async (
+  rows: readonly StoredRow[],
+): Promise<{ good: StoredUpdate[]; bad: BadRow[] }> => {
+  // Sound rows of a runtime that cannot read them are not damaged: refuse, move nothing aside.
+  if (!canDecompress() && rows.some((r) => !(r.value instanceof Uint8Array)))
+    throw new TidingsError(
+      'storage/corrupt',
+      'Compressed rows need DecompressionStream, which this runtime lacks; nothing was changed.',
+    )
+  const results = await Promise.allSettled(rows.map((r) => unpack(r.value)))
+  const good: StoredUpdate[] = []
+  const bad: BadRow[] = []
+  for (const [i, result] of results.entries()) {
+    const { n, key, value } = rows[i]!
+    if (result.status === 'fulfilled') good.push({ n, update: result.value })
+    else bad.push({ key, value, reason: 'the compressed update cannot be inflated' })
   }
   return { good, bad }
 }
 
 /** Moves a doc's malformed rows to quarantine in `tx` and lowers its row count. */
-export const quarantineRows = (tx: IDBTransaction, doc: string, state: DocState, bad: Rows['bad']) => {
-  for (const { key, value } of bad) {
-    quarantine(tx, { store: 'updates', doc, key, value, reason: 'the update is not a Uint8Array' })
+export const quarantineRows = (tx: IDBTransaction, doc: string, state: DocState, bad: readonly BadRow[]) => {
+  for (const { key, value, reason } of bad) {
+    quarantine(tx, { store: 'updates', doc, key, value, reason })
     tx.objectStore('updates').delete(key)
   }
   state.record = { ...state.record, updates: Math.max(0, state.record.updates - bad.length) }

@@ -1,9 +1,8 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
-import { createServer, type Server } from 'node:http'
+import type { Server } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { build } from 'esbuild'
 import { type BrowserContext, chromium } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
@@ -12,47 +11,9 @@ import {
   chromiumInstalled,
   skipWithoutChromium,
 } from '../../../test/support/chromium.js'
+import { bundlePage, servePage } from '../../../test/support/page-bundle.js'
 
-const packages = fileURLToPath(new URL('../../', import.meta.url))
 const skip = skipWithoutChromium('browser.test.ts')
-
-/** Bundles the page script, resolving the Tidings packages to their sources. */
-const bundle = async () => {
-  const result = await build({
-    entryPoints: [fileURLToPath(new URL('./browser/page.ts', import.meta.url))],
-    bundle: true,
-    write: false,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    logLevel: 'silent',
-    plugins: [
-      {
-        name: 'tidings-sources',
-        setup(b) {
-          b.onResolve({ filter: /^@tidings\/(core|storage-indexeddb)$/ }, ({ path }) => ({
-            path: join(packages, path.slice('@tidings/'.length), 'src/index.ts'),
-          }))
-        },
-      },
-    ],
-  })
-  return result.outputFiles[0]!.text
-}
-
-const serve = (script: string): Promise<Server> =>
-  new Promise((resolve) => {
-    const server = createServer((req, res) => {
-      if (req.url === '/page.js') {
-        res.writeHead(200, { 'content-type': 'text/javascript' })
-        res.end(script)
-      } else {
-        res.writeHead(200, { 'content-type': 'text/html' })
-        res.end('<!doctype html><script type="module" src="/page.js"></script>')
-      }
-    })
-    server.listen(0, '127.0.0.1', () => resolve(server))
-  })
 
 /** Pids of the processes running on a profile: the browser's own command line names it. */
 const processesOf = (profile: string) =>
@@ -90,9 +51,11 @@ describe.skipIf(skip)('indexeddbStorage in Chromium', () => {
   beforeAll(async () => {
     if (!chromiumInstalled)
       throw new Error(`CI is set but ${CHROMIUM} is missing: .ci/run should install chromium.`)
-    server = await serve(await bundle())
-    const address = server.address() as { port: number }
-    url = `http://127.0.0.1:${address.port}/`
+    const served = await servePage(
+      await bundlePage(fileURLToPath(new URL('./browser/page.ts', import.meta.url))),
+    )
+    server = served
+    url = served.url
     profile = mkdtempSync(join(tmpdir(), 'tidings-chromium-'))
   })
   afterAll(async () => {

@@ -1,4 +1,5 @@
-import { deflateRawSync, inflateRawSync } from 'node:zlib'
+import { promisify } from 'node:util'
+import { deflateRaw, inflateRaw } from 'node:zlib'
 import { crc32 } from './checksum.js'
 
 /** How a row's blob is stored: the update as is, or deflated (raw, no zlib header). */
@@ -21,39 +22,49 @@ export interface EncodedRow {
   readonly crc: number
 }
 
+// zlib's callback forms run on libuv's thread pool: a large compacted row never blocks the event loop.
+const deflate = promisify(deflateRaw)
+const inflate = promisify(inflateRaw)
+
 /** A plain Uint8Array copy: callers own what they get, and Buffer's quirks stay inside. */
 export const ownBytes = (bytes: Uint8Array): Uint8Array => new Uint8Array(bytes)
 
+const stored = (blob: Uint8Array, codec: number): EncodedRow => ({
+  blob,
+  codec,
+  size: blob.length,
+  crc: crc32(blob),
+})
+
+/** Prepares an update for storage as is; the checksum covers the bytes as stored. */
+export const encodeRow = (update: Uint8Array): EncodedRow => stored(update, CODEC_RAW)
+
 /**
- * Prepares an update for storage. Deflates it when it is at least `compressAbove` bytes and
- * deflating saves something; the checksum covers the bytes as stored.
+ * Prepares a compacted update: deflated on the thread pool when it is at least `compressAbove`
+ * bytes and deflating saves something, else as is.
  */
-export const encodeRow = (update: Uint8Array, compressAbove?: number): EncodedRow => {
-  let blob = update
-  let codec = CODEC_RAW
-  if (compressAbove !== undefined && update.length >= compressAbove) {
-    const packed = deflateRawSync(update)
-    if (packed.length < update.length) {
-      blob = packed
-      codec = CODEC_DEFLATE_RAW
-    }
-  }
-  return { blob, codec, size: blob.length, crc: crc32(blob) }
+export const encodeCompactedRow = async (update: Uint8Array, compressAbove?: number): Promise<EncodedRow> => {
+  if (compressAbove === undefined || update.length < compressAbove) return encodeRow(update)
+  const packed = await deflate(update)
+  return packed.length < update.length ? stored(packed, CODEC_DEFLATE_RAW) : encodeRow(update)
 }
 
-/** Checks a row read back: its update, or why it cannot be trusted. */
-export const decodeRow = (row: RowRecord): { update: Uint8Array } | { reason: string } => {
+export type DecodedRow = { update: Uint8Array } | { reason: string }
+
+/**
+ * Checks a row read back: its update, or why it cannot be trusted. Raw rows answer at once;
+ * deflated ones are inflated on the thread pool.
+ */
+export const decodeRow = (row: RowRecord): DecodedRow | Promise<DecodedRow> => {
   const { blob } = row
   if (!(blob instanceof Uint8Array)) return { reason: 'the blob is missing' }
   if (blob.length !== row.size) return { reason: `truncated blob: ${blob.length} of ${row.size} bytes` }
   if (crc32(blob) !== row.crc) return { reason: 'checksum mismatch' }
   if (row.codec === CODEC_RAW) return { update: ownBytes(blob) }
-  if (row.codec === CODEC_DEFLATE_RAW) {
-    try {
-      return { update: ownBytes(inflateRawSync(blob)) }
-    } catch {
-      return { reason: 'the compressed blob cannot be inflated' }
-    }
-  }
+  if (row.codec === CODEC_DEFLATE_RAW)
+    return inflate(blob).then(
+      (update) => ({ update: ownBytes(update) }),
+      () => ({ reason: 'the compressed blob cannot be inflated' }),
+    )
   return { reason: `unknown codec ${row.codec}` }
 }

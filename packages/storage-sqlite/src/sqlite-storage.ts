@@ -14,7 +14,7 @@ import { crc32 } from './checksum.js'
 import { closedError, toTidingsError } from './errors.js'
 import { GroupCommit } from './group-commit.js'
 import { readOutboxRows } from './outbox-rows.js'
-import { decodeRow, encodeRow } from './rows.js'
+import { type DecodedRow, decodeRow, type EncodedRow, encodeCompactedRow, encodeRow } from './rows.js'
 import { prepareDatabase } from './schema.js'
 import { type OutboxColumns, prepareStatements } from './statements.js'
 import { checkBatch } from './validate.js'
@@ -116,13 +116,18 @@ export const sqliteStorage = (options: SqliteStorageOptions): SqliteStorage => {
   })
   const writes = new GroupCommit<WriteBatch>((batches) => commitGroup.immediate(batches), fail)
 
-  const quarantineRows = db.transaction((doc: string, bad: readonly BadRow[]) => {
+  const quarantineTransaction = db.transaction((doc: string, bad: readonly BadRow[]) => {
     for (const row of bad) {
       st.quarantine.run('updates', doc, row.n, null, row.blob, row.reason, Date.now())
       st.deleteRow.run(doc, row.n)
       st.rowRemoved.run(doc)
     }
   })
+  const quarantineRows = (doc: string, bad: readonly BadRow[]) => {
+    // close() may have come while rows inflated on the thread pool.
+    if (closed) throw closedError(path)
+    quarantineTransaction(doc, bad)
+  }
   const corrupt = (doc: string, bad: readonly { n?: number; reason: string }[], what: string) =>
     new TidingsError(
       'storage/corrupt',
@@ -132,20 +137,41 @@ export const sqliteStorage = (options: SqliteStorageOptions): SqliteStorage => {
       { subject: doc },
     )
 
-  /** Reads and checks a doc's rows; the bad ones are set apart, not returned. */
-  const readRows = (doc: string) => {
+  /** Reads and checks a doc's rows (inflating on the thread pool); the bad ones are set apart. */
+  const readRows = async (doc: string) => {
+    const records = st.selectRows.all(doc)
+    const decoded: (DecodedRow | Promise<DecodedRow>)[] = records.map(decodeRow)
     const good: StoredUpdate[] = []
     const bad: BadRow[] = []
-    for (const row of st.selectRows.all(doc)) {
-      const decoded = decodeRow(row)
-      if ('update' in decoded) good.push({ n: row.n, update: decoded.update })
-      else bad.push({ n: row.n, blob: row.blob, reason: decoded.reason })
+    for (const [i, row] of records.entries()) {
+      const d = await decoded[i]!
+      if ('update' in d) good.push({ n: row.n, update: d.update })
+      else bad.push({ n: row.n, blob: row.blob, reason: d.reason })
     }
     return { good, bad }
   }
 
-  const compactDoc = db.transaction((doc: string): readonly BadRow[] => {
-    const { good, bad } = readRows(doc)
+  /**
+   * Swaps the rows a compaction read (every row of `doc` up to `last`, `count` of them) for the
+   * merged one, in one transaction. False when some of them are gone (another compaction, a drop
+   * or a quarantine came first): then nothing changes.
+   */
+  const replaceRows = db.transaction((doc: string, last: number, count: number, row: EncodedRow) => {
+    if (st.countRowsUpTo.get(doc, last)!.n !== count) return false
+    st.deleteRowsUpTo.run(doc, last)
+    const { n } = st.compacted.get(count - 1, doc)!
+    st.insertRow.run(doc, n, row.blob, row.codec, row.size, row.crc)
+    return true
+  })
+
+  /**
+   * Reads, merges and compresses outside any transaction, so deflating a large doc on the thread
+   * pool never holds the write lock nor blocks the event loop; then commits the swap atomically.
+   * @remarks Rows written meanwhile are kept as they are and load before the merged row, which
+   * takes the next row number (Yjs updates commute).
+   */
+  const compactDoc = async (doc: string): Promise<readonly BadRow[]> => {
+    const { good, bad } = await readRows(doc)
     if (bad.length > 0) {
       quarantineRows(doc, bad)
       return bad
@@ -160,12 +186,11 @@ export const sqliteStorage = (options: SqliteStorageOptions): SqliteStorage => {
         cause,
       })
     }
-    st.deleteRows.run(doc)
-    const { n } = st.compacted.get(doc)!
-    const row = encodeRow(merged, compressAbove)
-    st.insertRow.run(doc, n, row.blob, row.codec, row.size, row.crc)
+    const row = await encodeCompactedRow(merged, compressAbove)
+    if (closed) throw closedError(path)
+    replaceRows.immediate(doc, good.at(-1)!.n, good.length, row)
     return []
-  })
+  }
 
   const dropDoc = db.transaction((doc: string) => {
     st.deleteRows.run(doc)
@@ -192,13 +217,13 @@ export const sqliteStorage = (options: SqliteStorageOptions): SqliteStorage => {
   }
 
   /** Runs a call after every queued write has committed, so reads see earlier writes. */
-  const run = <T>(fn: () => T, subject?: string): Promise<T> => {
-    if (closed) return Promise.reject(closedError(path))
+  const run = async <T>(fn: () => T | Promise<T>, subject?: string): Promise<T> => {
+    if (closed) throw closedError(path)
     try {
       writes.flush()
-      return Promise.resolve(fn())
+      return await fn()
     } catch (error) {
-      return Promise.reject(fail(error, subject))
+      throw fail(error, subject)
     }
   }
 
@@ -224,9 +249,9 @@ export const sqliteStorage = (options: SqliteStorageOptions): SqliteStorage => {
       })
     },
     load(doc) {
-      return run(() => {
+      return run(async () => {
         checkName(doc, 'A doc name')
-        const { good, bad } = readRows(doc)
+        const { good, bad } = await readRows(doc)
         if (bad.length === 0) return good
         quarantineRows(doc, bad)
         throw corrupt(doc, bad, 'update(s)')
@@ -260,9 +285,9 @@ export const sqliteStorage = (options: SqliteStorageOptions): SqliteStorage => {
       }, doc)
     },
     compact(doc) {
-      return run(() => {
+      return run(async () => {
         checkName(doc, 'A doc name')
-        const bad = compactDoc(doc)
+        const bad = await compactDoc(doc)
         if (bad.length > 0) throw corrupt(doc, bad, 'update(s)')
       }, doc)
     },

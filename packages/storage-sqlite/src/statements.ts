@@ -26,7 +26,9 @@ export interface Statements {
   selectRows: Statement<[string], RowRecord>
   deleteRows: Statement<[string]>
   deleteRow: Statement<[string, number]>
-  compacted: Statement<[string], { n: number }>
+  countRowsUpTo: Statement<[string, number], { n: number }>
+  deleteRowsUpTo: Statement<[string, number]>
+  compacted: Statement<[number, string], { n: number }>
   rowRemoved: Statement<[string]>
   listDocs: Statement<[string, string], DocColumns>
   deleteDoc: Statement<[string]>
@@ -54,8 +56,11 @@ export const prepareStatements = (db: Database.Database): Statements => ({
   selectRows: db.prepare('SELECT n, blob, codec, size, crc FROM updates WHERE doc = ? ORDER BY n'),
   deleteRows: db.prepare('DELETE FROM updates WHERE doc = ?'),
   deleteRow: db.prepare('DELETE FROM updates WHERE doc = ? AND n = ?'),
+  countRowsUpTo: db.prepare('SELECT count(*) AS n FROM updates WHERE doc = ? AND n <= ?'),
+  deleteRowsUpTo: db.prepare('DELETE FROM updates WHERE doc = ? AND n <= ?'),
+  // Takes the count of rows a compaction merged, less the one it writes.
   compacted: db.prepare(
-    'UPDATE docs SET updates = 1, next_n = next_n + 1 WHERE doc = ? RETURNING next_n - 1 AS n',
+    'UPDATE docs SET updates = updates - ?, next_n = next_n + 1 WHERE doc = ? RETURNING next_n - 1 AS n',
   ),
   rowRemoved: db.prepare('UPDATE docs SET updates = updates - 1 WHERE doc = ?'),
   listDocs: db.prepare('SELECT doc, updates, messages, newest FROM docs WHERE doc >= ? AND doc < ?'),

@@ -1,3 +1,4 @@
+import { crc32 } from 'node:zlib'
 import { sqliteStorage } from '@tidings/storage-sqlite'
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
@@ -88,6 +89,21 @@ describe('compact', () => {
     await raw.close()
   })
 
+  it('sets a deflated row that does not inflate aside as storage/corrupt, checksum intact', async () => {
+    const store = sqliteStorage({ path: tempPath() })
+    await store.write({ updates: chatUpdates(500).map((update) => ({ doc: 'c/d', update })) })
+    await store.compact('c/d')
+    const garbage = new Uint8Array([255, 1, 2, 3, 4])
+    store.database
+      .prepare('UPDATE updates SET blob = ?, size = ?, crc = ? WHERE codec = 1')
+      .run(garbage, garbage.length, crc32(garbage))
+    await expect(store.load('c/d')).rejects.toMatchObject({ code: 'storage/corrupt', subject: 'c/d' })
+    expect(await store.load('c/d')).toEqual([])
+    const held = store.database.prepare('SELECT reason FROM quarantine').pluck().all()
+    expect(held).toEqual(['the compressed blob cannot be inflated'])
+    await store.close()
+  })
+
   it('keeps the old rows when compaction fails after deleting them, in the same transaction', async () => {
     const path = tempPath()
     const store = sqliteStorage({ path })
@@ -102,6 +118,39 @@ describe('compact', () => {
     store.database.exec('DROP TRIGGER fail_insert')
     await store.compact('c/d')
     expect((await store.load('c/d')).map((r) => r.n)).toEqual([4])
+    await store.close()
+  })
+
+  it('keeps a write that commits while the merged row is being deflated, with counts in step', async () => {
+    const store = sqliteStorage({ path: tempPath() })
+    const [late, ...updates] = chatUpdates(501)
+    await store.write({ updates: updates.map((update) => ({ doc: 'c/d', update, messages: 1 })) })
+    // The write is queued while compact() deflates on the thread pool, and commits before its swap.
+    const compaction = store.compact('c/d')
+    await Promise.all([compaction, store.write({ updates: [{ doc: 'c/d', update: late!, messages: 1 }] })])
+    const rows = await store.load('c/d')
+    expect(Object.keys(stateOf(rows))).toHaveLength(501)
+    expect(await store.listDocs('c')).toEqual([
+      { doc: 'c/d', updates: rows.length, messages: 501, newest: 0 },
+    ])
+    await store.compact('c/d')
+    expect(await store.load('c/d')).toHaveLength(1)
+    await store.close()
+  })
+
+  it('changes nothing when the rows it merged were dropped or compacted before its swap', async () => {
+    const store = sqliteStorage({ path: tempPath() })
+    const updates = chatUpdates(500)
+    await store.write({ updates: updates.map((update) => ({ doc: 'c/d', update, messages: 1 })) })
+    await store.write({ updates: updates.map((update) => ({ doc: 'c/e', update, messages: 1 })) })
+    await Promise.all([store.compact('c/d'), store.drop('c/d')])
+    await Promise.all([store.compact('c/e'), store.compact('c/e')])
+    expect(await store.load('c/d')).toEqual([])
+    expect(store.database.prepare("SELECT count(*) FROM updates WHERE doc = 'c/d'").pluck().get()).toBe(0)
+    const rows = await store.load('c/e')
+    expect(rows).toHaveLength(1)
+    expect(Object.keys(stateOf(rows))).toHaveLength(500)
+    expect(await store.listDocs('c')).toEqual([{ doc: 'c/e', updates: 1, messages: 500, newest: 0 }])
     await store.close()
   })
 

@@ -1,5 +1,6 @@
 import { createClient } from '@tidings/core'
 import { sqliteStorage } from '@tidings/storage-sqlite'
+import { chatText } from '@tidings/testing'
 import { describe, expect, it } from 'vitest'
 import { useTempDir } from './helpers.js'
 
@@ -7,34 +8,6 @@ import { useTempDir } from './helpers.js'
 // `TIDINGS_MEASURE=1 npx vitest run packages/storage-sqlite/test/measure.test.ts`
 const enabled = process.env.TIDINGS_MEASURE === '1'
 const tempPath = useTempDir()
-
-const SYLLABLES =
-  'ka to ri me su na lo be ti ga ve ro mi da po le shu an ter in con pre ment al ing ex'.split(' ')
-
-/**
- * Seeded chat-like text: 3 to 30 words drawn Zipf-like from a 3,000-word vocabulary, so it
- * compresses about as well as natural language, not as well as a tiny word list would.
- */
-const chatter = (seed: number) => {
-  let x = seed
-  const next = () => {
-    x = (Math.imul(x, 1_103_515_245) + 12_345) >>> 0
-    return x / 0x1_0000_0000
-  }
-  const vocabulary = Array.from({ length: 3000 }, () =>
-    Array.from(
-      { length: 1 + Math.floor(next() * 3) },
-      () => SYLLABLES[Math.floor(next() * SYLLABLES.length)],
-    ).join(''),
-  )
-  const word = () => vocabulary[Math.floor(vocabulary.length * next() ** 3)]!
-  return () => {
-    const words = Array.from({ length: 3 + Math.floor(next() * 28) }, word)
-    if (next() < 0.2) words.push(String(Math.floor(next() * 10_000)))
-    const text = words.join(' ')
-    return `${text[0]!.toUpperCase()}${text.slice(1)}${next() < 0.3 ? '?' : '.'}`
-  }
-}
 
 const ms = (start: number) => `${(performance.now() - start).toFixed(0)} ms`
 
@@ -45,7 +18,7 @@ describe.runIf(enabled)('measurements', () => {
     const storage = sqliteStorage({ path, durability: 'normal', compressAbove: false })
     const client = createClient({ user: 'ann', storage, clock: { now: () => now } })
     const convo = await client.open('room')
-    const text = chatter(7)
+    const text = chatText(7)
     for (let i = 0; i < 10_000; i++) {
       now += 20_000
       await convo.send({ text: text() })

@@ -12,6 +12,7 @@ export {
   type Difference,
   type Replica,
 } from './assert.js'
+export { chatText } from './chat-text.js'
 export { type FaultyProxy, type FaultyProxyOptions, faultyProxy, type ProxyState } from './faulty-proxy.js'
 export { type Figures, InvariantError } from './invariants.js'
 export type { LinkConditions, LinkStats } from './link.js'
