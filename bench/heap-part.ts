@@ -58,7 +58,7 @@ export const heapPart: Part = {
       ],
     )
     return {
-      title: 'Heap per loaded message',
+      title: '5. Heap per loaded message',
       body: [table, '', verdicts(rows), '', METHOD].join('\n'),
       rows,
     }

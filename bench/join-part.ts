@@ -83,6 +83,10 @@ export const joinPart: Part = {
         ],
       ],
     )
-    return { title: 'New device joining', body: [table, '', verdicts(rows), '', METHOD].join('\n'), rows }
+    return {
+      title: '6. A new device joining a conversation',
+      body: [table, '', verdicts(rows), '', METHOD].join('\n'),
+      rows,
+    }
   },
 }
