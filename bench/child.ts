@@ -12,7 +12,14 @@ export type Task =
       readonly window: number
       readonly mode: 'full' | 'prefill'
     }
-  | { readonly kind: 'open'; readonly layout: Layout; readonly reps: number }
+  | {
+      readonly kind: 'open'
+      readonly layouts: readonly Layout[]
+      readonly storage: 'sqlite' | 'memory'
+      readonly reps: number
+    }
+  | { readonly kind: 'heap'; readonly layout: Layout }
+  | { readonly kind: 'join'; readonly layout: Layout }
   | { readonly kind: 'wire'; readonly messages: number; readonly texts: Texts }
   | FanoutTask
   | {

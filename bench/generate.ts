@@ -1,4 +1,4 @@
-import type { StorageAdapter, UpdateWrite } from '@tidings/core'
+import type { OutboxEntry, StorageAdapter, UpdateWrite } from '@tidings/core'
 import * as Y from 'yjs'
 import { DEVICE, messageKey, messageRecord, USER } from './workload.js'
 
@@ -12,6 +12,10 @@ export interface Layout {
    * compacted holds them; `per-period`: one merged update per period doc, as after compaction.
    */
   readonly rows: 'per-message' | 'per-period'
+  /** Period length in ms (default: Tidings' default, 7 days). */
+  readonly periodMs?: number
+  /** Every message also waits in the outbox, one entry per send (written offline, never acknowledged). */
+  readonly unsent?: boolean
 }
 
 export interface Generated {
@@ -29,15 +33,18 @@ const randomClientId = () => Math.floor(Math.random() * 0x1_0000_0000) >>> 0 || 
  * every message: `<id>/meta` (settings.periodMs, devices) and `<id>/normal/<period>`, each a root
  * Y.Map `m` keyed `<device>.<seq>` holding the message record. The newest period is the last full
  * one before now, so no stamp is in the future; stamps are spread evenly over their period.
+ * `unsent`: each message's update is also an outbox entry, as `send()` leaves it while offline.
  */
 export const generateConversation = async (
-  storage: StorageAdapter,
+  storage: Pick<StorageAdapter, 'write'>,
   conversation: string,
   layout: Layout,
-  periodMs: number,
+  defaultPeriodMs: number,
 ): Promise<Generated> => {
+  const periodMs = layout.periodMs ?? defaultPeriodMs
   const periods = Math.ceil(layout.messages / layout.perPeriod)
   const lastPeriod = Math.floor(Date.now() / periodMs) - 1
+  const suffix = periodMs === defaultPeriodMs ? '' : `~${periodMs}`
   let seq = 0
   let rows = 0
   let bytes = 0
@@ -50,8 +57,9 @@ export const generateConversation = async (
     doc.clientID = randomClientId()
     const map = doc.getMap<unknown>('m')
     const updates: UpdateWrite[] = []
-    const name = `${conversation}/normal/${period}`
-    if (layout.rows === 'per-message') {
+    const outbox: OutboxEntry[] = []
+    const name = `${conversation}/normal/${period}${suffix}`
+    if (layout.rows === 'per-message' || layout.unsent) {
       let pending: Uint8Array | undefined
       doc.on('update', (update: Uint8Array) => {
         pending = update
@@ -60,8 +68,21 @@ export const generateConversation = async (
         const wall = period * periodMs + k * spacing
         seq++
         doc.transact(() => map.set(messageKey(seq), messageRecord(seq, wall)))
-        updates.push({ doc: name, update: pending!, messages: 1, newest: wall })
+        if (layout.rows === 'per-message')
+          updates.push({ doc: name, update: pending!, messages: 1, newest: wall })
+        if (layout.unsent) {
+          const key = `${DEVICE}:${seq}`
+          outbox.push({ key, doc: name, lane: 'normal', update: pending!, messages: [messageKey(seq)] })
+        }
       }
+      // Compacted docs keep their unsent entries: compaction merges rows, never the outbox.
+      if (layout.rows === 'per-period')
+        updates.push({
+          doc: name,
+          update: Y.encodeStateAsUpdate(doc),
+          messages: count,
+          newest: period * periodMs + (count - 1) * spacing,
+        })
     } else {
       doc.transact(() => {
         for (let k = 0; k < count; k++) {
@@ -74,7 +95,7 @@ export const generateConversation = async (
     }
     last = { wall: period * periodMs + (count - 1) * spacing, counter: 0 }
     doc.destroy()
-    await storage.write({ updates })
+    await storage.write({ updates, outbox })
     rows += updates.length
     for (const u of updates) bytes += u.update.length
   }
@@ -89,7 +110,14 @@ export const generateConversation = async (
   // The writer's own keys: reopening is this device restarting, not a new device joining.
   await storage.write({
     updates: [{ doc: `${conversation}/meta`, update: metaUpdate }],
-    meta: { device: DEVICE, seq: String(seq), clock: JSON.stringify(last) },
+    meta: {
+      device: DEVICE,
+      user: USER,
+      seq: String(seq),
+      [`seq:${conversation}`]: String(seq),
+      clock: JSON.stringify(last),
+      ...(layout.unsent ? { outboxSeq: String(seq) } : {}),
+    },
   })
   return { docs: periods + 1, rows: rows + 1, bytes: bytes + metaUpdate.length, newest: seq }
 }

@@ -36,18 +36,23 @@ bulk building). Strings are \`ImmutableString\`: plain JS strings would become c
 
 export const methodOpen = (
   reps: number,
-): string => `How: a conversation is written straight into a \`memoryStorage\` in Tidings' layout (\`<id>/meta\` with
-settings.periodMs = 7 days and the device, \`<id>/normal/<period>\` docs each a Y.Map \`m\` of message
-records keyed \`<device>.<seq>\`), with the period counts and newest stamps \`listDocs\` reports. "A row
-per message" is one stored update per send with no compaction (the worst case: the client merges a
-doc's rows from time to time); "compacted" is one merged update per period doc. Each layout is
-generated and opened in its own process. Per repetition a fresh client
-(\`createClient({ user, storage })\` on the same storage, wrapped so \`close()\` keeps it open) times
-\`await client.open(id)\`: two warm-up opens, then the median of ${reps} (wall and process CPU time).
-The check reads \`convo.messages()\` after open: it must be the newest messages, contiguous and in
-order, ending with the newest one. \`open()\` loads whole periods, newest first, until the first screen
-(50) is filled, so the messages it loads, and its time, follow the newest period's size, not the
-conversation's.`
+): string => `How: a conversation is written straight into storage in Tidings' layout (\`<id>/meta\` with
+settings.periodMs and the device, \`<id>/normal/<period>\` docs each a Y.Map \`m\` of message records keyed
+\`<device>.<seq>\`), with the period counts and newest stamps \`listDocs\` reports, into a SQLite file
+(\`@tidings/storage-sqlite\`) or a \`memoryStorage\`. "Compacted" is one merged update per
+period doc; "a row per send" one stored update per message, as a device holds them before it compacts;
+"unsent" also puts each message's update in the outbox, as \`send()\` leaves it while offline. Each layout is
+generated and opened in its own process per storage. Per repetition a fresh client (\`createClient({ user, storage })\`,
+no transport) times \`await client.open(id)\`; the SQLite file is opened afresh (\`sqliteStorage({ path })\`)
+before the clock starts, the memory storage is shared. Two warm-up opens, then ${reps}; median (min–max) of wall
+time, and process CPU time. Heap growth: a full GC (\`--expose-gc\`), then
+\`heapUsed\` just before \`createClient\` against \`heapUsed\` right after \`open()\` resolved (garbage
+included: no GC in between); "outside heap" is the same for \`external\` (Buffers, ArrayBuffers). The check
+reads \`convo.messages()\` after open: it must be the newest messages, contiguous and in order, ending
+with the newest one, each \`pending\` when unsent and \`sent\` otherwise; after the timed reps one more open
+waits for \`pending()\` to list every unsent message (the client reads the outbox entries of docs it did
+not load only then). The outbox row compares the open with every message unsent to
+the open of the same stored messages with an empty outbox, measured in the same process.`
 
 export const METHOD_SIZES = `How: 10,000 messages appended one per transaction as in measurement 1. "One update per message" sums
 the bytes of the updates / changes / commits emitted (what a store keeps before compaction; for JSON, an

@@ -1,6 +1,8 @@
 import { appendPart } from './append-part.js'
 import { fanoutPart } from './fanout-part.js'
+import { heapPart } from './heap-part.js'
 import { indexeddbPart } from './indexeddb-part.js'
+import { joinPart } from './join-part.js'
 import { openPart } from './open-part.js'
 import type { Part } from './rows.js'
 import { sizesPart } from './sizes-part.js'
@@ -19,6 +21,8 @@ export const PARTS: readonly Part[] = [
   openPart,
   sizesPart,
   wirePart,
+  heapPart,
+  joinPart,
   fanoutPart,
   indexeddbPart,
 ]

@@ -2,7 +2,9 @@ import { runRep } from './append.js'
 import type { Task } from './child.js'
 import { ENGINES } from './engines.js'
 import { runFanout } from './fanout.js'
-import { openLayout } from './open.js'
+import { measureHeap } from './heap.js'
+import { measureJoin } from './join.js'
+import { openLayouts } from './open.js'
 import { rawBurst, tidingsBurst } from './sqlite-full.js'
 import { stallRep } from './stall.js'
 import { wireRep } from './wire.js'
@@ -23,7 +25,9 @@ const run = async (): Promise<unknown> => {
       : rawBurst(task.messages, task.perTransaction)
   }
   if (task.kind === 'stall') return stallRep(task.engine, task.messages)
-  return openLayout(task.layout, task.reps)
+  if (task.kind === 'heap') return measureHeap(task.layout)
+  if (task.kind === 'join') return measureJoin(task.layout)
+  return openLayouts(task.layouts, task.storage, task.reps)
 }
 
 if (!process.send) throw new Error('worker.ts runs as a child of the benchmark (bench/index.ts)')

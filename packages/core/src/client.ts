@@ -8,7 +8,7 @@ import { type ConversationId, conversationId, type DeviceId, isDeviceId, randomD
 import { DEFAULT_PERIOD_MS, isPeriodMs, MAX_PERIOD_MS, MIN_PERIOD_MS, parseDocName } from './lanes.js'
 import { memoryStorage } from './memory-storage.js'
 import { DEFAULT_MAX_BODY_BYTES } from './message.js'
-import { Outbox } from './outbox.js'
+import { Outbox, readOutbox } from './outbox.js'
 import { Presence } from './presence.js'
 import { restampAhead } from './restamp.js'
 import { SendOrder } from './send-order.js'
@@ -256,10 +256,22 @@ export const createClient = (options: ClientOptions): Client => {
     transport.connect({ user: options.user, device: ctx.device })
   }
 
-  /** Hands a conversation's outbox to the transport: sync answers leave these entries out. */
+  /**
+   * Hands a conversation's outbox to the transport: sync answers leave these entries out. Entries
+   * not read from storage yet are read first, in the write queue (acks change the outbox there).
+   */
   const sendOutbox = (ctx: ClientContext, id: ConversationId) => {
-    for (const { doc, lane, update, key } of ctx.outbox.entries(id))
-      send({ conversation: id, doc, lane, update, key })
+    const sendAll = () => {
+      for (const { doc, lane, update, key } of ctx.outbox.entries(id))
+        send({ conversation: id, doc, lane, update, key })
+    }
+    if (ctx.outbox.complete(id)) return sendAll()
+    void ctx
+      .serial(() => ctx.outbox.readAll())
+      .then(() => {
+        if (transport && transport.state !== 'offline') sendAll()
+      })
+      .catch(report)
   }
   /** Sends now, or once the messages an update names are acknowledged (see SendOrder). */
   const send = (update: OutgoingUpdate) => {
@@ -274,7 +286,7 @@ export const createClient = (options: ClientOptions): Client => {
       storage.getMeta('seq'),
       storage.getMeta('outboxSeq'),
       storage.getMeta('clock'),
-      storage.outbox(),
+      readOutbox(storage),
       storage.getMeta('expired'),
     ])
     // A device id belongs to one user: conversations' meta binds it, and servers refuse it to others.

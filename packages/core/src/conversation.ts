@@ -52,6 +52,8 @@ export class Conversation {
   #statusVersion = 0
   #closed = false
   #upkeepDue = false
+  /** The background read of outbox entries `pending()` started, when the storage reads them lazily. */
+  #outboxRead: Promise<void> | undefined
 
   private constructor(
     ctx: ClientContext,
@@ -221,9 +223,25 @@ export class Conversation {
   /**
    * The outbox of this conversation: unconfirmed messages, urgent first, then in order. Messages
    * of periods not loaded are read from the outbox entry's own bytes.
+   * @remarks A storage with `outboxOf` lets `open()` read only the entries of the docs it loads.
+   * The first call then starts reading the rest and lists what is read so far (every message
+   * loaded); listeners are called once the list is complete.
    */
   pending(): Message[] {
+    if (!this.#ctx.outbox.complete(this.id)) this.#readOutbox()
     return pendingMessages(this.#ctx, this.id, this.#replica.view.timeline, (entry) => this.#message(entry))
+  }
+
+  #readOutbox(): void {
+    this.#outboxRead ??= this.#ctx
+      .serial(() => this.#ctx.outbox.readAll())
+      .then(
+        () => this.statusesChanged(),
+        (error) => {
+          this.#outboxRead = undefined
+          this.#ctx.report(error)
+        },
+      )
   }
 
   /** Ids of messages this device holds that this user has not read, late arrivals included. */

@@ -179,6 +179,15 @@ const handle = (contents: Contents): MemoryStorage => {
       open()
       return [...outbox.values()].map(copyEntry)
     },
+    // Scans rather than indexes by doc: no bytes are copied, and writes stay as they were.
+    async outboxDocs() {
+      open()
+      return [...new Set([...outbox.values()].map((entry) => entry.doc))]
+    },
+    async outboxOf(doc) {
+      open()
+      return [...outbox.values()].filter((entry) => entry.doc === doc).map(copyEntry)
+    },
     async compact(doc) {
       open()
       const entry = docs.get(doc)

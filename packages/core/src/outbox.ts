@@ -1,6 +1,6 @@
 import type { ConversationId } from './ids.js'
 import { parseDocName, type SYNC_ORDER, syncRank } from './lanes.js'
-import type { OutboxEntry } from './storage.js'
+import type { OutboxEntry, StorageAdapter } from './storage.js'
 
 /**
  * A message id qualified by its conversation: seqs are per device and conversation, so one id
@@ -9,9 +9,33 @@ import type { OutboxEntry } from './storage.js'
 const qualified = (conversation: string, id: string) => `${conversation}/${id}`
 const conversationOf = (entry: OutboxEntry) => entry.doc.slice(0, entry.doc.indexOf('/'))
 
+/** Reads stored outbox entries on demand (a storage's `outboxOf` and `outbox`). */
+export interface OutboxReader {
+  of(doc: string): Promise<OutboxEntry[]>
+  all(): Promise<OutboxEntry[]>
+}
+
+/** An outbox not read yet: the docs that have entries, and how to read them. */
+export interface LazyOutbox {
+  readonly docs: readonly string[]
+  readonly reader: OutboxReader
+}
+
+/**
+ * What a client starts with: the whole stored outbox, or, when the storage can read one doc's
+ * entries, only the docs that have some.
+ */
+export const readOutbox = async (storage: StorageAdapter): Promise<OutboxEntry[] | LazyOutbox> => {
+  const { outboxDocs, outboxOf } = storage
+  if (!outboxDocs || !outboxOf) return storage.outbox()
+  const reader = { of: (doc: string) => outboxOf.call(storage, doc), all: () => storage.outbox() }
+  return { docs: await outboxDocs.call(storage), reader }
+}
+
 /**
  * The client's view of its unacknowledged updates, mirrored from storage: which messages are still
  * pending, and in what order entries go out on reconnect (sync order of their docs, then age).
+ * With a storage that reads the entries of one doc, it reads them as their docs are needed.
  */
 export class Outbox {
   readonly #entries = new Map<string, OutboxEntry>()
@@ -29,9 +53,82 @@ export class Outbox {
   /** Messages of a batch being committed: pending from the moment the docs change, never `sent` early. */
   readonly #reserved = new Set<string>()
 
-  constructor(entries: readonly OutboxEntry[], expired: readonly string[]) {
-    for (const entry of entries) this.add(entry)
+  /** Docs whose stored entries are not read yet (see `OutboxReader`). */
+  readonly #unread = new Set<string>()
+  readonly #reading = new Map<string, Promise<void>>()
+  #readingAll: Promise<void> | undefined
+  readonly #reader: OutboxReader | undefined
+
+  /**
+   * @param entries the stored entries, or only the docs that have some and a reader for them: then
+   * a doc's entries are read when `read` asks for them, and the rest by `readAll`.
+   */
+  constructor(entries: readonly OutboxEntry[] | LazyOutbox, expired: readonly string[]) {
+    if ('docs' in entries) {
+      this.#reader = entries.reader
+      for (const doc of entries.docs) this.#unread.add(doc)
+    } else for (const entry of entries) this.add(entry)
     for (const id of expired) this.#expired.add(id)
+  }
+
+  /**
+   * Whether every stored entry of a conversation (all when omitted) is in memory. Until then
+   * `entries` lists only those read so far: statuses are exact for messages of docs read (a
+   * conversation reads the entries of each doc it loads), `pending()` waits for `readAll`.
+   */
+  complete(conversation?: ConversationId): boolean {
+    if (this.#unread.size === 0) return true
+    if (conversation === undefined) return false
+    const prefix = `${conversation}/`
+    for (const doc of this.#unread) if (doc.startsWith(prefix)) return false
+    return true
+  }
+
+  /** Reads the stored entries of these docs, once each. */
+  async read(docs: Iterable<string>): Promise<void> {
+    const waits: Promise<void>[] = []
+    for (const doc of docs) {
+      if (!this.#unread.has(doc) || !this.#reader) continue
+      let reading = this.#reading.get(doc)
+      if (!reading) {
+        reading = this.#reader.of(doc).then((entries) => {
+          // Entries of a doc are read whole: none of them can have been acknowledged (never sent)
+          // or replaced (a doc is written only once it is loaded, and loading reads it first).
+          if (!this.#unread.delete(doc)) return
+          for (const entry of entries) if (!this.#entries.has(entry.key)) this.add(entry)
+        })
+        reading.finally(() => this.#reading.delete(doc)).catch(() => {})
+        this.#reading.set(doc, reading)
+      }
+      waits.push(reading)
+    }
+    await Promise.all(waits)
+  }
+
+  /** Reads every stored entry not read yet, keeping the order they were written in. */
+  readAll(): Promise<void> {
+    if (this.#unread.size === 0 || !this.#reader) return Promise.resolve()
+    const reader = this.#reader
+    this.#readingAll ??= reader
+      .all()
+      .then((stored) => {
+        const kept = new Map(this.#entries)
+        this.#entries.clear()
+        for (const entry of stored) {
+          const known = kept.get(entry.key)
+          if (known) {
+            this.#entries.set(entry.key, known)
+            kept.delete(entry.key)
+          } else if (this.#unread.has(entry.doc)) this.add(entry)
+        }
+        // Entries added while the read ran come after the stored ones, as they were written.
+        for (const [key, entry] of kept) this.#entries.set(key, entry)
+        this.#unread.clear()
+      })
+      .finally(() => {
+        this.#readingAll = undefined
+      })
+    return this.#readingAll
   }
 
   add(entry: OutboxEntry): void {
@@ -86,8 +183,10 @@ export class Outbox {
    * wait no more (they stay pending), except those refused with `clock/skew` before the re-stamp.
    */
   awaitsAck(conversations: Iterable<ConversationId>): boolean {
-    if (this.#entries.size === this.#heldBack.size && this.#awaitingClock.size === 0) return false
     const prefixes = [...conversations].map((id) => `${id}/`)
+    // An entry not read yet was never offered: it waits.
+    for (const doc of this.#unread) if (prefixes.some((prefix) => doc.startsWith(prefix))) return true
+    if (this.#entries.size === this.#heldBack.size && this.#awaitingClock.size === 0) return false
     for (const [key, entry] of this.#entries) {
       const waits = !this.#heldBack.has(key) || this.#awaitingClock.has(key)
       if (waits && prefixes.some((prefix) => entry.doc.startsWith(prefix))) return true

@@ -193,6 +193,8 @@ export class Replica {
   async #load(doc: string): Promise<Y.Doc | undefined> {
     for (let attempt = 0; ; attempt++) {
       try {
+        // Its outbox entries first: a message never shows before its `pending` status can.
+        await this.ctx.outbox.read([doc])
         return await this.docs.load(doc)
       } catch (error) {
         this.ctx.report(error)
@@ -438,7 +440,8 @@ export class Replica {
   }
 
   /** What this replica holds of a doc beyond `stateVector`, or undefined when nothing. */
-  answer(doc: string, stateVector: Uint8Array): Promise<Uint8Array | undefined> {
+  async answer(doc: string, stateVector: Uint8Array): Promise<Uint8Array | undefined> {
+    await this.ctx.outbox.read([doc])
     const pending = this.ctx.outbox.entries(this.id).filter((e) => e.doc === doc)
     return answerFor(this.#held(), doc, stateVector, pending)
   }
@@ -526,6 +529,8 @@ export class Replica {
       )
     })
     await this.#forgetMessagesOf(names)
+    // Their unsent messages become `expired`: entries not read yet are read to name them.
+    await this.ctx.outbox.read(names)
     for (const name of names) {
       const ref = parseDocName(name)!
       const keys = this.ctx.outbox

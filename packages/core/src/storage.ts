@@ -71,6 +71,15 @@ export interface StorageAdapter {
   /** Lists the unacknowledged outbox entries in the order they were written. */
   outbox(): Promise<OutboxEntry[]>
   /**
+   * Names each doc that has outbox entries, once. Optional, together with `outboxOf`.
+   * @remarks With both, a client reads an entry only once its doc is loaded or the link, `pending()`
+   * or retention need the whole outbox: opening with a large unsent backlog costs what the first
+   * screen's docs hold, not the backlog. Without them it reads the whole outbox when it starts.
+   */
+  outboxDocs?(): Promise<string[]>
+  /** Lists the outbox entries of one doc in the order they were written (see `outboxDocs`). */
+  outboxOf?(doc: string): Promise<OutboxEntry[]>
+  /**
    * Merges a doc's stored rows into one (Yjs `mergeUpdates`) in the same transaction that deletes
    * them.
    * @remarks A crash at any point leaves either the old rows or the merged one.

@@ -21,7 +21,7 @@ import {
   rowRange,
 } from './rows.js'
 import { ALL_STORES } from './schema.js'
-import { request, transact } from './transaction.js'
+import { request, transact, uniqueKeys } from './transaction.js'
 import { checkBatch, checkName } from './validate.js'
 import { defaultLocks, type LockManagerLike } from './web-lock.js'
 import { writeBatch } from './write-batch.js'
@@ -108,6 +108,30 @@ export const indexeddbStorage = (options: IndexeddbStorageOptions = {}): Indexed
     return good
   }
 
+  /** Entries of outbox records that pass their checks; the others are quarantined and reported. */
+  const checkedOutbox = async (values: readonly unknown[]): Promise<OutboxEntry[]> => {
+    const entries: OutboxEntry[] = []
+    const bad: { key: IDBValidKey; doc: string | undefined; value: unknown; reason: string }[] = []
+    for (const value of values) {
+      const entry = readOutboxRecord(value)
+      if (typeof entry !== 'string') entries.push(entry)
+      else {
+        const { key, doc } = value as { key: IDBValidKey; doc?: unknown }
+        bad.push({ key, doc: typeof doc === 'string' ? doc : undefined, value, reason: entry })
+      }
+    }
+    if (bad.length === 0) return entries
+    await conn.use((db) =>
+      transact(db, ['outbox', 'quarantine'], 'readwrite', (tx) => {
+        for (const { key, doc, value, reason } of bad) {
+          quarantine(tx, { store: 'outbox', key, value, reason, ...(doc === undefined ? {} : { doc }) })
+          tx.objectStore('outbox').delete(key)
+        }
+      }),
+    )
+    throw corruptError(name, bad[0]!.doc ?? String(bad[0]!.key), 'An outbox entry')
+  }
+
   return {
     name,
     async listDocs(conversation) {
@@ -169,26 +193,25 @@ export const indexeddbStorage = (options: IndexeddbStorageOptions = {}): Indexed
           request(tx.objectStore('outbox').index('order').getAll()),
         ),
       )
-      const entries: OutboxEntry[] = []
-      const bad: { key: IDBValidKey; doc: string | undefined; value: unknown; reason: string }[] = []
-      for (const value of values as unknown[]) {
-        const entry = readOutboxRecord(value)
-        if (typeof entry !== 'string') entries.push(entry)
-        else {
-          const { key, doc } = value as { key: IDBValidKey; doc?: unknown }
-          bad.push({ key, doc: typeof doc === 'string' ? doc : undefined, value, reason: entry })
-        }
-      }
-      if (bad.length === 0) return entries
-      await conn.use((db) =>
-        transact(db, ['outbox', 'quarantine'], 'readwrite', (tx) => {
-          for (const { key, doc, value, reason } of bad) {
-            quarantine(tx, { store: 'outbox', key, value, reason, ...(doc === undefined ? {} : { doc }) })
-            tx.objectStore('outbox').delete(key)
-          }
-        }),
+      return checkedOutbox(values)
+    },
+
+    async outboxDocs() {
+      return conn.use((db) =>
+        transact(db, ['outbox'], 'readonly', (tx) => uniqueKeys(tx.objectStore('outbox').index('doc'))),
       )
-      throw corruptError(name, bad[0]!.doc ?? String(bad[0]!.key), 'An outbox entry')
+    },
+
+    async outboxOf(doc) {
+      checkName(doc, 'A doc name')
+      const values = await conn.use((db) =>
+        transact(db, ['outbox'], 'readonly', (tx) =>
+          request(tx.objectStore('outbox').index('doc').getAll(doc)),
+        ),
+      )
+      // The `doc` index orders a doc's records by primary key; the write order is `order`.
+      const order = (value: unknown) => (value as { order?: number }).order ?? 0
+      return checkedOutbox([...values].sort((a, b) => order(a) - order(b)))
     },
 
     async compact(doc) {

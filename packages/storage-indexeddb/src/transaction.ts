@@ -56,3 +56,17 @@ export const request = <T>(req: IDBRequest<T>): Promise<T> =>
     req.onsuccess = () => resolve(req.result)
     req.onerror = () => reject(req.error)
   })
+
+/** The distinct keys of an index, in order: one cursor step per key, not per record. */
+export const uniqueKeys = (index: IDBIndex): Promise<string[]> =>
+  new Promise((resolve, reject) => {
+    const keys: string[] = []
+    const req = index.openKeyCursor(null, 'nextunique')
+    req.onsuccess = () => {
+      const cursor = req.result
+      if (!cursor) return resolve(keys)
+      if (typeof cursor.key === 'string') keys.push(cursor.key)
+      cursor.continue()
+    }
+    req.onerror = () => reject(req.error)
+  })

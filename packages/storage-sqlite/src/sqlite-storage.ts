@@ -6,7 +6,6 @@ import {
   copyBatch,
   type DocInfo,
   GroupCommit,
-  type Lane,
   mergeUpdatesTree,
   NameLocks,
   type OutboxEntry,
@@ -18,16 +17,10 @@ import {
 import Database from 'better-sqlite3'
 import { crc32 } from './checksum.js'
 import { closedError, toTidingsError } from './errors.js'
-import {
-  type DecodedRow,
-  decodeRow,
-  type EncodedRow,
-  encodeCompactedRow,
-  encodeRow,
-  ownBytes,
-} from './rows.js'
+import { readOutboxRows } from './outbox-rows.js'
+import { type DecodedRow, decodeRow, type EncodedRow, encodeCompactedRow, encodeRow } from './rows.js'
 import { prepareDatabase } from './schema.js'
-import { prepareStatements } from './statements.js'
+import { type OutboxColumns, prepareStatements } from './statements.js'
 
 /**
  * When `write()` may resolve.
@@ -64,15 +57,6 @@ interface BadRow {
   readonly n: number
   readonly blob: Uint8Array | null
   readonly reason: string
-}
-
-const readMessages = (json: string): string[] | undefined => {
-  try {
-    const value = JSON.parse(json) as unknown
-    return Array.isArray(value) && value.every((m) => typeof m === 'string') ? value : undefined
-  } catch {
-    return undefined
-  }
 }
 
 /**
@@ -228,6 +212,14 @@ export const sqliteStorage = (options: SqliteStorageOptions): SqliteStorage => {
     },
   )
 
+  /** Outbox entries of rows that pass their checks; the others are quarantined and reported. */
+  const checkedOutbox = (rows: readonly OutboxColumns[]): OutboxEntry[] => {
+    const { entries, bad } = readOutboxRows(rows)
+    if (bad.length === 0) return entries
+    quarantineOutbox(bad)
+    throw corrupt(bad[0]!.doc, bad, 'outbox entr(ies)')
+  }
+
   /** Runs a call after every queued write has committed, so reads see earlier writes. */
   const run = async <T>(fn: () => T | Promise<T>, subject?: string): Promise<T> => {
     if (closed) throw closedError(path)
@@ -307,33 +299,16 @@ export const sqliteStorage = (options: SqliteStorageOptions): SqliteStorage => {
       })
     },
     outbox() {
+      return run(() => checkedOutbox(st.selectOutbox.all()))
+    },
+    outboxDocs() {
+      return run(() => st.outboxDocs.all().map((r) => r.doc))
+    },
+    outboxOf(doc) {
       return run(() => {
-        const entries: OutboxEntry[] = []
-        const bad: { key: string; doc: string; blob: Uint8Array | null; reason: string }[] = []
-        for (const row of st.selectOutbox.all()) {
-          const messages = readMessages(row.messages)
-          const { blob } = row
-          const reason = !(blob instanceof Uint8Array)
-            ? 'the update is missing'
-            : crc32(blob) !== row.crc
-              ? 'checksum mismatch'
-              : messages === undefined
-                ? 'unreadable message ids'
-                : undefined
-          if (reason) bad.push({ key: row.key, doc: row.doc, blob, reason })
-          else
-            entries.push({
-              key: row.key,
-              doc: row.doc,
-              lane: row.lane as Lane | 'meta',
-              update: ownBytes(blob!),
-              messages: messages!,
-            })
-        }
-        if (bad.length === 0) return entries
-        quarantineOutbox(bad)
-        throw corrupt(bad[0]!.doc, bad, 'outbox entr(ies)')
-      })
+        checkName(doc, 'A doc name')
+        return checkedOutbox(st.selectOutboxOf.all(doc))
+      }, doc)
     },
     compact(doc) {
       return run(async () => {

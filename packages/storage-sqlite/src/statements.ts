@@ -38,6 +38,8 @@ export interface Statements {
   deleteMeta: Statement<[string]>
   upsertOutbox: Statement<[string, string, string, Uint8Array, string, number]>
   selectOutbox: Statement<[], OutboxColumns>
+  selectOutboxOf: Statement<[string], OutboxColumns>
+  outboxDocs: Statement<[], { doc: string }>
   deleteOutbox: Statement<[string]>
   deleteOutboxOfDoc: Statement<[string]>
   quarantine: Statement<[string, string, number | null, string | null, Uint8Array | null, string, number]>
@@ -82,6 +84,15 @@ export const prepareStatements = (db: Database.Database): Statements => ({
     ON CONFLICT (key) DO UPDATE SET doc = excluded.doc, lane = excluded.lane,
       "update" = excluded."update", messages = excluded.messages, crc = excluded.crc`),
   selectOutbox: db.prepare('SELECT key, doc, lane, "update" AS blob, messages, crc FROM outbox ORDER BY seq'),
+  selectOutboxOf: db.prepare(
+    'SELECT key, doc, lane, "update" AS blob, messages, crc FROM outbox WHERE doc = ? ORDER BY seq',
+  ),
+  // Hops from one doc to the next through the `outbox_doc` index: a step per doc, not per entry.
+  outboxDocs: db.prepare(`
+    WITH RECURSIVE d(doc) AS (
+      SELECT min(doc) FROM outbox
+      UNION ALL SELECT (SELECT min(doc) FROM outbox WHERE doc > d.doc) FROM d WHERE d.doc IS NOT NULL
+    ) SELECT doc FROM d WHERE doc IS NOT NULL`),
   deleteOutbox: db.prepare('DELETE FROM outbox WHERE key = ?'),
   deleteOutboxOfDoc: db.prepare('DELETE FROM outbox WHERE doc = ?'),
   quarantine: db.prepare(

@@ -310,6 +310,17 @@ export const expectModel = async (adapter: StorageAdapter, model: Model) => {
     expect(await adapter.getMeta(key), `getMeta(${JSON.stringify(key)})`).toBe(model.meta.get(key))
   }
   expect((await adapter.outbox()).map(plainEntry), 'outbox()').toEqual(model.outbox)
+  // The per-doc reads are optional; when present they must tell the same outbox, doc by doc.
+  const { outboxDocs, outboxOf } = adapter
+  if (outboxDocs && outboxOf) {
+    const docs = [...new Set(model.outbox.map((e) => e.doc))].sort()
+    expect([...(await outboxDocs.call(adapter))].sort(), 'outboxDocs()').toEqual(docs)
+    for (const doc of docs) {
+      expect((await outboxOf.call(adapter, doc)).map(plainEntry), `outboxOf(${JSON.stringify(doc)})`).toEqual(
+        model.outbox.filter((e) => e.doc === doc),
+      )
+    }
+  }
 }
 
 export interface Real {
