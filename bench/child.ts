@@ -1,6 +1,7 @@
 import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import type { Layout } from './generate.js'
+import type { LinkTask } from './link-net.js'
 
 /** Work a worker process does once and reports back. */
 export type Task =
@@ -11,6 +12,7 @@ export type Task =
       readonly mode: 'full' | 'prefill'
     }
   | { readonly kind: 'open'; readonly layout: Layout; readonly reps: number }
+  | LinkTask
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 

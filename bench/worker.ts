@@ -1,6 +1,7 @@
 import { runRep } from './append.js'
 import type { Task } from './child.js'
 import { ENGINES } from './engines.js'
+import { linkRep } from './link-rep.js'
 import { openLayout } from './open.js'
 
 // Entry point of a worker process started by `inChild`: one task, one answer, then exit.
@@ -11,6 +12,7 @@ const run = async (): Promise<unknown> => {
     if (!spec) throw new Error(`unknown engine ${task.engine}`)
     return runRep({ spec, window: task.window, mode: task.mode })
   }
+  if (task.kind === 'link') return linkRep(task)
   return openLayout(task.layout, task.reps)
 }
 
