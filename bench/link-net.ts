@@ -70,3 +70,24 @@ export const whenTrue = (
   })
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+/**
+ * Resolves once this process has been idle for `quietMs` (no timer late by more than 20 ms), at most
+ * after `capMs`: what writing the backlog left to do (debounced receipts, compaction) is done before
+ * the clock starts, as on a device that wrote offline a while before the link came back.
+ */
+export const settle = (quietMs = 300, capMs = 10_000): Promise<void> =>
+  new Promise((resolve) => {
+    const start = now()
+    let last = start
+    let quietSince = start
+    const timer = setInterval(() => {
+      const t = now()
+      if (t - last > 30) quietSince = t
+      last = t
+      if (t - quietSince >= quietMs || t - start >= capMs) {
+        clearInterval(timer)
+        resolve()
+      }
+    }, 10)
+  })

@@ -1,7 +1,7 @@
 import WebSocket from 'ws'
 import { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
-import { type LinkResult, type LinkTask, linkProxies, sleep, whenTrue } from './link-net.js'
+import { type LinkResult, type LinkTask, linkProxies, settle, sleep, whenTrue } from './link-net.js'
 import { startStockServer } from './link-stock-server.js'
 import { messageKey, messageRecord, now } from './workload.js'
 
@@ -41,6 +41,7 @@ export const stockLinkRep = async (task: LinkTask): Promise<LinkResult> => {
     return () => seenDoc.off('update', fn)
   }
 
+  await settle()
   const connected = now()
   writer.connect()
   let sentAt = connected

@@ -7,7 +7,7 @@ import {
 } from '@tidings/core'
 import { createServer } from '@tidings/server'
 import { websocketTransport } from '@tidings/transport-websocket'
-import { type LinkResult, type LinkTask, linkProxies, sleep, whenTrue } from './link-net.js'
+import { type LinkResult, type LinkTask, linkProxies, settle, sleep, whenTrue } from './link-net.js'
 import { messageText, now } from './workload.js'
 
 const CONVERSATION = 'bench-link'
@@ -69,6 +69,7 @@ export const tidingsLinkRep = async (task: LinkTask): Promise<LinkResult> => {
   const subscribe = (fn: () => void) => seen.subscribe(fn)
   const total = task.backlog + 1
 
+  await settle()
   const connected = now()
   gate.goOnline()
   let sentAt = connected

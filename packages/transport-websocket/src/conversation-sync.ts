@@ -61,11 +61,17 @@ export class ConversationSync {
     readonly memory: ManifestMemory,
   ) {}
 
-  /** Takes in a manifest; true when it is the first one (the subscription is now authorised). */
+  /**
+   * Takes in a manifest; true when it is the first one (the subscription is now authorised).
+   * @remarks A doc a later manifest lists as created was created after this subscription began: the
+   * server forwards every update of it to this connection, so asking for it with a step 1 would only
+   * bring the same structs a second time.
+   */
   manifest(full: boolean, version: number, changes: readonly ManifestChange[]): boolean {
     this.memory.apply(full, version, changes)
     const first = this.phase === 'subscribing'
     if (first) this.phase = 'syncing'
+    else if (!full) for (const { doc, dropped } of changes) if (!dropped) this.#requested.add(doc)
     return first
   }
 

@@ -76,6 +76,11 @@ export interface WebsocketTransport extends Transport {
   readonly queued: number
   /** The state with why the link is not online and the retry wait; the same object until it changes. */
   readonly linkStatus: LinkStatus
+  /**
+   * Outbox bytes the current connection may have unacknowledged now (0 when offline): the measured
+   * bandwidth × round trip plus QUEUE_MS worth, INITIAL_WINDOW_BYTES before the first acks.
+   */
+  readonly creditWindow: number
   sendAwareness(conversation: ConversationId, update: Uint8Array): void
 }
 
@@ -138,6 +143,10 @@ class TidingsWebsocketTransport implements WebsocketTransport {
     return this.#link?.queued ?? 0
   }
 
+  get creditWindow(): number {
+    return this.#link?.windowBytes ?? 0
+  }
+
   on<E extends keyof TransportEvents>(event: E, listener: TransportEvents[E]) {
     return this.#events.on(event, listener)
   }
@@ -171,7 +180,7 @@ class TidingsWebsocketTransport implements WebsocketTransport {
     if (this.#closed) return
     this.#subscriptions.set(conversation, have)
     const link = this.#link
-    if (link?.welcomed) {
+    if (link?.ready) {
       link.subscribe(conversation)
       this.#progress(link)
     }
@@ -221,13 +230,16 @@ class TidingsWebsocketTransport implements WebsocketTransport {
       manifests: this.#manifests,
       events: this.#events,
       report: (error) => this.#report(error),
+      // The client resends its whole outbox on `syncing`: the link queues it behind the auth and the
+      // subscriptions, without waiting for the server's answers.
+      ready: (link) => {
+        if (link === this.#link) this.#setStatus('syncing')
+      },
       welcomed: (link) => {
         if (link !== this.#link) return
         this.#attempt = 0
         this.#reason = undefined
         this.#reported = undefined
-        // The client resends its whole outbox on `syncing`: the link queues it behind the subscriptions.
-        this.#setStatus('syncing')
         this.#progress(link)
       },
       progress: (link) => this.#progress(link),
