@@ -11,7 +11,11 @@ export const QUEUE_MS = 40
 export const FRAME_MS = 60
 /** Smallest merged frame worth making: below it a frame carries one or two messages anyway. */
 const MIN_FRAME_BYTES = 256
-/** How long a measured round trip or delivery rate stays the reference. */
+/** Window gain while the rate still grows (BBR's startup): the window doubles each round trip. */
+const STARTUP_GAIN = 2
+/** Startup ends after this many round trips in which the rate grew by less than a quarter. */
+const PLATEAU_ROUNDS = 3
+/** How long a measured delivery rate stays the reference. */
 const FILTER_MS = 10_000
 
 /** What a frame's send knew, kept until its ack to measure a round trip and a delivery rate. */
@@ -32,33 +36,41 @@ export interface SendStamp {
  * rate times the lowest recent round trip, plus QUEUE_MS worth of bytes. A fixed window either
  * starves a fast link or, on a slow one, lets seconds of normal frames queue in socket and kernel
  * buffers ahead of an urgent one (32 KiB is 4 s at 64 kbit/s). While the window limits, every
- * round trip grows it by (rtt + QUEUE_MS) / rtt, so it finds a fast link in a few round trips.
+ * round trip grows it by (rtt + QUEUE_MS) / rtt, and by STARTUP_GAIN until the rate stops growing.
  */
 export class CreditWindow {
   #minRtt = Number.POSITIVE_INFINITY
-  #minRttAt = 0
   /** Bytes per ms. */
   #maxRate = 0
   #maxRateAt = 0
   #delivered = 0
   #deliveredAt = 0
   #lastAckedSentAt = 0
+  /** Bytes delivered when the current round trip began: an ack of a frame sent after it ends it. */
+  #roundStart = 0
+  #startup = true
+  #plateau = 0
+  #roundRate = 0
 
   constructor(readonly now: () => number) {}
 
   /** Unacknowledged bytes allowed now. */
   get bytes(): number {
     if (this.#maxRate === 0 || !Number.isFinite(this.#minRtt)) return INITIAL_WINDOW_BYTES
-    return Math.max(MIN_WINDOW_BYTES, Math.ceil(this.#maxRate * (this.#minRtt + QUEUE_MS)))
+    const rtt = this.#startup ? this.#minRtt * STARTUP_GAIN : this.#minRtt
+    // Plus one frame: the round trip was measured with small frames, and a frame's own time on
+    // the link must not eat the margin.
+    return Math.max(MIN_WINDOW_BYTES, Math.ceil(this.#maxRate * (rtt + QUEUE_MS + FRAME_MS)))
   }
 
   /**
    * Largest merged frame to make now: FRAME_MS worth of the measured rate, and at most half the
-   * window so that acks keep the link busy (a quarter before the link is measured).
+   * window so that acks keep the link busy (MIN_FRAME_BYTES before the link is measured).
    */
   get frameBytes(): number {
     const window = this.bytes
-    if (this.#maxRate === 0) return Math.floor(window / 4)
+    // Small until measured: the first round trips then measure the link, not the frames' own size.
+    if (this.#maxRate === 0) return MIN_FRAME_BYTES
     return Math.max(MIN_FRAME_BYTES, Math.min(Math.floor(window / 2), Math.ceil(this.#maxRate * FRAME_MS)))
   }
 
@@ -90,10 +102,9 @@ export class CreditWindow {
     this.#deliveredAt = now
     this.#lastAckedSentAt = Math.max(this.#lastAckedSentAt, stamp.sentAt)
     const rtt = Math.max(1, now - stamp.sentAt)
-    if (rtt <= this.#minRtt || now - this.#minRttAt > FILTER_MS) {
-      this.#minRtt = rtt
-      this.#minRttAt = now
-    }
+    // The lowest of the connection, never aged out: every sample carries the standing QUEUE_MS, so
+    // a fresh one would ratchet the window (and the queue) up; a new connection measures anew.
+    this.#minRtt = Math.min(this.#minRtt, rtt)
     // A frame sent with nothing behind it measures how fast the app wrote, not the link.
     if (!stamp.busy) return
     // Over the longer of the send and the ack intervals, as BBR: acks that arrive bunched (a group
@@ -104,5 +115,15 @@ export class CreditWindow {
       this.#maxRate = rate
       this.#maxRateAt = now
     }
+    if (this.#startup && stamp.delivered >= this.#roundStart) this.#endRound()
+  }
+
+  /** A round trip ended: startup is over once the rate stopped growing for a few of them. */
+  #endRound() {
+    this.#roundStart = this.#delivered
+    if (this.#maxRate >= this.#roundRate * 1.25) {
+      this.#roundRate = this.#maxRate
+      this.#plateau = 0
+    } else if (++this.#plateau >= PLATEAU_ROUNDS) this.#startup = false
   }
 }

@@ -70,6 +70,23 @@ describe('connecting', () => {
     expect(t.states.slice(0, 4)).toEqual(['connecting', 'syncing', 'offline', 'connecting'])
   })
 
+  it('pipelines the subscriptions and the outbox behind the auth frame, before any answer', async () => {
+    const { WebSocket, last } = fakeSockets()
+    const t = websocketTransport({ url: 'ws://x/', token: 't', WebSocket, timers: manualTimers().timers })
+    cleanup.push(() => t.close())
+    // As core does: the outbox goes to the transport when it says `syncing`.
+    t.on('connection', (state) => {
+      if (state !== 'syncing') return
+      t.send({ conversation: room, doc: 'room/urgent/1', lane: 'urgent', update: yUpdate(10), key: 'u' })
+    })
+    t.subscribe(room, async () => [])
+    t.connect(session)
+    last().open()
+    await waitFor(() => last().sent.length === 3, 'three frames')
+    expect(last().sent.map((f) => f.type)).toEqual(['auth', 'subscribe', 'update'])
+    expect(t.state).toBe('syncing')
+  })
+
   it('asks for every held and listed doc in sync order, newest period first', async () => {
     const stub = await stubbed()
     const writer = writerOf(stub)

@@ -68,14 +68,15 @@ describe('priority and credit', () => {
   it('merges queued entries of one doc into one update per frame, and acks name every entry', async () => {
     const { stub, t, acked, updates, send } = await online()
     stub.autoAck = false
-    for (let i = 0; i < 40; i++) send('normal', `n${i}`, 100)
-    await waitFor(() => t.queued === 0, 'all sent')
+    for (let i = 0; i < 40; i++) send('normal', `n${i}`, 20)
+    const received = () => {
+      const merged = new Doc()
+      for (const frame of updates()) applyUpdate(merged, frame.update)
+      return [...merged.getMap('m').keys()].sort()
+    }
+    await waitFor(() => t.queued === 0 && received().length === 40, 'all received')
+    expect(received()).toEqual(Array.from({ length: 40 }, (_, i) => `n${i}`).sort())
     expect(updates().length).toBeLessThan(40)
-    const merged = new Doc()
-    for (const frame of updates()) applyUpdate(merged, frame.update)
-    expect([...merged.getMap('m').keys()].sort()).toEqual(
-      Array.from({ length: 40 }, (_, i) => `n${i}`).sort(),
-    )
     stub.autoAck = true
     stub.releaseAcks()
     await waitFor(() => acked.length === 40, 'every ack')
@@ -201,8 +202,8 @@ describe('acks and refusals', () => {
         return Object.entries(codes).find(([key]) => text.includes(key))?.[1]
       },
     })
-    send('normal', 'ok', 100)
-    for (const key of Object.keys(codes)) send('normal', key, 100)
+    send('normal', 'ok', 10)
+    for (const key of Object.keys(codes)) send('normal', key, 10)
     await waitFor(() => refused.length === 3 && acked.length === 1, 'answers')
     expect(acked).toEqual(['ok'])
     // The four left merged; the refused frame's entries went again alone, each for its own answer.
@@ -212,7 +213,11 @@ describe('acks and refusals', () => {
       return [...doc.getMap('m').keys()]
     }
     expect(keysOf(updates()[0]!.update)).toHaveLength(4)
-    expect(updates().slice(1).map((f) => keysOf(f.update).length)).toEqual([1, 1, 1, 1])
+    expect(
+      updates()
+        .slice(1)
+        .map((f) => keysOf(f.update).length),
+    ).toEqual([1, 1, 1, 1])
     expect([...refused].sort((a, b) => a.key.localeCompare(b.key))).toEqual([
       { key: 'r1', code: 'retention/expired' },
       { key: 'r2', code: 'clock/skew' },
