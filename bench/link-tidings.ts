@@ -1,10 +1,4 @@
-import {
-  type Conversation,
-  createClient,
-  memoryStorage,
-  type Transport,
-  type TransportSession,
-} from '@tidings/core'
+import { type Conversation, createClient, memoryStorage } from '@tidings/core'
 import { createServer } from '@tidings/server'
 import { websocketTransport } from '@tidings/transport-websocket'
 import { type LinkResult, type LinkTask, linkProxies, settle, sleep, whenTrue } from './link-net.js'
@@ -13,31 +7,12 @@ import { messageText, now } from './workload.js'
 const CONVERSATION = 'bench-link'
 const token = (user: string) => `t-${user}`
 
-/** A transport whose `connect()` waits for `goOnline()`: the device writes its backlog offline first. */
-const offlineUntilCalled = (inner: Transport): { transport: Transport; goOnline(): void } => {
-  let session: TransportSession | undefined
-  const transport: Transport = {
-    get state() {
-      return inner.state
-    },
-    on: (event, listener) => inner.on(event, listener),
-    connect: (s) => {
-      session = s
-    },
-    disconnect: () => inner.disconnect(),
-    subscribe: (conversation, have) => inner.subscribe(conversation, have),
-    unsubscribe: (conversation) => inner.unsubscribe(conversation),
-    send: (update) => inner.send(update),
-    close: () => inner.close(),
-  }
-  return { transport, goOnline: () => inner.connect(session!) }
-}
-
 const shows = (convo: Conversation, id: string) => () => convo.messages().some((m) => m.id === id)
 
 /**
  * One rep for Tidings: a server on memory storage, a peer (bob) synced through its own throttled
- * link, and a writer (alice) who writes `backlog` normal messages offline, then goes online.
+ * link, and a writer (alice) who was online, writes `backlog` normal messages offline, then
+ * connects again.
  */
 export const tidingsLinkRep = async (task: LinkTask): Promise<LinkResult> => {
   const server = await createServer({
@@ -56,9 +31,12 @@ export const tidingsLinkRep = async (task: LinkTask): Promise<LinkResult> => {
   const seen = await peer.open(CONVERSATION)
   await peer.whenSynced()
 
-  const gate = offlineUntilCalled(websocketTransport({ url: proxies.writer.url, token: token('alice') }))
-  const writer = createClient({ user: 'alice', storage: memoryStorage(), transport: gate.transport })
+  // A device that was online before: it synced, lost the link, and wrote its backlog offline.
+  const link = websocketTransport({ url: proxies.writer.url, token: token('alice') })
+  const writer = createClient({ user: 'alice', storage: memoryStorage(), transport: link })
   const convo = await writer.open(CONVERSATION)
+  await writer.whenSynced()
+  link.disconnect()
   const sends: Promise<unknown>[] = []
   for (let i = 1; i <= task.backlog; i++) sends.push(convo.send({ text: messageText(i) }))
   await Promise.all(sends)
@@ -70,8 +48,10 @@ export const tidingsLinkRep = async (task: LinkTask): Promise<LinkResult> => {
   const total = task.backlog + 1
 
   await settle()
+  const upBefore = proxies.writer.bytes.up
+  const downBefore = proxies.peer.bytes.down
   const connected = now()
-  gate.goOnline()
+  link.connect({ user: 'alice', device: writer.device! })
   let sentAt = connected
   if (!offlineUrgent) {
     await sleep(task.urgentAfterMs)
@@ -85,8 +65,8 @@ export const tidingsLinkRep = async (task: LinkTask): Promise<LinkResult> => {
   const result: LinkResult = {
     urgentMs: shown - sentAt,
     catchUpMs: caughtUp - connected,
-    bytesUp: proxies.writer.bytes.up,
-    bytesDown: proxies.peer.bytes.down,
+    bytesUp: proxies.writer.bytes.up - upBefore,
+    bytesDown: proxies.peer.bytes.down - downBefore,
     urgentDeliveries,
   }
   await Promise.all([writer.close(), peer.close()])

@@ -221,6 +221,9 @@ export class Link {
     // The server holds them until the auth succeeds and handles them in order, so the first urgent
     // frame leaves one round trip after the socket opens instead of three.
     this.#ready = true
+    // The ping first: its pong gives the clock offset before any refusal for clock skew comes back,
+    // as core re-stamps against the offset it has when the refusal arrives.
+    this.#heartbeat.startPinging()
     for (const conversation of this.#host.subscriptions.keys()) this.subscribe(conversation)
     this.#host.ready(this)
   }
@@ -281,7 +284,6 @@ export class Link {
       return
     }
     this.#welcomed = true
-    this.#heartbeat.startPinging()
     this.#host.welcomed(this)
   }
 

@@ -108,6 +108,8 @@ class TidingsWebsocketTransport implements WebsocketTransport {
   #attempt = 0
   #framesPerSecond: number
   #wanted = false
+  /** The server welcomed a link of this transport: later links pipeline the outbox behind auth. */
+  #welcomedOnce = false
   #closed = false
   #stopListening: (() => void) | undefined
 
@@ -154,6 +156,8 @@ class TidingsWebsocketTransport implements WebsocketTransport {
   /** Starts connecting, and reconnecting after every loss, until `disconnect` or `close`. */
   connect(session: TransportSession): void {
     if (this.#closed) return
+    const known = this.#session
+    if (known && (known.user !== session.user || known.device !== session.device)) this.#welcomedOnce = false
     this.#session = session
     this.#wanted = true
     // A fresh start: what stopped the last one (a disconnect, a refused token) is no reason now.
@@ -230,16 +234,19 @@ class TidingsWebsocketTransport implements WebsocketTransport {
       manifests: this.#manifests,
       events: this.#events,
       report: (error) => this.#report(error),
-      // The client resends its whole outbox on `syncing`: the link queues it behind the auth and the
-      // subscriptions, without waiting for the server's answers.
+      // The client resends its whole outbox on `syncing`. Once the server has welcomed this session,
+      // the outbox follows the auth and the subscriptions at once, without waiting for answers; a
+      // session never welcomed yet (a new device, a new token) waits for its first welcome.
       ready: (link) => {
-        if (link === this.#link) this.#setStatus('syncing')
+        if (link === this.#link && this.#welcomedOnce) this.#setStatus('syncing')
       },
       welcomed: (link) => {
         if (link !== this.#link) return
+        this.#welcomedOnce = true
         this.#attempt = 0
         this.#reason = undefined
         this.#reported = undefined
+        this.#setStatus('syncing')
         this.#progress(link)
       },
       progress: (link) => this.#progress(link),
@@ -272,6 +279,8 @@ class TidingsWebsocketTransport implements WebsocketTransport {
   /** An attempt failed or a link dropped: report it (unless it is the same failure again) and retry. */
   #fail(failure: TidingsError) {
     this.#reason = failure.code
+    // A refused token: the next attempt waits for its welcome before sending the outbox.
+    if (failure.code === 'auth/denied') this.#welcomedOnce = false
     if (this.#reported !== failure.code) {
       this.#reported = failure.code
       this.#report(failure)
