@@ -16,7 +16,7 @@ const STARTUP_GAIN = 2
 /** Startup ends after this many round trips in which the rate grew by less than a quarter. */
 const PLATEAU_ROUNDS = 3
 /** How long a measured delivery rate stays the reference. */
-const FILTER_MS = 10_000
+const FILTER_MS = 2_000
 
 /** What a frame's send knew, kept until its ack to measure a round trip and a delivery rate. */
 export interface SendStamp {
@@ -105,6 +105,8 @@ export class CreditWindow {
     // The lowest of the connection, never aged out: every sample carries the standing QUEUE_MS, so
     // a fresh one would ratchet the window (and the queue) up; a new connection measures anew.
     this.#minRtt = Math.min(this.#minRtt, rtt)
+    // A queue is building: the pipe is full, whatever the rate samples say (acks come bunched).
+    if (this.#startup && rtt > this.#minRtt + QUEUE_MS + FRAME_MS) this.#startup = false
     // A frame sent with nothing behind it measures how fast the app wrote, not the link.
     if (!stamp.busy) return
     // Over the longer of the send and the ack intervals, as BBR: acks that arrive bunched (a group
