@@ -2,6 +2,7 @@ import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import type { FanoutTask } from './fanout.js'
 import type { Layout } from './generate.js'
+import type { LinkTask } from './link-net.js'
 import type { Texts } from './wire.js'
 
 /** Work a worker process does once and reports back. */
@@ -30,6 +31,7 @@ export type Task =
       readonly perTransaction: number
     }
   | { readonly kind: 'stall'; readonly engine: 'tidings' | 'yjs'; readonly messages: number }
+  | LinkTask
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 

@@ -3,6 +3,7 @@ import { fanoutPart } from './fanout-part.js'
 import { heapPart } from './heap-part.js'
 import { indexeddbPart } from './indexeddb-part.js'
 import { joinPart } from './join-part.js'
+import { linkPart } from './link-part.js'
 import { openPart } from './open-part.js'
 import type { Part } from './rows.js'
 import { sizesPart } from './sizes-part.js'
@@ -22,6 +23,7 @@ export const PARTS: readonly Part[] = [
   sizesPart,
   wirePart,
   heapPart,
+  linkPart,
   joinPart,
   fanoutPart,
   indexeddbPart,

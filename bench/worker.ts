@@ -4,6 +4,7 @@ import { ENGINES } from './engines.js'
 import { runFanout } from './fanout.js'
 import { measureHeap } from './heap.js'
 import { measureJoin } from './join.js'
+import { linkRep } from './link-rep.js'
 import { openLayouts } from './open.js'
 import { rawBurst, tidingsBurst } from './sqlite-full.js'
 import { stallRep } from './stall.js'
@@ -25,6 +26,7 @@ const run = async (): Promise<unknown> => {
       : rawBurst(task.messages, task.perTransaction)
   }
   if (task.kind === 'stall') return stallRep(task.engine, task.messages)
+  if (task.kind === 'link') return linkRep(task)
   if (task.kind === 'heap') return measureHeap(task.layout)
   if (task.kind === 'join') return measureJoin(task.layout)
   return openLayouts(task.layouts, task.storage, task.reps)

@@ -44,6 +44,12 @@ export class TidingsConnection implements Writer, Subscriber {
   #unauthenticated = true
   /** Requests wait (and the socket is not read) while the client leaves our answers unread. */
   #backlogged = false
+  /**
+   * Frames a client pipelined behind its auth frame (subscriptions, its outbox), kept in order until
+   * the auth succeeds; past `authMaxBytes` the socket is not read until then.
+   */
+  #early: { readonly bytes: Uint8Array; readonly isBinary: boolean }[] = []
+  #earlyBytes = 0
   #malformed = 0
   #authFrames = 0
   #authBytes = 0
@@ -158,12 +164,18 @@ export class TidingsConnection implements Writer, Subscriber {
   /** Reads the socket only while neither uncommitted input nor unread output piles up. */
   #flow(): void {
     if (this.#phase === 'closed') return
-    if (this.#paused || this.#backlogged) this.ws.pause()
+    if (this.#paused || this.#backlogged || this.#earlyBytes > this.hub.limits.authMaxBytes) this.ws.pause()
     else this.ws.resume()
   }
 
   #receive(bytes: Uint8Array, isBinary: boolean): void {
     if (this.#phase === 'closed' || this.hub.closing) return
+    if (this.#phase === 'authenticating') {
+      this.#early.push({ bytes, isBinary })
+      this.#earlyBytes += bytes.length
+      this.#flow()
+      return
+    }
     if (this.#phase !== 'open') {
       this.#receiveAuth(bytes)
       return
@@ -257,6 +269,12 @@ export class TidingsConnection implements Writer, Subscriber {
       'connection opened',
     )
     this.send('session', { type: 'welcome', user: result.userId, serverTime: this.hub.now() })
+    // What the client sent behind its auth, in the order it came, as if it came now.
+    const early = this.#early
+    this.#early = []
+    this.#earlyBytes = 0
+    for (const { bytes, isBinary } of early) this.#receive(bytes, isBinary)
+    this.#flow()
   }
 
   async #handle(frame: Frame, size: number): Promise<void> {
@@ -480,6 +498,7 @@ export class TidingsConnection implements Writer, Subscriber {
         'connection closed',
       )
     this.#authenticated()
+    this.#early = []
     clearTimeout(this.#authTimer)
     clearTimeout(this.#idleTimer)
     this.#out.close()

@@ -23,7 +23,10 @@ export interface Limits {
   readonly authTimeoutMs: number
   /** Bytes a connection may send before `auth` succeeds (default 64 KiB). */
   readonly authMaxBytes: number
-  /** Frames a connection may send before `auth` succeeds (default 1). */
+  /**
+   * Frames a connection may send before its `auth` frame (default 1: the auth frame itself). Frames
+   * behind it wait, unread past `authMaxBytes`, until the auth succeeds.
+   */
   readonly authMaxFrames: number
   /**
    * Connections not authenticated yet, over the whole server (default 64); one more is refused at

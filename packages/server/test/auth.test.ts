@@ -48,20 +48,63 @@ describe('auth', () => {
     expect(garbage.errors()).toMatchObject([{ code: 'protocol/malformed' }])
   })
 
-  it('closes 4408 when a second frame comes before auth succeeded', async () => {
+  it('holds frames pipelined behind auth until it succeeds, then handles them in order', async () => {
     let resolveAuth: () => void = () => {}
+    let asked: () => void = () => {}
+    const authAsked = new Promise<void>((resolve) => {
+      asked = resolve
+    })
     const server = await startServer({
       authenticate: () =>
         new Promise((resolve) => {
           resolveAuth = () => resolve({ userId: 'alice', canWrite: true })
+          asked()
         }),
     })
     const client = await TestClient.open(server.url)
     client.send({ type: 'auth', token: 't-alice', device: 'alicedev1' })
     client.send({ type: 'ping', time: 1 })
-    expect(await client.closed).toMatchObject({ code: 4408 })
+    client.send({ type: 'ping', time: 2 })
+    await authAsked
+    expect(client.frames).toEqual([])
     resolveAuth()
-    expect(client.frames.some((f) => f.type === 'welcome')).toBe(false)
+    await client.next((f) => f.type === 'pong' && f.time === 2)
+    expect(client.frames.map((f) => (f.type === 'pong' ? f.time : f.type))).toEqual(['welcome', 1, 2])
+  })
+
+  it('drops frames pipelined behind an auth it refuses', async () => {
+    const server = await startServer()
+    const client = await TestClient.open(server.url)
+    client.send({ type: 'auth', token: 'nobody', device: 'alicedev1' })
+    client.send({ type: 'subscribe', conversation: 'room', version: 0 })
+    client.send({ type: 'ping', time: 1 })
+    expect(await client.closed).toMatchObject({ code: 4401 })
+    expect(client.frames.map((f) => f.type)).toEqual(['error'])
+  })
+
+  it('stops reading past the unauthenticated byte budget while auth is pending, and goes on after', async () => {
+    let resolveAuth: () => void = () => {}
+    let asked: () => void = () => {}
+    const authAsked = new Promise<void>((resolve) => {
+      asked = resolve
+    })
+    const server = await startServer({
+      authenticate: () =>
+        new Promise((resolve) => {
+          resolveAuth = () => resolve({ userId: 'alice', canWrite: true })
+          asked()
+        }),
+    })
+    const client = await TestClient.open(server.url)
+    client.send({ type: 'auth', token: 't-alice', device: 'alicedev1' })
+    // 160 frames of ~510 bytes: past the 64 KiB a connection may send before its auth succeeds.
+    for (let i = 0; i < 160; i++)
+      client.send({ type: 'unsubscribe', conversation: `c${i}${'x'.repeat(500)}` })
+    client.send({ type: 'ping', time: 7 })
+    await authAsked
+    resolveAuth()
+    expect(await client.next((f) => f.type === 'pong')).toMatchObject({ time: 7 })
+    expect(client.frames[0]).toMatchObject({ type: 'welcome' })
   })
 
   it('closes 4408 when the first frame exceeds the unauthenticated byte budget', async () => {

@@ -53,6 +53,8 @@ export class ConversationSync {
   readonly #requested = new Set<string>()
   /** Step 1s of the initial exchange still waiting for their step 2. */
   readonly #awaiting = new Set<string>()
+  /** Docs created after the subscription: their updates come forwarded. */
+  readonly #forwarded = new Set<string>()
   /** `have()` calls in flight: the exchange is not over while one may still add step 1s. */
   listing = 0
 
@@ -61,17 +63,25 @@ export class ConversationSync {
     readonly memory: ManifestMemory,
   ) {}
 
-  /** Takes in a manifest; true when it is the first one (the subscription is now authorised). */
+  /**
+   * Takes in a manifest; true when it is the first one (the subscription is now authorised).
+   * @remarks A doc a later manifest lists as created was created after this subscription began: the
+   * server forwards every update of it to this connection, so asking for it while not holding it
+   * would only bring the same structs a second time (issue #12: the urgent message came twice).
+   */
   manifest(full: boolean, version: number, changes: readonly ManifestChange[]): boolean {
     this.memory.apply(full, version, changes)
     const first = this.phase === 'subscribing'
     if (first) this.phase = 'syncing'
+    else if (!full) for (const { doc, dropped } of changes) if (!dropped) this.#forwarded.add(doc)
     return first
   }
 
   /**
    * The step 1s still to send, in sync order: every held doc and every listed doc, minus those
-   * already asked for on this connection. Marks them requested.
+   * already asked for on this connection and those created since the subscription that are not
+   * held (they come forwarded; a held one is asked for, so the server learns what it lacks).
+   * Marks them requested.
    */
   toRequest(held: readonly DocVector[]): DocVector[] {
     const prefix = `${this.conversation}/`
@@ -80,6 +90,7 @@ export class ConversationSync {
     const names = new Set([...vectors.keys(), ...this.memory.listed])
     const docs = [...names]
       .filter((doc) => !this.#requested.has(doc) && !this.memory.dropped.has(doc))
+      .filter((doc) => vectors.has(doc) || !this.#forwarded.has(doc))
       .sort(compareSyncOrder)
     for (const doc of docs) {
       this.#requested.add(doc)

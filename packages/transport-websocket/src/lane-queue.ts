@@ -29,6 +29,18 @@ export class LaneQueue<T extends { readonly rank: number }> {
     this.#size++
   }
 
+  /** Puts frames back at the head of their lanes, in the order given, ahead of what waits there. */
+  requeue(items: readonly T[]): void {
+    for (let rank = 0; rank < this.#lanes.length; rank++) {
+      const back = items.filter((item) => item.rank === rank)
+      if (back.length === 0) continue
+      const lane = this.#lanes[rank]!
+      this.#lanes[rank] = [...back, ...lane.slice(this.#heads[rank]!)]
+      this.#heads[rank] = 0
+      this.#size += back.length
+    }
+  }
+
   /** The frame that goes next, left in place. */
   peek(): T | undefined {
     for (let rank = 0; rank < this.#lanes.length; rank++) {

@@ -42,6 +42,8 @@ export interface LinkHost {
   readonly manifests: Map<string, ManifestMemory>
   readonly events: Emitter<TransportEvents>
   report(error: TidingsError): void
+  /** The auth frame left: subscriptions and updates may follow it at once (the server reads in order). */
+  ready(link: Link): void
   /** The server welcomed this link. */
   welcomed(link: Link): void
   /** A subscription started or finished syncing. */
@@ -64,6 +66,8 @@ export class Link {
   readonly #syncs = new Map<string, ConversationSync>()
   readonly #sender: Sender
   #welcomed = false
+  /** The auth frame was written: everything else may follow it without waiting for the welcome. */
+  #ready = false
   /** The offset last reported to core, undefined until the first pong of this link. */
   #offset: number | undefined
   /** A `clock/skew` refusal came: the next pong reports the offset even when it did not move. */
@@ -87,10 +91,9 @@ export class Link {
       open: () => !this.#ended && this.#socket.readyState === OPEN,
       buffered: () => this.#socket.bufferedAmount,
       write: (frame) => this.#writeNow(frame),
-      gate: (conversation) => {
-        const phase = this.#syncs.get(conversation)?.phase
-        return phase === 'refused' ? 'drop' : phase === 'subscribing' ? 'park' : 'go'
-      },
+      // Not held for the subscription's answer: the server handles frames in order, so an update
+      // written after its subscribe is read after it (issue #12: urgent must not wait round trips).
+      gate: (conversation) => (this.#syncs.get(conversation)?.phase === 'refused' ? 'drop' : 'go'),
     })
     this.#heartbeat = new Heartbeat({
       interval: host.pingInterval,
@@ -124,9 +127,19 @@ export class Link {
     return this.#welcomed
   }
 
-  /** Frames waiting in the lane queues or parked. */
+  /** True once the auth frame left: subscriptions and updates may be written. */
+  get ready(): boolean {
+    return this.#ready
+  }
+
+  /** Frames waiting in the lane queues. */
   get queued(): number {
     return this.#sender.queued
+  }
+
+  /** Outbox bytes that may be unacknowledged now, sized from the measured link. */
+  get windowBytes(): number {
+    return this.#sender.windowBytes
   }
 
   /** True when every subscription finished its initial sync (or was refused). */
@@ -143,7 +156,7 @@ export class Link {
 
   /** Subscribes on this connection (no-op when already subscribed here). */
   subscribe(conversation: ConversationId): void {
-    if (!this.#welcomed || this.#syncs.has(conversation)) return
+    if (!this.#ready || this.#syncs.has(conversation)) return
     let memory = this.#host.manifests.get(conversation)
     if (!memory) {
       memory = new ManifestMemory(conversation)
@@ -163,7 +176,7 @@ export class Link {
 
   /** Queues an update in its lane (see Sender for credit and order). */
   send(update: OutgoingUpdate): void {
-    if (!this.#welcomed || this.#ended) return
+    if (!this.#ready || this.#ended) return
     // The server closes the connection on a frame past its limit (1009), and would again after every
     // reconnect: an update that can never go is refused here instead.
     if (update.update.length + 3 * update.doc.length + 24 <= this.#host.maxPayload) {
@@ -180,7 +193,7 @@ export class Link {
   /** Queues presence for a conversation subscribed on this connection; dropped otherwise. */
   sendAwareness(conversation: ConversationId, update: Uint8Array): void {
     const phase = this.#syncs.get(conversation)?.phase
-    if (!this.#welcomed || this.#ended || phase === undefined || phase === 'refused') return
+    if (!this.#ready || this.#ended || phase === undefined || phase === 'refused') return
     this.#write({ type: 'awareness', conversation, update })
   }
 
@@ -202,7 +215,17 @@ export class Link {
       this.#end(new TidingsError('auth/denied', 'Getting the token failed.', { cause: error }))
       return
     }
+    if (this.#ended) return
     this.#writeNow({ type: 'auth', token, device: this.#host.session.device })
+    // Pipelined behind the auth: subscriptions, then (once the transport says `syncing`) the outbox.
+    // The server holds them until the auth succeeds and handles them in order, so the first urgent
+    // frame leaves one round trip after the socket opens instead of three.
+    this.#ready = true
+    // The ping first: its pong gives the clock offset before any refusal for clock skew comes back,
+    // as core re-stamps against the offset it has when the refusal arrives.
+    this.#heartbeat.startPinging()
+    for (const conversation of this.#host.subscriptions.keys()) this.subscribe(conversation)
+    this.#host.ready(this)
   }
 
   #receive(data: unknown) {
@@ -261,16 +284,13 @@ export class Link {
       return
     }
     this.#welcomed = true
-    this.#heartbeat.startPinging()
-    // Subscriptions go out before the client's outbox, so the server knows them before any update.
-    for (const conversation of this.#host.subscriptions.keys()) this.subscribe(conversation)
     this.#host.welcomed(this)
   }
 
   #manifest(frame: FrameOf<'manifest'>) {
     const sync = this.#syncs.get(frame.conversation)
     if (!sync || sync.phase === 'refused') return
-    if (sync.manifest(frame.full, frame.version, frame.changes)) this.#sender.release(frame.conversation)
+    sync.manifest(frame.full, frame.version, frame.changes)
     void this.#requestDocs(sync)
   }
 
@@ -359,15 +379,20 @@ export class Link {
       this.#refusal = new TidingsError(code, frame.reason)
       return
     }
-    const key = frame.ref === 0 ? undefined : this.#sender.refuse(frame.ref)
+    const refused = frame.ref === 0 ? undefined : this.#sender.refuse(frame.ref)
+    // Updates pipelined behind a subscription the server refused are refused for that: they stay in
+    // core's outbox, unreported, and go again on the next connection.
+    if (refused && this.#syncs.get(refused.conversation)?.phase === 'refused') return
     if (code === 'clock/skew') {
       // The local clock may have jumped since the offset was measured: measure it again now, so
       // core re-stamps within a round trip rather than at the next reconnect.
       this.#offsetAsked = true
       this.#write({ type: 'ping', time: this.#host.now() })
     }
-    if (key !== undefined) {
-      this.#host.events.emit('refused', { key, code, reason: frame.reason })
+    if (refused) {
+      // A merged frame's entries go again one by one: each will get its own answer.
+      if (refused.key !== undefined)
+        this.#host.events.emit('refused', { key: refused.key, code, reason: frame.reason })
       return
     }
     this.#host.report(

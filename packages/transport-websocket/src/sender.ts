@@ -1,10 +1,8 @@
-import type { OutgoingUpdate, Timers } from '@tidings/core'
+import { mergeUpdatesTree, type OutgoingUpdate, type Timers } from '@tidings/core'
 import { type Frame, MAX_FRAME_BYTES } from '@tidings/protocol'
+import { CreditWindow, type SendStamp } from './credit-window.js'
 import { LaneQueue, laneRank } from './lane-queue.js'
 import { Pacer } from './pacer.js'
-
-/** At most this many update bytes may be unacknowledged on a connection (docs/protocol.md). */
-export const CREDIT_BYTES = 32 * 1024
 
 /** How often a send blocked on a full socket buffer looks again: browsers have no drain event. */
 const DRAIN_POLL_MS = 10
@@ -22,7 +20,7 @@ export interface SenderHost {
   buffered(): number
   write(frame: Frame): void
   /** Whether a conversation's updates may go now, must wait for its subscription, or never will. */
-  gate(conversation: string): 'go' | 'park' | 'drop'
+  gate(conversation: string): 'go' | 'drop'
 }
 
 export interface Queued {
@@ -31,24 +29,41 @@ export interface Queued {
   readonly rank: number
   readonly update: Uint8Array
   readonly key: string | undefined
+  /** Goes in a frame of its own: it was in a merged frame the server refused. */
+  readonly alone?: boolean
+}
+
+/** A frame in flight: the outbox entries merged into it, its size and what its send knew. */
+interface Flight {
+  readonly conversation: string
+  readonly items: readonly Queued[]
+  readonly bytes: number
+  readonly stamp: SendStamp
+}
+
+/** What a refusal settled: the outbox entry refused, or none when its merged frame goes again split. */
+export interface Settled {
+  readonly conversation: string
+  readonly key: string | undefined
 }
 
 /**
  * The sending side of one connection: a pace, lane queues, credit and refs. Control frames
  * (subscribe, step 1, ping) go first. Keyed updates (outbox entries) take a ref and credit until
- * acked. Keyless ones (sync answers) need no ack, so they take no credit (it would never come back);
- * they still wait their turn by lane and for the socket buffer. Lane order is strict: a keyed head
- * waiting for credit holds back lower lanes too, until acks return it.
+ * acked; consecutive entries of one doc and lane are merged into one update per frame (one Yjs
+ * header and one frame for many messages), at most `CreditWindow.frameBytes` each. The window is
+ * sized from the measured link (CreditWindow). Keyless ones (sync answers) need no ack, so they take
+ * no credit (it would never come back); they still wait their turn by lane and for the socket
+ * buffer. Lane order is strict: a keyed head waiting for credit holds back lower lanes too.
  */
 export class Sender {
   readonly #host: SenderHost
   readonly #pacer: Pacer
+  readonly #window: CreditWindow
   readonly #control: Frame[] = []
   readonly #queue = new LaneQueue<Queued>()
-  /** Updates of conversations whose subscription the server has not answered yet. */
-  readonly #parked = new Map<string, Queued[]>()
-  readonly #inFlight = new Map<number, { readonly item: Queued; readonly bytes: number }>()
-  /** Outbox keys queued, parked or in flight: a resent outbox is not sent twice. */
+  readonly #inFlight = new Map<number, Flight>()
+  /** Outbox keys queued or in flight: a resent outbox is not sent twice. */
   readonly #keys = new Set<string>()
   /** Step 1s from the server per doc that the client has not answered yet. */
   readonly #owed = new Map<string, number>()
@@ -61,13 +76,17 @@ export class Sender {
   constructor(host: SenderHost) {
     this.#host = host
     this.#pacer = new Pacer(host.framesPerSecond, host.now)
+    this.#window = new CreditWindow(host.now)
   }
 
-  /** Frames waiting in the lane queues or parked. */
+  /** Frames waiting in the lane queues. */
   get queued(): number {
-    let parked = 0
-    for (const items of this.#parked.values()) parked += items.length
-    return this.#queue.size + parked
+    return this.#queue.size
+  }
+
+  /** Unacknowledged update bytes allowed now, from the measured link. */
+  get windowBytes(): number {
+    return this.#window.bytes
   }
 
   /** Queues an update in its lane. */
@@ -99,37 +118,46 @@ export class Sender {
     this.#owed.set(doc, (this.#owed.get(doc) ?? 0) + 1)
   }
 
-  /** The conversation's subscription was answered: its parked updates join the queues. */
-  release(conversation: string): void {
-    const parked = this.#parked.get(conversation) ?? []
-    this.#parked.delete(conversation)
-    for (const item of parked) this.#enqueue(item)
-  }
-
   /** Drops the conversation's updates that have not left (unsubscribed or refused). */
   drop(conversation: string): void {
-    const parked = this.#parked.get(conversation) ?? []
-    this.#parked.delete(conversation)
     const queued = this.#queue.remove((item) => item.conversation === conversation)
-    for (const item of [...parked, ...queued]) if (item.key) this.#keys.delete(item.key)
+    for (const item of queued) if (item.key) this.#keys.delete(item.key)
   }
 
   /** Settles acked refs, gives their credit back; returns their outbox keys. */
   ack(refs: readonly number[]): string[] {
     const keys: string[] = []
     for (const ref of refs) {
-      const item = this.#settle(ref)
-      if (item) keys.push(item.key!)
+      const flight = this.#settle(ref)
+      if (!flight) continue
+      this.#window.acked(flight.stamp, flight.bytes)
+      for (const item of flight.items) {
+        this.#keys.delete(item.key!)
+        keys.push(item.key!)
+      }
     }
     this.#schedulePump()
     return keys
   }
 
-  /** Settles a refused ref and gives its credit back; returns its outbox key. */
-  refuse(ref: number): string | undefined {
-    const item = this.#settle(ref)
+  /**
+   * Settles a refused ref and gives its credit back; returns the outbox entry it carried. A merged
+   * frame's refusal says nothing about which entry was at fault: its entries go again one per frame,
+   * ahead of their lane, so each gets its own answer; undefined then.
+   */
+  refuse(ref: number): Settled | undefined {
+    const flight = this.#settle(ref)
     this.#schedulePump()
-    return item?.key
+    if (!flight) return undefined
+    if (flight.items.length === 1) {
+      const key = flight.items[0]!.key!
+      this.#keys.delete(key)
+      return { conversation: flight.conversation, key }
+    }
+    if (this.#host.gate(flight.conversation) === 'drop') {
+      for (const item of flight.items) this.#keys.delete(item.key!)
+    } else this.#queue.requeue(flight.items.map((item) => ({ ...item, alone: true })))
+    return { conversation: flight.conversation, key: undefined }
   }
 
   /** Stops for good: nothing more is written. */
@@ -138,26 +166,17 @@ export class Sender {
     if (this.#timer !== undefined) this.#host.timers.clearTimeout(this.#timer)
   }
 
-  #settle(ref: number): Queued | undefined {
+  #settle(ref: number): Flight | undefined {
     const flight = this.#inFlight.get(ref)
     if (!flight) return undefined
     this.#inFlight.delete(ref)
     this.#credit -= flight.bytes
-    this.#keys.delete(flight.item.key!)
-    return flight.item
+    return flight
   }
 
   #enqueue(item: Queued) {
-    const gate = this.#host.gate(item.conversation)
-    if (gate === 'drop') {
+    if (this.#host.gate(item.conversation) === 'drop') {
       if (item.key) this.#keys.delete(item.key)
-      return
-    }
-    // Before the server answered the subscription it may not yet know we may write there.
-    if (gate === 'park') {
-      const parked = this.#parked.get(item.conversation)
-      if (parked) parked.push(item)
-      else this.#parked.set(item.conversation, [item])
       return
     }
     this.#queue.push(item)
@@ -187,29 +206,60 @@ export class Sender {
         const buffered = host.buffered()
         if (buffered > 0 && (buffered >= host.maxBufferedBytes || bytes > MAX_FRAME_BYTES))
           return this.#later(DRAIN_POLL_MS)
-        if (item.key !== undefined && this.#credit > 0 && this.#credit + bytes > CREDIT_BYTES) return
+        if (item.key !== undefined && this.#credit > 0 && this.#credit + bytes > this.#window.bytes) return
       }
       if (!this.#pacer.take()) return this.#later(this.#pacer.wait())
       if (control) {
         this.#control.shift()
         host.write(control)
-      } else this.#write(this.#queue.shift()!)
+      } else if (item!.key === undefined) this.#writeAnswer(this.#queue.shift()!)
+      else this.#writeKeyed(this.#batch())
     }
   }
 
-  #write(item: Queued) {
-    let ref = 0
-    if (item.key !== undefined) {
-      ref = this.#nextRef++
-      this.#inFlight.set(ref, { item, bytes: item.update.length })
-      this.#credit += item.update.length
+  /**
+   * Takes the head entry and the entries right behind it in its lane for the same doc, as many as
+   * fit in the credit left and in a frame's share of the window: one merged update per frame.
+   */
+  #batch(): Queued[] {
+    const head = this.#queue.shift()!
+    if (head.alone) return [head]
+    const window = this.#window.bytes
+    const room = Math.min(
+      MAX_FRAME_BYTES,
+      this.#window.frameBytes,
+      this.#credit === 0 ? window : window - this.#credit,
+    )
+    const items = [head]
+    let bytes = head.update.length
+    for (;;) {
+      const next = this.#queue.peek()
+      if (!next || next.key === undefined || next.alone || next.rank !== head.rank || next.doc !== head.doc)
+        break
+      if (bytes + next.update.length > room) break
+      items.push(this.#queue.shift()!)
+      bytes += next.update.length
     }
-    const owed = ref === 0 ? (this.#owed.get(item.doc) ?? 0) : 0
+    return items
+  }
+
+  #writeKeyed(items: readonly Queued[]) {
+    const head = items[0]!
+    const update = items.length === 1 ? head.update : mergeUpdatesTree(items.map((i) => i.update))
+    const ref = this.#nextRef++
+    const stamp = this.#window.sent(this.#inFlight.size === 0, this.#queue.size > 0)
+    this.#inFlight.set(ref, { conversation: head.conversation, items, bytes: update.length, stamp })
+    this.#credit += update.length
+    this.#host.write({ type: 'update', doc: head.doc, ref, update })
+  }
+
+  #writeAnswer(item: Queued) {
+    const owed = this.#owed.get(item.doc) ?? 0
     if (owed > 0) {
       if (owed === 1) this.#owed.delete(item.doc)
       else this.#owed.set(item.doc, owed - 1)
       this.#host.write({ type: 'sync-step2', doc: item.doc, update: item.update })
-    } else this.#host.write({ type: 'update', doc: item.doc, ref, update: item.update })
+    } else this.#host.write({ type: 'update', doc: item.doc, ref: 0, update: item.update })
   }
 
   #later(ms: number) {

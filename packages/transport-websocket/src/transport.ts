@@ -76,6 +76,11 @@ export interface WebsocketTransport extends Transport {
   readonly queued: number
   /** The state with why the link is not online and the retry wait; the same object until it changes. */
   readonly linkStatus: LinkStatus
+  /**
+   * Outbox bytes the current connection may have unacknowledged now (0 when offline): the measured
+   * bandwidth × round trip plus QUEUE_MS worth, INITIAL_WINDOW_BYTES before the first acks.
+   */
+  readonly creditWindow: number
   sendAwareness(conversation: ConversationId, update: Uint8Array): void
 }
 
@@ -103,6 +108,8 @@ class TidingsWebsocketTransport implements WebsocketTransport {
   #attempt = 0
   #framesPerSecond: number
   #wanted = false
+  /** The server welcomed a link of this transport: later links pipeline the outbox behind auth. */
+  #welcomedOnce = false
   #closed = false
   #stopListening: (() => void) | undefined
 
@@ -138,6 +145,10 @@ class TidingsWebsocketTransport implements WebsocketTransport {
     return this.#link?.queued ?? 0
   }
 
+  get creditWindow(): number {
+    return this.#link?.windowBytes ?? 0
+  }
+
   on<E extends keyof TransportEvents>(event: E, listener: TransportEvents[E]) {
     return this.#events.on(event, listener)
   }
@@ -145,6 +156,8 @@ class TidingsWebsocketTransport implements WebsocketTransport {
   /** Starts connecting, and reconnecting after every loss, until `disconnect` or `close`. */
   connect(session: TransportSession): void {
     if (this.#closed) return
+    const known = this.#session
+    if (known && (known.user !== session.user || known.device !== session.device)) this.#welcomedOnce = false
     this.#session = session
     this.#wanted = true
     // A fresh start: what stopped the last one (a disconnect, a refused token) is no reason now.
@@ -171,7 +184,7 @@ class TidingsWebsocketTransport implements WebsocketTransport {
     if (this.#closed) return
     this.#subscriptions.set(conversation, have)
     const link = this.#link
-    if (link?.welcomed) {
+    if (link?.ready) {
       link.subscribe(conversation)
       this.#progress(link)
     }
@@ -221,12 +234,18 @@ class TidingsWebsocketTransport implements WebsocketTransport {
       manifests: this.#manifests,
       events: this.#events,
       report: (error) => this.#report(error),
+      // The client resends its whole outbox on `syncing`. Once the server has welcomed this session,
+      // the outbox follows the auth and the subscriptions at once, without waiting for answers; a
+      // session never welcomed yet (a new device, a new token) waits for its first welcome.
+      ready: (link) => {
+        if (link === this.#link && this.#welcomedOnce) this.#setStatus('syncing')
+      },
       welcomed: (link) => {
         if (link !== this.#link) return
+        this.#welcomedOnce = true
         this.#attempt = 0
         this.#reason = undefined
         this.#reported = undefined
-        // The client resends its whole outbox on `syncing`: the link queues it behind the subscriptions.
         this.#setStatus('syncing')
         this.#progress(link)
       },
@@ -260,6 +279,8 @@ class TidingsWebsocketTransport implements WebsocketTransport {
   /** An attempt failed or a link dropped: report it (unless it is the same failure again) and retry. */
   #fail(failure: TidingsError) {
     this.#reason = failure.code
+    // A refused token: the next attempt waits for its welcome before sending the outbox.
+    if (failure.code === 'auth/denied') this.#welcomedOnce = false
     if (this.#reported !== failure.code) {
       this.#reported = failure.code
       this.#report(failure)
