@@ -81,6 +81,8 @@ export const writeCache = (): WriteCache => {
         const written = await body(alone ? { docs, outbox, learn: true } : NOTHING)
         if (exclusive && on === db) keep(written)
       } catch (error) {
+        // The failed write changed nothing, but its failure may come from a wrong cache (a row
+        // number taken by a writer the lock did not keep out): the next write reads again.
         forget()
         throw error
       } finally {
