@@ -24,7 +24,7 @@ import { ALL_STORES, type StoreName } from './schema.js'
 import { request, transact } from './transaction.js'
 import { checkBatch, checkName } from './validate.js'
 import { defaultLocks, type LockManagerLike } from './web-lock.js'
-import { writeBatch, writeScope } from './write-batch.js'
+import { writeBatch } from './write-batch.js'
 import { writeCache } from './write-cache.js'
 
 /** Options of `indexeddbStorage`; every field has a default. */
@@ -151,9 +151,7 @@ export const indexeddbStorage = (options: IndexeddbStorageOptions = {}): Indexed
       const checked = checkBatch(batch)
       await conn.use((db) =>
         cache.write(db, conn.exclusive, (known) =>
-          transact(db, writeScope(checked, known), 'readwrite', (tx) =>
-            writeBatch(tx, KeyRange, checked, known),
-          ),
+          transact(db, ALL_STORES, 'readwrite', (tx) => writeBatch(tx, KeyRange, checked, known)),
         ),
       )
     },

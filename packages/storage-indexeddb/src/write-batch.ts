@@ -1,6 +1,5 @@
 import type { DocRecord, OutboxRecord } from './records.js'
 import { type DocState, putDoc, readDoc, rowRange } from './rows.js'
-import type { StoreName } from './schema.js'
 import { request } from './transaction.js'
 import type { CheckedBatch } from './validate.js'
 import type { Known, OutboxKnown, Written } from './write-cache.js'
@@ -69,21 +68,7 @@ const knownBase = (
 }
 
 /**
- * The stores a batch writes: a transaction over fewer stores costs the page less to open. The
- * quarantine store only when a doc record is read, which may be malformed and set aside.
- */
-export const writeScope = (batch: CheckedBatch, known: Known): StoreName[] => {
-  const scope: StoreName[] = []
-  if (batch.updates.length > 0) scope.push('updates', 'docs')
-  if (batch.updates.some((u) => !known.docs.has(u.doc))) scope.push('quarantine')
-  if (batch.meta.length > 0) scope.push('meta')
-  if (batch.outbox.length > 0 || batch.acked.length > 0) scope.push('outbox')
-  // An empty batch still commits a transaction, as every write does.
-  return scope.length > 0 ? scope : ['meta']
-}
-
-/**
- * The body of `write(batch)` inside one read-write transaction over its `writeScope`: reads what the
+ * The body of `write(batch)` inside one read-write transaction over every store: reads what the
  * batch builds on and `known` does not hold (doc records, outbox order), then issues every change in
  * batch order. Returns what holds once the transaction commits, for the cache to keep.
  */
@@ -93,6 +78,7 @@ export const writeBatch = async (
   batch: CheckedBatch,
   known: Known,
 ): Promise<Written> => {
+  const outbox = tx.objectStore('outbox')
   const names = [...new Set(batch.updates.map((u) => u.doc))]
   const unknown = names.filter((doc) => !known.docs.has(doc))
   // Taken before any await: the states this write builds on.
@@ -103,10 +89,8 @@ export const writeBatch = async (
   }
   const keys = [...new Set(batch.outbox.map((e) => e.key))]
   const changesOutbox = keys.length > 0 || batch.acked.length > 0
-  // Only stores of the scope may be named: the others are not in the transaction.
-  const outbox = changesOutbox ? tx.objectStore('outbox') : undefined
   const baseOf = () => {
-    if (!outbox) return undefined
+    if (!changesOutbox) return undefined
     if (known.outbox) return knownBase(outbox, keys, known.outbox)
     return readOutboxBase(outbox, keys, known.learn)
   }
@@ -120,8 +104,8 @@ export const writeBatch = async (
     ])
 
   for (const [i, doc] of unknown.entries()) states.set(doc, read[i]!)
+  const updates = tx.objectStore('updates')
   for (const u of batch.updates) {
-    const updates = tx.objectStore('updates')
     const state = states.get(u.doc)!
     const { record } = state
     // add, not put: should a count ever be wrong, the transaction fails instead of overwriting a row.
@@ -139,13 +123,13 @@ export const writeBatch = async (
     docs.set(doc, state.record)
   }
 
+  const meta = tx.objectStore('meta')
   for (const [key, value] of batch.meta) {
-    const meta = tx.objectStore('meta')
     if (value === null) meta.delete(key)
     else meta.put(value, key)
   }
 
-  if (!base || !outbox) return { docs }
+  if (!base) return { docs }
   // A rewritten key keeps its place, as a Map would; a new one goes after every other.
   let order = base.last
   const added: string[] = []
