@@ -17,6 +17,11 @@ export interface Connection {
   /** Lets calls already made finish, then closes the database and releases the Web Lock. */
   close(): Promise<void>
   readonly closed: boolean
+  /**
+   * True while this adapter holds the database's Web Lock, so no other adapter writes it. The
+   * lock of this process (no Web Locks) does not see other tabs: false.
+   */
+  readonly exclusive: boolean
 }
 
 const closing = (error: unknown) => {
@@ -34,7 +39,16 @@ export const connect = (
 ): Connection => {
   // Taken at once, so the first adapter created wins even before its first call. Without Web Locks,
   // at least a second adapter of this process is refused.
-  const lock = locks ? takeLock(locks, database) : takeProcessLock(factory, database)
+  let held = false
+  let lost = false
+  const lock = locks
+    ? takeLock(locks, database, () => {
+        lost = true
+      }).then((release) => {
+        held = true
+        return release
+      })
+    : takeProcessLock(factory, database)
   lock.catch(() => undefined)
   let current: Live | undefined
   let opening: Promise<Live> | undefined
@@ -104,6 +118,9 @@ export const connect = (
     },
     get closed() {
       return closed
+    },
+    get exclusive() {
+      return held && !lost && !closed
     },
   }
 }

@@ -20,11 +20,12 @@ import {
   readRows,
   rowRange,
 } from './rows.js'
-import { ALL_STORES } from './schema.js'
+import { ALL_STORES, type StoreName } from './schema.js'
 import { request, transact, uniqueKeys } from './transaction.js'
 import { checkBatch, checkName } from './validate.js'
 import { defaultLocks, type LockManagerLike } from './web-lock.js'
 import { writeBatch } from './write-batch.js'
+import { writeCache } from './write-cache.js'
 
 /** Options of `indexeddbStorage`; every field has a default. */
 export interface IndexeddbStorageOptions {
@@ -74,6 +75,14 @@ export const indexeddbStorage = (options: IndexeddbStorageOptions = {}): Indexed
   const compressAbove = options.compressAbove === false ? undefined : (options.compressAbove ?? 1024)
   const rows = (doc: string) => rowRange(KeyRange, doc)
   const rowsUpTo = (doc: string, last: number) => KeyRange.bound([doc, -Infinity], [doc, last])
+  // Doc records and outbox keys as committed, so a send writes without reading first.
+  const cache = writeCache()
+  /** A read-write transaction other than a write: it changes what the cache holds. */
+  const change = <T>(
+    stores: readonly StoreName[],
+    body: (tx: IDBTransaction) => T | Promise<T>,
+    subject?: string,
+  ) => conn.use((db) => cache.change(() => transact(db, stores, 'readwrite', body)), subject)
 
   /**
    * Moves a doc's malformed rows aside, and the `damaged` ones (that would not inflate) still
@@ -81,16 +90,16 @@ export const indexeddbStorage = (options: IndexeddbStorageOptions = {}): Indexed
    */
   const setRowsAside = async (doc: string, damaged: readonly BadRow[] = []) => {
     const failed = new Map(damaged.map((d) => [(d.key as [string, number])[1], d]))
-    await conn.use(
-      (db) =>
-        transact(db, UPDATES_DOCS, 'readwrite', async (tx) => {
-          const [state, { good, bad }] = await Promise.all([
-            readDoc(tx, rows(doc), doc),
-            readRows(tx, rows(doc)),
-          ])
-          const aside = [...bad, ...good.flatMap((r) => failed.get(r.n) ?? [])]
-          if (aside.length > 0) quarantineRows(tx, doc, state, aside)
-        }),
+    await change(
+      UPDATES_DOCS,
+      async (tx) => {
+        const [state, { good, bad }] = await Promise.all([
+          readDoc(tx, rows(doc), doc),
+          readRows(tx, rows(doc)),
+        ])
+        const aside = [...bad, ...good.flatMap((r) => failed.get(r.n) ?? [])]
+        if (aside.length > 0) quarantineRows(tx, doc, state, aside)
+      },
       doc,
     )
     return corruptError(name, doc, 'A stored update')
@@ -121,14 +130,12 @@ export const indexeddbStorage = (options: IndexeddbStorageOptions = {}): Indexed
       }
     }
     if (bad.length === 0) return entries
-    await conn.use((db) =>
-      transact(db, ['outbox', 'quarantine'], 'readwrite', (tx) => {
-        for (const { key, doc, value, reason } of bad) {
-          quarantine(tx, { store: 'outbox', key, value, reason, ...(doc === undefined ? {} : { doc }) })
-          tx.objectStore('outbox').delete(key)
-        }
-      }),
-    )
+    await change(['outbox', 'quarantine'], (tx) => {
+      for (const { key, doc, value, reason } of bad) {
+        quarantine(tx, { store: 'outbox', key, value, reason, ...(doc === undefined ? {} : { doc }) })
+        tx.objectStore('outbox').delete(key)
+      }
+    })
     throw corruptError(name, bad[0]!.doc ?? String(bad[0]!.key), 'An outbox entry')
   }
 
@@ -149,12 +156,10 @@ export const indexeddbStorage = (options: IndexeddbStorageOptions = {}): Indexed
       }
       if (bad.length === 0) return list
       // Rebuild the records from their rows (counts of messages are lost), keep the old ones aside.
-      await conn.use((db) =>
-        transact(db, UPDATES_DOCS, 'readwrite', async (tx) => {
-          const states = await Promise.all(bad.map((doc) => readDoc(tx, rows(doc), doc)))
-          for (const [i, state] of states.entries()) putDoc(tx, bad[i]!, state)
-        }),
-      )
+      await change(UPDATES_DOCS, async (tx) => {
+        const states = await Promise.all(bad.map((doc) => readDoc(tx, rows(doc), doc)))
+        for (const [i, state] of states.entries()) putDoc(tx, bad[i]!, state)
+      })
       throw corruptError(name, bad[0]!, 'The doc record')
     },
 
@@ -166,7 +171,11 @@ export const indexeddbStorage = (options: IndexeddbStorageOptions = {}): Indexed
     async write(batch) {
       if (conn.closed) throw closedError(name)
       const checked = checkBatch(batch)
-      await conn.use((db) => transact(db, ALL_STORES, 'readwrite', (tx) => writeBatch(tx, KeyRange, checked)))
+      await conn.use((db) =>
+        cache.write(db, conn.exclusive, (known) =>
+          transact(db, ALL_STORES, 'readwrite', (tx) => writeBatch(tx, KeyRange, checked, known)),
+        ),
+      )
     },
 
     async getMeta(key) {
@@ -175,15 +184,13 @@ export const indexeddbStorage = (options: IndexeddbStorageOptions = {}): Indexed
         transact(db, ['meta'], 'readonly', (tx) => request(tx.objectStore('meta').get(key))),
       )
       if (value === undefined || typeof value === 'string') return value
-      await conn.use((db) =>
-        transact(db, ['meta', 'quarantine'], 'readwrite', async (tx) => {
-          const meta = tx.objectStore('meta')
-          const now = await request(meta.get(key))
-          if (now === undefined || typeof now === 'string') return
-          quarantine(tx, { store: 'meta', key, value: now, reason: 'meta value is not a string' })
-          meta.delete(key)
-        }),
-      )
+      await change(['meta', 'quarantine'], async (tx) => {
+        const meta = tx.objectStore('meta')
+        const now = await request(meta.get(key))
+        if (now === undefined || typeof now === 'string') return
+        quarantine(tx, { store: 'meta', key, value: now, reason: 'meta value is not a string' })
+        meta.delete(key)
+      })
       throw corruptError(name, key, 'The meta value')
     },
 
@@ -233,41 +240,41 @@ export const indexeddbStorage = (options: IndexeddbStorageOptions = {}): Indexed
       }
       const value = await pack(merged, compressAbove)
       const last = good.at(-1)!.n
-      await conn.use(
-        (db) =>
-          transact(db, UPDATES_DOCS, 'readwrite', async (tx) => {
-            const updates = tx.objectStore('updates')
-            const [state, count] = await Promise.all([
-              readDoc(tx, rows(doc), doc),
-              request(updates.count(rowsUpTo(doc, last))),
-            ])
-            if (count !== good.length) return
-            updates.delete(rowsUpTo(doc, last))
-            updates.add(value, [doc, state.record.next])
-            const updatesLeft = state.record.updates - good.length + 1
-            state.record = { ...state.record, updates: updatesLeft, next: state.record.next + 1 }
-            putDoc(tx, doc, state)
-          }),
+      await change(
+        UPDATES_DOCS,
+        async (tx) => {
+          const updates = tx.objectStore('updates')
+          const [state, count] = await Promise.all([
+            readDoc(tx, rows(doc), doc),
+            request(updates.count(rowsUpTo(doc, last))),
+          ])
+          if (count !== good.length) return
+          updates.delete(rowsUpTo(doc, last))
+          updates.add(value, [doc, state.record.next])
+          const updatesLeft = state.record.updates - good.length + 1
+          state.record = { ...state.record, updates: updatesLeft, next: state.record.next + 1 }
+          putDoc(tx, doc, state)
+        },
         doc,
       )
     },
 
     async drop(doc) {
       checkName(doc, 'A doc name')
-      await conn.use(
-        (db) =>
-          transact(db, ALL_STORES, 'readwrite', async (tx) => {
-            tx.objectStore('updates').delete(rows(doc))
-            tx.objectStore('docs').delete(doc)
-            const outbox = tx.objectStore('outbox')
-            const held = tx.objectStore('quarantine')
-            const [entries, setAside] = await Promise.all([
-              request(outbox.index('doc').getAllKeys(doc)),
-              request(held.index('doc').getAllKeys(doc)),
-            ])
-            for (const key of entries) outbox.delete(key)
-            for (const key of setAside) held.delete(key)
-          }),
+      await change(
+        ALL_STORES,
+        async (tx) => {
+          tx.objectStore('updates').delete(rows(doc))
+          tx.objectStore('docs').delete(doc)
+          const outbox = tx.objectStore('outbox')
+          const held = tx.objectStore('quarantine')
+          const [entries, setAside] = await Promise.all([
+            request(outbox.index('doc').getAllKeys(doc)),
+            request(held.index('doc').getAllKeys(doc)),
+          ])
+          for (const key of entries) outbox.delete(key)
+          for (const key of setAside) held.delete(key)
+        },
         doc,
       )
     },

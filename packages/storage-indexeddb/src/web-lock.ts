@@ -21,18 +21,40 @@ export const defaultLocks = (): LockManagerLike | undefined =>
  * Takes the exclusive lock `tidings:<database>` if nobody holds it, and keeps it until the returned
  * release function runs. Rejects with `storage/locked` when another tab or worker holds it: the
  * request does not queue, so a second tab learns at once that it must attach to the first.
+ * @remarks `onLost` runs if the lock ends before its release: another context stole it
+ * (`steal: true`), so this adapter may no longer be the only writer.
  */
-export const takeLock = (locks: LockManagerLike, database: string): Promise<() => void> =>
+export const takeLock = (
+  locks: LockManagerLike,
+  database: string,
+  onLost: () => void = () => undefined,
+): Promise<() => void> =>
   new Promise((resolve, reject) => {
+    let held = false
+    let released = false
     locks
       .request(`tidings:${database}`, { ifAvailable: true }, (lock) => {
         if (lock === null) {
           reject(lockedError(database))
           return undefined
         }
-        return new Promise<void>((release) => resolve(release))
+        held = true
+        return new Promise<void>((release) =>
+          resolve(() => {
+            released = true
+            release()
+          }),
+        )
       })
-      .catch(reject)
+      .then(
+        () => {
+          if (held && !released) onLost()
+        },
+        (error: unknown) => {
+          if (held && !released) onLost()
+          reject(error)
+        },
+      )
   })
 
 /** Databases held by an adapter of this process (this page, worker or Node), per IndexedDB factory. */
