@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import type { Fanout, FanoutSink } from '@tidings/server'
+import type { Fanout, FanoutSink } from '@tidings/protocol'
 import { Redis } from 'ioredis'
 
 /** Options of `redisFanout`. */

@@ -1,3 +1,4 @@
+export type { Fanout, FanoutSink } from './fanout.js'
 export {
   decodeFrame,
   encodeFrame,
