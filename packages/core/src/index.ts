@@ -75,7 +75,7 @@ export type {
   UpdateWrite,
   WriteBatch,
 } from './storage.js'
-export { checkBatch, checkClaims, copyBatch } from './storage-batch.js'
+export { checkBatch, checkClaims, copyBatch, mergeStoredRows, queueCheckedWrite } from './storage-batch.js'
 export type {
   ConnectionState,
   DocVector,

@@ -1,8 +1,7 @@
 import { TidingsError } from './errors.js'
 import { NameLocks } from './name-locks.js'
 import type { DocInfo, OutboxEntry, StorageAdapter, StoredUpdate, WriteBatch } from './storage.js'
-import { checkClaims } from './storage-batch.js'
-import { mergeUpdatesTree } from './updates.js'
+import { checkClaims, mergeStoredRows } from './storage-batch.js'
 
 interface DocRows {
   rows: StoredUpdate[]
@@ -42,15 +41,10 @@ class Slab {
 /** Replaces the rows from index `from` on with one merged row; nothing when fewer than two. */
 const mergeRows = (doc: string, entry: DocRows, from: number): void => {
   if (entry.rows.length - from < 2) return
-  let merged: Uint8Array
-  try {
-    merged = mergeUpdatesTree(entry.rows.slice(from).map((r) => r.update))
-  } catch (cause) {
-    throw new TidingsError('storage/corrupt', `Stored updates of ${doc} could not be merged.`, {
-      subject: doc,
-      cause,
-    })
-  }
+  const merged = mergeStoredRows(
+    doc,
+    entry.rows.slice(from).map((r) => r.update),
+  )
   entry.rows.length = from
   entry.rows.push({ n: entry.next++, update: merged })
 }

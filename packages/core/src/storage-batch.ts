@@ -1,5 +1,6 @@
 import { TidingsError } from './errors.js'
 import type { WriteBatch } from './storage.js'
+import { mergeUpdatesTree } from './updates.js'
 
 const refuse = (what: string) => {
   throw new TidingsError('input/invalid', `write(batch) refused: ${what}. Nothing was stored.`)
@@ -52,4 +53,32 @@ export const checkClaims = (claims: Readonly<Record<string, string>>): void => {
     if (typeof value !== 'string')
       throw new TidingsError('input/invalid', `claimMeta refused: the value of ${key} is not a string.`)
   }
+}
+
+/**
+ * Merges a doc's stored rows into one update for compaction; rows Yjs cannot merge are reported as
+ * `storage/corrupt` naming the doc.
+ */
+export const mergeStoredRows = (doc: string, updates: readonly Uint8Array[]): Uint8Array => {
+  try {
+    return mergeUpdatesTree([...updates])
+  } catch (cause) {
+    throw new TidingsError('storage/corrupt', `The stored updates of ${doc} cannot be merged.`, {
+      subject: doc,
+      cause,
+    })
+  }
+}
+
+/** What a group-committing adapter's `write` does: check the batch, then queue a private copy. */
+export const queueCheckedWrite = (
+  writes: { push(batch: WriteBatch): Promise<void> },
+  batch: WriteBatch,
+): Promise<void> => {
+  try {
+    checkBatch(batch)
+  } catch (error) {
+    return Promise.reject(error)
+  }
+  return writes.push(copyBatch(batch))
 }

@@ -1,6 +1,6 @@
 import {
   type DocInfo,
-  mergeUpdatesTree,
+  mergeStoredRows,
   type OutboxEntry,
   type StorageAdapter,
   TidingsError,
@@ -229,15 +229,10 @@ export const indexeddbStorage = (options: IndexeddbStorageOptions = {}): Indexed
       // compaction), nothing changes.
       const good = await loadRows(doc)
       if (good.length < 2) return
-      let merged: Uint8Array
-      try {
-        merged = mergeUpdatesTree(good.map((r) => r.update))
-      } catch (cause) {
-        throw new TidingsError('storage/corrupt', `The stored updates of ${doc} cannot be merged.`, {
-          subject: doc,
-          cause,
-        })
-      }
+      const merged = mergeStoredRows(
+        doc,
+        good.map((r) => r.update),
+      )
       const value = await pack(merged, compressAbove)
       const last = good.at(-1)!.n
       await change(

@@ -1,13 +1,12 @@
 import {
-  checkBatch,
   checkClaims,
-  copyBatch,
   type DocInfo,
   GroupCommit,
   type Lane,
-  mergeUpdatesTree,
+  mergeStoredRows,
   NameLocks,
   type OutboxEntry,
+  queueCheckedWrite,
   type StorageAdapter,
   type StoredUpdate,
   TidingsError,
@@ -150,15 +149,10 @@ export const postgresStorage = (options: PostgresStorageOptions): PostgresStorag
       if (!lock.rows[0]?.got) return
       const { rows } = await client.query<{ n: string; update: Buffer }>(sql.selectRows, [doc, -1])
       if (rows.length < 2) return
-      let merged: Uint8Array
-      try {
-        merged = mergeUpdatesTree(rows.map((r) => r.update))
-      } catch (cause) {
-        throw new TidingsError('storage/corrupt', `The stored updates of ${doc} cannot be merged.`, {
-          subject: doc,
-          cause,
-        })
-      }
+      const merged = mergeStoredRows(
+        doc,
+        rows.map((r) => r.update),
+      )
       // Only the rows read: rows other processes append meanwhile stay, after the merged one.
       const deleted = await client.query(sql.deleteRowsUpTo, [doc, rows[rows.length - 1]!.n])
       const next = await client.query<{ n: string }>(sql.compacted, [doc, deleted.rowCount ?? 0])
@@ -207,12 +201,7 @@ export const postgresStorage = (options: PostgresStorageOptions): PostgresStorag
     },
     write(batch) {
       if (closed) return Promise.reject(closedError(where))
-      try {
-        checkBatch(batch)
-      } catch (error) {
-        return Promise.reject(error)
-      }
-      return writes.push(copyBatch(batch))
+      return queueCheckedWrite(writes, batch)
     },
     getMeta(key) {
       return run(async () => {

@@ -1,14 +1,13 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import {
-  checkBatch,
   checkClaims,
-  copyBatch,
   type DocInfo,
   GroupCommit,
-  mergeUpdatesTree,
+  mergeStoredRows,
   NameLocks,
   type OutboxEntry,
+  queueCheckedWrite,
   type StorageAdapter,
   type StoredUpdate,
   TidingsError,
@@ -181,15 +180,10 @@ export const sqliteStorage = (options: SqliteStorageOptions): SqliteStorage => {
       return bad
     }
     if (good.length < 2) return []
-    let merged: Uint8Array
-    try {
-      merged = mergeUpdatesTree(good.map((r) => r.update))
-    } catch (cause) {
-      throw new TidingsError('storage/corrupt', `The stored updates of ${doc} cannot be merged.`, {
-        subject: doc,
-        cause,
-      })
-    }
+    const merged = mergeStoredRows(
+      doc,
+      good.map((r) => r.update),
+    )
     const row = await encodeCompactedRow(merged, compressAbove)
     if (closed) throw closedError(path)
     replaceRows.immediate(doc, good.at(-1)!.n, good.length, row)
@@ -285,12 +279,7 @@ export const sqliteStorage = (options: SqliteStorageOptions): SqliteStorage => {
     },
     write(batch) {
       if (closed) return Promise.reject(closedError(path))
-      try {
-        checkBatch(batch)
-      } catch (error) {
-        return Promise.reject(error)
-      }
-      return writes.push(copyBatch(batch))
+      return queueCheckedWrite(writes, batch)
     },
     getMeta(key) {
       return run(() => {
