@@ -1,20 +1,12 @@
 import { writeFileSync } from 'node:fs'
-import type { Row } from './rows.js'
+import type { PartRecord, Row } from './rows.js'
 import { markdownTable } from './table.js'
 
 export interface Report {
   readonly date: string
   readonly command: string
   readonly machine: readonly string[]
-  readonly parts: readonly {
-    readonly part: string
-    readonly date: string
-    readonly durationMs: number
-    readonly machine: readonly string[]
-    readonly title: string
-    readonly body: string
-    readonly rows: readonly Row[]
-  }[]
+  readonly parts: readonly PartRecord[]
 }
 
 const fmt = (n: number | null): string =>

@@ -85,3 +85,14 @@ export const verdicts = (rows: readonly Row[]): string =>
     .join('\n')
 
 const fmt = (n: number): string => (Number.isFinite(n) ? Number(n.toPrecision(3)).toString() : 'n/a')
+
+/** What one part left in latest.json: its rows, its RESULTS.md section and when it ran. */
+export interface PartRecord {
+  readonly part: string
+  readonly date: string
+  readonly durationMs: number
+  readonly machine: readonly string[]
+  readonly title: string
+  readonly body: string
+  readonly rows: readonly Row[]
+}

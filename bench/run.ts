@@ -4,19 +4,11 @@ import { dirname } from 'node:path'
 import { describeMachine } from './machine.js'
 import { PARTS } from './parts.js'
 import type { Report } from './results.js'
-import type { Row, RunOptions } from './rows.js'
-import { log, now } from './workload.js'
+import type { PartRecord, Row, RunOptions } from './rows.js'
 
-/** What one part left in latest.json: its rows, its RESULTS.md section and when it ran. */
-export interface PartRecord {
-  readonly part: string
-  readonly date: string
-  readonly durationMs: number
-  readonly machine: readonly string[]
-  readonly title: string
-  readonly body: string
-  readonly rows: readonly Row[]
-}
+export type { PartRecord } from './rows.js'
+
+import { log, now } from './workload.js'
 
 /** `bench/results/latest.json`: every row of the last run of each part, newest run merged in. */
 export interface Latest {
