@@ -13,10 +13,14 @@ const here = fileURLToPath(new URL('.', import.meta.url))
 const root = join(here, '../..')
 
 const runAndKill = async (path: string, seed: number, after: number): Promise<string[]> => {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'compact-child.ts'), path, String(seed)], {
-    cwd: root,
-    env: { ...process.env, TSX_TSCONFIG_PATH: join(root, 'tsconfig.json') },
-  })
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(here, 'compact-child.ts'), path, String(seed)],
+    {
+      cwd: root,
+      env: { ...process.env, TSX_TSCONFIG_PATH: join(root, 'tsconfig.json') },
+    },
+  )
   let out = ''
   let err = ''
   child.stdout.on('data', (d) => (out += d))
@@ -67,22 +71,25 @@ describe('kill -9 during compaction', () => {
       const { client, errors } = offlineClient(path)
       const convo = await client.open('kill-room')
       while (await convo.loadOlder()) {}
-      const ids = convo.messages().map((m) => m.id)
+      const ids = convo.messages().map((m): string => m.id)
       expect(errors.map((e) => e.code)).toEqual([])
       expect(sent.filter((id) => !ids.includes(id))).toEqual([])
-      const pending = convo.pending().map((m) => m.id)
+      const pending = convo.pending().map((m): string => m.id)
       expect(new Set(pending).size).toBe(pending.length)
       expect(sent.filter((id) => !pending.includes(id))).toEqual([])
       await client.close()
       const twice = [...rowsPerKey(path)].filter(([, n]) => n > 1)
       expect(twice).toEqual([])
-      const counted = rawDb(path, (db) =>
-        (db.prepare(`select sum(messages) as n from docs`).get() as { n: number }).n,
+      const counted = rawDb(
+        path,
+        (db) => (db.prepare(`select sum(messages) as n from docs`).get() as { n: number }).n,
       )
       expect(counted).toBe(ids.length)
     }
     expect(sent.length).toBeGreaterThan(1300)
     // The kills hit a doc that compaction had deflated (else this attacked nothing new).
-    expect(rawDb(path, (db) => db.prepare('select count(*) as n from updates where codec = 1').get())).toEqual({ n: 1 })
+    expect(
+      rawDb(path, (db) => db.prepare('select count(*) as n from updates where codec = 1').get()),
+    ).toEqual({ n: 1 })
   })
 })

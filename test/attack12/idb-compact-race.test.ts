@@ -38,7 +38,7 @@ describe('IndexedDB sends racing compaction', () => {
     const again = createClient({ user: 'ann', storage: browser.open({ name: 'race', locks }) })
     const c = await again.open(ROOM)
     while (await c.loadOlder()) {}
-    const shown = c.messages().map((m) => m.id)
+    const shown = c.messages().map((m): string => m.id)
     expect(ids.filter((id) => !shown.includes(id))).toEqual([])
     expect(shown).toHaveLength(N)
     await new Promise<void>((resolve) => {

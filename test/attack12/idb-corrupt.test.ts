@@ -1,6 +1,6 @@
 import { isTidingsError } from '@tidings/core'
-import { IDBKeyRange } from 'fake-indexeddb'
 import { chatText } from '@tidings/testing'
+import { IDBKeyRange } from 'fake-indexeddb'
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { fakeBrowser, rawOpen, rawRequest } from '../../packages/storage-indexeddb/test/helpers.js'
@@ -9,7 +9,6 @@ import { fakeBrowser, rawOpen, rawRequest } from '../../packages/storage-indexed
 // raw deflate has none either. Flip one byte of the stored deflated bytes at many places: each load
 // must either fail with storage/corrupt or return exactly the messages that were written, never a
 // message whose text silently changed.
-const DOC = 'c/normal/1'
 const COUNT = 300
 
 const texts = (() => {
@@ -21,7 +20,8 @@ const updatesOf = () => {
   const doc = new Y.Doc()
   const updates: Uint8Array[] = []
   doc.on('update', (u: Uint8Array) => updates.push(u))
-  texts.forEach((text, i) => doc.getMap('m').set(`dev.${i + 1}`, { author: 'ann', body: { text } }))
+  for (const [i, text] of texts.entries())
+    doc.getMap('m').set(`dev.${i + 1}`, { author: 'ann', body: { text } })
   return updates
 }
 
@@ -70,11 +70,13 @@ describe('a flipped byte in an IndexedDB compressed row', () => {
       }
       for (const [id, record] of Object.entries(loaded)) {
         const i = Number(id.split('.')[1]) - 1
-        if (record?.body?.text !== texts[i]) changed.push(`byte ${at}: ${id} reads ${JSON.stringify(record?.body?.text)?.slice(0, 40)}`)
+        if (record?.body?.text !== texts[i])
+          changed.push(`byte ${at}: ${id} reads ${JSON.stringify(record?.body?.text)?.slice(0, 40)}`)
       }
     }
     await storage.close()
-    const positions_ = (what: RegExp) => new Set(changed.filter((c) => what.test(c)).map((c) => c.split(':')[0])).size
+    const positions_ = (what: RegExp) =>
+      new Set(changed.filter((c) => what.test(c)).map((c) => c.split(':')[0])).size
     console.log({ refused, unapplicable: positions_(/cannot apply/), silentlyChanged: positions_(/ reads /) })
     expect(changed).toEqual([])
   })

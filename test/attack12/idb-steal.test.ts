@@ -65,10 +65,10 @@ describe('a stolen Web Lock with two live tabs on one IndexedDB database', () =>
     while (await convo.loadOlder()) {}
     const shared = [...sent].filter(([, bodies]) => bodies.length > 1)
     expect(shared).toEqual([])
-    const stored = new Map(convo.messages().map((m) => [m.id, (m.body as { text: string }).text]))
+    const stored = new Map(convo.messages().map((m) => [m.id as string, (m.body as { text: string }).text]))
     const lost = [...sent].filter(([id, [text]]) => stored.get(id) !== text)
     expect(lost).toEqual([])
-    const pending = convo.pending().map((m) => m.id)
+    const pending = convo.pending().map((m): string => m.id)
     expect([...sent.keys()].filter((id) => !pending.includes(id))).toEqual([])
     await c.close()
   })

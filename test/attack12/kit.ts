@@ -1,6 +1,6 @@
-import { type AuthResult, createServer, type Limits, type TidingsServer } from '@tidings/server'
 import { memoryStorage, type OutboxEntry, type StorageAdapter } from '@tidings/core'
 import { decodeFrame, encodeFrame, type Frame } from '@tidings/protocol'
+import { type AuthResult, createServer, type Limits, type TidingsServer } from '@tidings/server'
 import { afterEach } from 'vitest'
 import WebSocket from 'ws'
 import { body, device, waitFor } from '../e2e/helpers.js'
@@ -21,7 +21,7 @@ export interface AuthPolicy {
   /** `token → conversation` pairs refused at subscribe. */
   readonly refusedRooms: Set<string>
   /** While set, every connection-level `authenticate` waits for it. */
-  gate?: Promise<void>
+  gate?: Promise<void> | undefined
 }
 
 export const policy = (): AuthPolicy => ({ revoked: new Set(), throwing: new Set(), refusedRooms: new Set() })

@@ -13,18 +13,25 @@ const PERIOD = 1000
 
 const writeBacklog = async (path: string, periods: number, perPeriod: number) => {
   let now = Date.now() - 3_600_000
-  const client = createClient({ user: 'ann', storage: sqliteStorage({ path }), periodMs: PERIOD, clock: { now: () => now } })
+  const client = createClient({
+    user: 'ann',
+    storage: sqliteStorage({ path }),
+    periodMs: PERIOD,
+    clock: { now: () => now },
+  })
   const convo = await client.open(ROOM)
   const ids: string[] = []
   for (let p = 0; p < periods; p++) {
-    for (let i = 0; i < perPeriod; i++) ids.push((await convo.send({ text: `p${p} m${i}` }, { priority: i % 5 === 0 ? 'low' : 'normal' })).id)
+    for (let i = 0; i < perPeriod; i++)
+      ids.push((await convo.send({ text: `p${p} m${i}` }, { priority: i % 5 === 0 ? 'low' : 'normal' })).id)
     now += PERIOD
   }
   await client.close()
   return ids
 }
 
-const reopen = (path: string) => createClient({ user: 'ann', storage: sqliteStorage({ path }), periodMs: PERIOD })
+const reopen = (path: string) =>
+  createClient({ user: 'ann', storage: sqliteStorage({ path }), periodMs: PERIOD })
 
 describe('reopening offline with a backlog over many period docs', () => {
   it('pending() completes to every message once; older ones load as pending', async () => {
@@ -62,7 +69,7 @@ describe('reopening offline with a backlog over many period docs', () => {
     const c2 = await second.open(ROOM)
     all.push((await c2.send({ text: 'after the second reopen' }, { priority: 'urgent' })).id)
     while (await c2.loadOlder()) {}
-    const shown = new Set(c2.messages().map((m) => m.id))
+    const shown = new Set(c2.messages().map((m): string => m.id))
     expect(all.filter((id) => !shown.has(id))).toEqual([])
     await new Promise<void>((resolve) => {
       const check = () => c2.pending().length >= all.length

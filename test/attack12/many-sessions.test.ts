@@ -12,7 +12,9 @@ const ROOM = 'sessions-room'
 const SESSIONS = 24
 
 describe('a backlog written over many offline sessions', () => {
-  it('arrives whole though one merged update would carry too many new clientIDs', { timeout: 45_000 }, async () => {
+  it('arrives whole though one merged update would carry too many new clientIDs', {
+    timeout: 45_000,
+  }, async () => {
     const server = await startServer()
     const path = join(tempDir(), 'phone.db')
     const ids: string[] = []
@@ -27,10 +29,14 @@ describe('a backlog written over many offline sessions', () => {
     await bob.client.whenSynced()
     const ann = device(server.url, 'ann', { path })
     const a = await ann.client.open(ROOM)
-    await waitFor(() => ids.every((id) => b.messages().some((m) => m.id === id)), 'every session message at bob', {
-      watch: [b],
-      timeout: 30_000,
-    })
+    await waitFor(
+      () => ids.every((id) => b.messages().some((m) => m.id === id)),
+      'every session message at bob',
+      {
+        watch: [b],
+        timeout: 30_000,
+      },
+    )
     await waitFor(() => a.pending().length === 0, 'the outbox drained', { watch: [a], timeout: 10_000 })
     // A client that dropped its link on every refusal would show many connects.
     const connects = ann.states.filter((s) => s.state === 'syncing').length

@@ -49,7 +49,9 @@ describe('a merged frame the server refuses for one of its entries', () => {
     await waitFor(() => s.pending().length === 0, 'the outbox empty', { watch: [s], timeout: 20_000 })
     expect(all.map((id) => s.status(id)).filter((st) => st === 'pending' || st === 'expired')).toEqual([])
     // A good entry forwarded twice would mean the merged frame was half applied, then resent.
-    expect(good.filter((id) => (counts.get(id) ?? 0) !== 1).map((id) => `${id}×${counts.get(id) ?? 0}`)).toEqual([])
+    expect(
+      good.filter((id) => (counts.get(id) ?? 0) !== 1).map((id) => `${id}×${counts.get(id) ?? 0}`),
+    ).toEqual([])
     expect(server.errors).toEqual([])
   })
 })

@@ -25,7 +25,8 @@ describe('a flood behind a pending auth', () => {
     socket.send({ type: 'update', doc: alice.entry.doc, ref: 1, update: alice.entry.update })
     for (let i = 0; i < FRAMES; i++) socket.send({ type: 'ping', time: i })
     const junk = new Uint8Array(FRAME).fill(7)
-    for (let i = 0; i < FRAMES; i++) socket.send({ type: 'update', doc: alice.entry.doc, ref: 2 + i, update: junk })
+    for (let i = 0; i < FRAMES; i++)
+      socket.send({ type: 'update', doc: alice.entry.doc, ref: 2 + i, update: junk })
     const written = FRAMES * FRAME
     // Give the server time to read whatever it is willing to read.
     await new Promise((resolve) => setTimeout(resolve, 1000))

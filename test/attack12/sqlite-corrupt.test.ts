@@ -27,7 +27,10 @@ beforeAll(async () => {
   urgentId = (await convo.send({ text: 'urgent, in its own doc' }, { priority: 'urgent' })).id
   for (let i = 0; i < N; i++) await convo.send({ text: `${i} ${text()} ${text()} ${text()}` })
   await client.close()
-  const lane = rawDb(base, (db) => db.prepare(`select doc from docs where doc like '%/normal/%'`).get() as { doc: string })
+  const lane = rawDb(
+    base,
+    (db) => db.prepare(`select doc from docs where doc like '%/normal/%'`).get() as { doc: string },
+  )
   const storage = sqliteStorage({ path: base })
   await storage.compact(lane.doc)
   await storage.close()
@@ -52,7 +55,8 @@ const openDamaged = async (damage: Damage) => {
       row.doc,
       row.n,
     )
-    if (change.fixCrc) db.prepare('update updates set crc = ? where doc = ? and n = ?').run(crc32(blob), row.doc, row.n)
+    if (change.fixCrc)
+      db.prepare('update updates set crc = ? where doc = ? and n = ?').run(crc32(blob), row.doc, row.n)
   })
   const { client, errors } = offlineClient(path)
   const convo = await client.open(ROOM)
@@ -80,8 +84,14 @@ describe('a damaged compressed row', () => {
   const cases: [string, Damage][] = [
     ['a flipped byte (checksum left)', (row) => ({ blob: flip(row.blob, 40) })],
     ['a flipped byte with the checksum rewritten', (row) => ({ blob: flip(row.blob, 40), fixCrc: true })],
-    ['a flipped byte near the end, checksum rewritten', (row) => ({ blob: flip(row.blob, row.blob.length - 3), fixCrc: true })],
-    ['truncated, checksum rewritten', (row) => ({ blob: row.blob.subarray(0, row.blob.length >> 1), fixCrc: true })],
+    [
+      'a flipped byte near the end, checksum rewritten',
+      (row) => ({ blob: flip(row.blob, row.blob.length - 3), fixCrc: true }),
+    ],
+    [
+      'truncated, checksum rewritten',
+      (row) => ({ blob: row.blob.subarray(0, row.blob.length >> 1), fixCrc: true }),
+    ],
     ['the codec marker set to raw', () => ({ codec: 0 })],
     ['an unknown codec marker', () => ({ codec: 9 })],
   ]
@@ -115,22 +125,25 @@ describe('a damaged compressed row', () => {
     ['the codec marker set to raw', () => ({ codec: 0 }), true],
   ]
   for (const [name, damage, finding] of sendsAfter) {
-    ;(finding ? it.fails : it)(`after ${name}, the doc takes sends again; they survive compaction and reopen`, async () => {
-      const first = await openDamaged(damage)
-      await first.client.close()
-      const { client, path } = { client: offlineClient(first.path).client, path: first.path }
-      const convo = await client.open(ROOM)
-      const later: string[] = []
-      for (let i = 0; i < 300; i++) later.push((await convo.send({ text: `later ${i} ${text()}` })).id)
-      await client.close()
-      const storage = sqliteStorage({ path })
-      for (const doc of await storage.listDocs(ROOM)) await storage.compact(doc.doc).catch(() => undefined)
-      await storage.close()
-      const again = offlineClient(path)
-      const reopened = await again.client.open(ROOM)
-      while (await reopened.loadOlder()) {}
-      const ids = new Set(reopened.messages().map((m) => m.id))
-      expect(later.filter((id) => !ids.has(id))).toEqual([])
-    })
+    ;(finding ? it.fails : it)(
+      `after ${name}, the doc takes sends again; they survive compaction and reopen`,
+      async () => {
+        const first = await openDamaged(damage)
+        await first.client.close()
+        const { client, path } = { client: offlineClient(first.path).client, path: first.path }
+        const convo = await client.open(ROOM)
+        const later: string[] = []
+        for (let i = 0; i < 300; i++) later.push((await convo.send({ text: `later ${i} ${text()}` })).id)
+        await client.close()
+        const storage = sqliteStorage({ path })
+        for (const doc of await storage.listDocs(ROOM)) await storage.compact(doc.doc).catch(() => undefined)
+        await storage.close()
+        const again = offlineClient(path)
+        const reopened = await again.client.open(ROOM)
+        while (await reopened.loadOlder()) {}
+        const ids = new Set(reopened.messages().map((m): string => m.id))
+        expect(later.filter((id) => !ids.has(id))).toEqual([])
+      },
+    )
   }
 })

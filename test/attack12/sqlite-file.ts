@@ -37,7 +37,8 @@ export const offlineClient = (path: string) => {
 
 /** Copies a closed SQLite file (and any WAL beside it) to `to`. */
 export const copyDb = (from: string, to: string) => {
-  for (const suffix of ['', '-wal', '-shm']) if (existsSync(from + suffix)) copyFileSync(from + suffix, to + suffix)
+  for (const suffix of ['', '-wal', '-shm'])
+    if (existsSync(from + suffix)) copyFileSync(from + suffix, to + suffix)
 }
 
 /** Runs `fn` on the raw database file (the client must be closed). */
