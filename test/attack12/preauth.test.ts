@@ -107,4 +107,17 @@ describe('frames held behind auth', () => {
     expect(watcher.messages().map((m) => m.id)).not.toContain(alice.message.id)
     expect(await stored()).not.toContain(alice.message.id)
   })
+
+  it("a valid token announcing another user's device drops the frames behind it", async () => {
+    const { alice, watcher, stored, server } = await setup()
+    const socket = await rawSocket(server.url)
+    socket.send({ type: 'auth', token: 't-mallory', device: alice.deviceId })
+    socket.send({ type: 'subscribe', conversation: ROOM, version: 0 })
+    socket.send({ type: 'update', doc: alice.entry.doc, ref: 3, update: alice.entry.update })
+    await waitFor(() => socket.closed.code !== undefined, 'the socket closed')
+    expect(socket.frames.filter((f) => f.type === 'ack' || f.type === 'manifest')).toEqual([])
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    expect(watcher.messages().map((m) => m.id)).not.toContain(alice.message.id)
+    expect(await stored()).not.toContain(alice.message.id)
+  })
 })
