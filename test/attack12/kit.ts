@@ -68,20 +68,27 @@ export const rawSocket = async (url: string) => {
 }
 
 /**
- * Alice, a member whose device the server knows: she synced `room` once, then wrote `text` offline.
- * Returns her device id and the outbox entry that carries the message, as her transport would send it.
+ * Alice, a member whose device the server knows: she synced `room` once, then wrote `texts` offline
+ * (urgent). Returns her device id, the messages and the outbox entries that carry them, in order.
  */
-export const aliceOfflineMessage = async (url: string, room: string, text: string) => {
+export const aliceOfflineMessages = async (url: string, room: string, texts: readonly string[]) => {
   const alice = device(url, 'alice')
   await alice.client.open(room)
   await alice.client.whenSynced()
   alice.offline()
   const convo = await alice.client.open(room)
-  const message = await convo.send(body(text), { priority: 'urgent' })
-  const entries = await alice.storage.outbox()
-  const entry = entries.find((e) => e.messages.includes(message.id)) as OutboxEntry
+  const messages = []
+  for (const text of texts) messages.push(await convo.send(body(text), { priority: 'urgent' }))
+  const outbox = await alice.storage.outbox()
+  const entries = messages.map((m) => outbox.find((e) => e.messages.includes(m.id)) as OutboxEntry)
   await alice.close()
-  return { deviceId: alice.client.device as string, message, entry }
+  return { deviceId: alice.client.device as string, messages, entries }
+}
+
+/** One offline message of Alice's: see `aliceOfflineMessages`. */
+export const aliceOfflineMessage = async (url: string, room: string, text: string) => {
+  const { deviceId, messages, entries } = await aliceOfflineMessages(url, room, [text])
+  return { deviceId, message: messages[0]!, entry: entries[0]! }
 }
 
 /** A fresh device of `user` that opens `room` and syncs: what the server holds, through the public API. */
