@@ -122,4 +122,24 @@ describe.skipIf(skip !== undefined)('a check on one process right after a commit
       )
     }
   })
+
+  it('refuses structs under a clientID another user bound through the other process an instant before', async () => {
+    const isolated = isolation()
+    const [a, b] = [await startNode(isolated), await startNode(isolated)]
+    const alice = await member(a.url, 't-alice', 'alice', 'alicedev1')
+    const mallory = await member(b.url, 't-mallory', 'mallory', 'mallory1')
+    const answers: string[] = []
+    for (let round = 0; round < ROUNDS; round++) {
+      const lane = laneDoc('room', round % 2 === 0 ? 'normal' : 'low')
+      const other = laneDoc('room', round % 2 === 0 ? 'high' : 'urgent')
+      const fresh = alice.device.fresh()
+      const message = fresh.message(lane, `bound ${round}`)
+      await acked(alice, lane, message.update)
+      // At once through b, in another doc of the conversation: mallory's message under alice's clientID.
+      const forged = mallory.device.fresh()
+      forged.doc(other).clientID = fresh.doc(lane).clientID
+      answers.push(refusalCode(await mallory.client.update(other, forged.message(other, 'mine').update)))
+    }
+    expect(answers).toEqual(Array(ROUNDS).fill('permission/denied'))
+  })
 })
