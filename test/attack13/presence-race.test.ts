@@ -55,4 +55,36 @@ describe.skipIf(skip !== undefined)('presence ids raced across processes', () =>
     // One owner per id, the same on both processes.
     expect(verdicts.filter((v) => v !== 'alice|alice' && v !== 'mallory|mallory')).toEqual([])
   })
+
+  // FINDING (attack13 #6): awareness ids are public to members (every presence frame names them).
+  // A process that starts (or restarts after a crash) knows no owner for alice's id until her next
+  // state reaches it: mallory, connected there first, takes the id; that process's clients then
+  // see mallory's state under alice's id and never alice's again (her relayed states are refused
+  // there). One server refuses mallory ("nobody else may overwrite alice's awareness id").
+  it.fails('keeps a live awareness id its owner’s on a process started after she introduced it', async () => {
+    const isolated = isolation()
+    const a = await startNode(isolated)
+    const alice = await member(a.url, 't-alice', 'alice', 'alicedev1')
+    const id = 4242
+    const say = (who: { client: TestClient }, clock: number, text: string) =>
+      who.client.send({
+        type: 'awareness',
+        conversation: 'room',
+        update: encodeAwareness([{ client: id, clock, state: { text } }]),
+      })
+    say(alice, 1, 'alice online')
+    await alice.client.ping()
+    // A process joins the cluster (a scale-up, or one restarted after kill -9).
+    const c = await startNode(isolated)
+    const mallory = await member(c.url, 't-mallory', 'mallory', 'mallory1')
+    const observer = await member(c.url, 't-bob', 'bob', 'bobdev01')
+    say(mallory, 2, 'not alice')
+    await mallory.client.ping()
+    say(alice, 3, 'alice typing')
+    await alice.client.ping()
+    await until(() => ownerSeen(observer.client, id) !== undefined, 'the observer told of the id')
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    expect(ownerSeen(observer.client, id)).toBe('alice')
+    expect(mallory.client.errors().map((e) => e.code)).toContain('permission/denied')
+  })
 })
