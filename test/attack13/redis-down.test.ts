@@ -24,7 +24,7 @@ const missing = await missingBackends('attack13 redis down')
 const skip = missing ?? (hasRedisServer() ? undefined : 'no redis-server binary')
 
 /** A node on the isolation's schema with its fan-out on `redisUrl`; fails if it does not start in 10 s. */
-const node = async (isolated: ReturnType<typeof isolation>, redisUrl: string) => {
+const node = async (isolated: ReturnType<typeof newIsolation>, redisUrl: string) => {
   const starting = createServer({
     port: 0,
     authenticate,

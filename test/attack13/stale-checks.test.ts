@@ -86,9 +86,10 @@ describe.skipIf(skip !== undefined)('a check on one process right after a commit
   })
 
   // FINDING (attack13 #1): a write into an old period that races, on another process, the admin's
-  // retention move past that period is acked and stays in PostgreSQL after the drop: the retired
-  // doc is back in listDocs (so in new subscribers' manifests) below retainedFrom, for good. One
-  // process never ends so (its write is refused, or it lands first and is dropped with the doc).
+  // retention move past that period is acked, and the period doc (old and late message) stays in
+  // PostgreSQL and in listDocs below retainedFrom. The drop locks only meta and the manifest, not
+  // the docs it drops, so a write checked before the move can commit after the drop; and the drop
+  // only covers the docs the moving process knows in memory (see #2). One process never ends so.
   it.fails('leaves nothing of a retired period when the retention move and a write into it race on two processes', async () => {
     const isolated = isolation()
     const [a, b] = [await startNode(isolated), await startNode(isolated)]
