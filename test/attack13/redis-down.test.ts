@@ -8,7 +8,6 @@ import { authenticate } from '../../packages/server/test/helpers.js'
 import {
   acked,
   hasRedisServer,
-  type isolation,
   laneDoc,
   later,
   member,
