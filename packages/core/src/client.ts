@@ -9,6 +9,7 @@ import { DEFAULT_PERIOD_MS, isPeriodMs, MAX_PERIOD_MS, MIN_PERIOD_MS, parseDocNa
 import { memoryStorage } from './memory-storage.js'
 import { DEFAULT_MAX_BODY_BYTES } from './message.js'
 import { Outbox, readOutbox } from './outbox.js'
+import { OutboxDrains } from './outbox-drain.js'
 import { Presence } from './presence.js'
 import { restampAhead } from './restamp.js'
 import { SendOrder } from './send-order.js'
@@ -165,7 +166,10 @@ export const createClient = (options: ClientOptions): Client => {
         ctx.outbox.releaseHeld()
         for (const id of opened.keys()) sendOutbox(ctx, id)
       }
-      if (state === 'offline') for (const presence of presences.values()) presence.offline()
+      if (state === 'offline') {
+        drains?.stop()
+        for (const presence of presences.values()) presence.offline()
+      }
       events.emit('connection', state)
       changed()
       checkSettled()
@@ -257,27 +261,26 @@ export const createClient = (options: ClientOptions): Client => {
   }
 
   /**
-   * Hands a conversation's outbox to the transport: sync answers leave these entries out. Entries
-   * not read from storage yet are read first, in the write queue (acks change the outbox there).
+   * Hands a conversation's outbox to the transport, highest lanes first (see OutboxDrains): sync
+   * answers leave these entries out. Entries not read from storage yet are read first, in the write
+   * queue (acks change the outbox there).
    */
   const sendOutbox = (ctx: ClientContext, id: ConversationId) => {
-    const sendAll = () => {
-      for (const { doc, lane, update, key } of ctx.outbox.entries(id))
-        send({ conversation: id, doc, lane, update, key })
-    }
-    if (ctx.outbox.complete(id)) return sendAll()
+    if (ctx.outbox.complete(id)) return drains?.start(id)
     void ctx
       .serial(() => ctx.outbox.readAll())
       .then(() => {
-        if (transport && transport.state !== 'offline') sendAll()
+        if (linked()) drains?.start(id)
       })
       .catch(report)
   }
+  const linked = () => !closed && transport !== undefined && transport.state !== 'offline'
   /** Sends now, or once the messages an update names are acknowledged (see SendOrder). */
   const send = (update: OutgoingUpdate) => {
     if (!order?.hold(update)) transport?.send(update)
   }
   let order: SendOrder | undefined
+  let drains: OutboxDrains | undefined
 
   let ctx: ClientContext | undefined
   const start = async (): Promise<ClientContext> => {
@@ -318,12 +321,13 @@ export const createClient = (options: ClientOptions): Client => {
         queue = run.catch(() => undefined)
         return run
       },
-      send,
+      send: (update) => drains!.send(update),
       report,
       upkeep: transport?.follower !== true && !transport?.forward,
       forward: transport?.forward,
     }
     order = new SendOrder(ctx.outbox)
+    drains = new OutboxDrains({ outbox: ctx.outbox, timers: conversationOptions.timers, linked, send })
     if (transport) wire(transport, ctx)
     return ctx
   }
@@ -396,7 +400,7 @@ export const createClient = (options: ClientOptions): Client => {
           summaries.add(conversation)
           // The link may have reached `syncing` while this conversation was opening: its outbox
           // (entries from before a restart included) missed that resend. Transports drop duplicates.
-          if (transport && transport.state !== 'offline') sendOutbox(ctx, cid)
+          if (linked()) sendOutbox(ctx, cid)
           settle(conversation)
           return conversation
         })

@@ -1,5 +1,5 @@
 import type { ConversationId } from './ids.js'
-import { parseDocName, type SYNC_ORDER, syncRank } from './lanes.js'
+import { parseDocName, SYNC_ORDER, syncRank } from './lanes.js'
 import type { OutboxEntry, StorageAdapter } from './storage.js'
 
 /**
@@ -8,6 +8,8 @@ import type { OutboxEntry, StorageAdapter } from './storage.js'
  */
 const qualified = (conversation: string, id: string) => `${conversation}/${id}`
 const conversationOf = (entry: OutboxEntry) => entry.doc.slice(0, entry.doc.indexOf('/'))
+/** The entry's place in SYNC_ORDER: the lane it goes out in. */
+const rankOf = (entry: OutboxEntry) => syncRank(parseDocName(entry.doc)?.kind ?? 'low')
 
 /** Reads stored outbox entries on demand (a storage's `outboxOf` and `outbox`). */
 export interface OutboxReader {
@@ -39,6 +41,11 @@ export const readOutbox = async (storage: StorageAdapter): Promise<OutboxEntry[]
  */
 export class Outbox {
   readonly #entries = new Map<string, OutboxEntry>()
+  /**
+   * The same entries by lane (index: rank in SYNC_ORDER), each in the order it was added: sending
+   * order without sorting the whole outbox, so urgent entries go first at no cost per backlog entry.
+   */
+  readonly #lanes: Map<string, OutboxEntry>[] = SYNC_ORDER.map(() => new Map())
   /** Qualified message id → outbox key. */
   readonly #byMessage = new Map<string, string>()
   /** Qualified message ids; bare ids stored before seqs were per conversation stay valid. */
@@ -114,15 +121,16 @@ export class Outbox {
       .then((stored) => {
         const kept = new Map(this.#entries)
         this.#entries.clear()
+        for (const lane of this.#lanes) lane.clear()
         for (const entry of stored) {
           const known = kept.get(entry.key)
           if (known) {
-            this.#entries.set(entry.key, known)
+            this.#place(known)
             kept.delete(entry.key)
           } else if (this.#unread.has(entry.doc)) this.add(entry)
         }
         // Entries added while the read ran come after the stored ones, as they were written.
-        for (const [key, entry] of kept) this.#entries.set(key, entry)
+        for (const entry of kept.values()) this.#place(entry)
         this.#unread.clear()
       })
       .finally(() => {
@@ -132,7 +140,7 @@ export class Outbox {
   }
 
   add(entry: OutboxEntry): void {
-    this.#entries.set(entry.key, entry)
+    this.#place(entry)
     for (const id of entry.messages) this.#byMessage.set(qualified(conversationOf(entry), id), entry.key)
   }
 
@@ -143,6 +151,7 @@ export class Outbox {
       const entry = this.#entries.get(key)
       if (!entry) continue
       this.#entries.delete(key)
+      this.#lanes[rankOf(entry)]!.delete(key)
       this.#heldBack.delete(key)
       this.#awaitingClock.delete(key)
       for (const id of entry.messages) {
@@ -224,19 +233,27 @@ export class Outbox {
     return [...this.#expired]
   }
 
-  /** Entries of a conversation (all when omitted) in sending order. */
+  /** Entries of a conversation (all when omitted) in sending order: by lane, then age. */
   entries(conversation?: ConversationId): OutboxEntry[] {
+    return SYNC_ORDER.flatMap((_, rank) => this.lane(rank, conversation))
+  }
+
+  /** Entries of one lane (its rank in SYNC_ORDER) of a conversation (all when omitted), by age. */
+  lane(rank: number, conversation?: ConversationId): OutboxEntry[] {
     const prefix = conversation === undefined ? '' : `${conversation}/`
-    const rank = (entry: OutboxEntry) =>
-      syncRank((parseDocName(entry.doc)?.kind ?? 'low') as (typeof SYNC_ORDER)[number])
-    return [...this.#entries.values()]
-      .filter((entry) => entry.doc.startsWith(prefix))
-      .map((entry, age) => ({ entry, age, rank: rank(entry) }))
-      .sort((a, b) => a.rank - b.rank || a.age - b.age)
-      .map(({ entry }) => entry)
+    const entries: OutboxEntry[] = []
+    for (const entry of this.#lanes[rank]?.values() ?? [])
+      if (entry.doc.startsWith(prefix)) entries.push(entry)
+    return entries
   }
 
   get size(): number {
     return this.#entries.size
+  }
+
+  /** Adds or replaces an entry, keeping the place of one already known. */
+  #place(entry: OutboxEntry): void {
+    this.#entries.set(entry.key, entry)
+    this.#lanes[rankOf(entry)]!.set(entry.key, entry)
   }
 }

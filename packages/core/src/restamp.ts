@@ -1,10 +1,11 @@
 import type * as Y from 'yjs'
 import type { ClientContext } from './context.js'
 import { parseMessageId } from './ids.js'
-import { docAt, laneDocName, periodOf } from './lanes.js'
+import { docAt, laneDocName, periodOf, syncRank } from './lanes.js'
 import { type ControlRecord, type MessageRecord, readControlRecord } from './message.js'
 import { readReceiptRecord } from './receipts.js'
 import type { LocalChange, Replica } from './replica.js'
+import type { Entry } from './view.js'
 
 /**
  * Re-stamps this device's unsent messages whose stamps lie beyond physical time + the drift bound
@@ -18,13 +19,7 @@ import type { LocalChange, Replica } from './replica.js'
  */
 export const restampAhead = async (ctx: ClientContext, replica: Replica): Promise<boolean> => {
   const { clock } = ctx
-  const ahead = ctx.outbox
-    .entries(replica.id)
-    .flatMap((entry) => entry.messages)
-    .map((id) => replica.view.timeline.get(id))
-    .filter((entry) => entry !== undefined)
-    .filter((e) => e.header.device === ctx.device && clock.isAhead(e.header.stamp))
-    .sort((a, b) => a.key.seq - b.key.seq)
+  const ahead = aheadMessages(ctx, replica)
   const edits = aheadEdits(ctx, replica, new Set(ahead.map((e) => e.id)))
   const receipts = await restampReceipt(ctx, replica)
   if (ahead.length === 0 && edits.length === 0) return receipts
@@ -81,14 +76,26 @@ export const restampAhead = async (ctx: ClientContext, replica: Replica): Promis
   return changes.length > 0
 }
 
+/**
+ * This device's unsent messages of loaded periods stamped beyond the bound, by seq. One pass without
+ * copies: it runs at every clock offset a link measures, with the whole backlog still unsent.
+ */
+const aheadMessages = (ctx: ClientContext, replica: Replica): Entry[] => {
+  const limit = ctx.clock.physical() + ctx.clock.maxDrift
+  const ahead: Entry[] = []
+  for (const entry of ctx.outbox.entries(replica.id)) {
+    for (const id of entry.messages) {
+      const loaded = replica.view.timeline.get(id)
+      if (loaded && loaded.header.stamp.wall > limit && loaded.header.device === ctx.device)
+        ahead.push(loaded)
+    }
+  }
+  return ahead.sort((a, b) => a.key.seq - b.key.seq)
+}
+
 /** This device's unsent control records stamped beyond the bound, of messages not re-stamped. */
 const aheadEdits = (ctx: ClientContext, replica: Replica, moving: ReadonlySet<string>) => {
-  const docs = new Set(
-    ctx.outbox
-      .entries(replica.id)
-      .filter((e) => e.lane === 'control')
-      .map((e) => e.doc),
-  )
+  const docs = new Set(ctx.outbox.lane(syncRank('control'), replica.id).map((e) => e.doc))
   const found: { doc: string; key: string; record: ControlRecord }[] = []
   const suffix = `/${ctx.device}`
   for (const doc of docs) {
@@ -108,12 +115,7 @@ const aheadEdits = (ctx: ClientContext, replica: Replica, moving: ReadonlySet<st
  * saw is dropped: the new record holds everything they did, and nothing stays refused for good.
  */
 const restampReceipt = async (ctx: ClientContext, replica: Replica): Promise<boolean> => {
-  const docs = new Set(
-    ctx.outbox
-      .entries(replica.id)
-      .filter((e) => e.lane === 'receipts')
-      .map((e) => e.doc),
-  )
+  const docs = new Set(ctx.outbox.lane(syncRank('receipts'), replica.id).map((e) => e.doc))
   const ahead = [...docs].filter((doc) => {
     const record = readReceiptRecord(replica.docs.get(doc)?.getMap('r').get(ctx.device))
     return record !== undefined && ctx.clock.isAhead(record.at)
