@@ -50,6 +50,7 @@ export class Cluster implements RoundGuard {
     await this.fanout.start({
       message: (conversation, payload) => this.#received(conversation, payload),
       missed: () => void this.catchUpAll().catch(this.hub.report),
+      warn: (message) => this.hub.log.warn(message),
     })
     this.#timer = setInterval(() => void this.catchUpAll().catch(this.hub.report), this.catchUpMs)
     this.#timer.unref()
