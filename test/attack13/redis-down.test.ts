@@ -57,7 +57,7 @@ describe.skipIf(skip !== undefined)('Redis down', () => {
   // with ioredis' bare "Connection is closed." while Redis is down, so a process cannot start (or
   // restart after a crash) during a Redis outage, although storage is the log and the periodic
   // catch-up would serve its clients; the message names neither Redis nor the URL.
-  it.fails('starts a process while Redis is down; its clients get what the others commit', async () => {
+  it('starts a process while Redis is down; its clients get what the others commit', async () => {
     const redis = await ownRedis()
     const isolated = newIsolation()
     const a = await node(isolated, redis.url)
@@ -133,7 +133,7 @@ describe.skipIf(skip !== undefined)('Redis down', () => {
   // doc holds it pending). The reference client sends no step 1 for a doc created after its
   // subscription (docs/protocol.md), so a live client misses those messages until it reconnects.
   // With Redis up the same steps deliver everything.
-  it.fails('relays every update of a doc created while Redis was down to live clients of other processes', async () => {
+  it('relays every update of a doc created while Redis was down to live clients of other processes', async () => {
     const world = await cluster()
     const { redis, alice, bob } = world
     await redis.kill()

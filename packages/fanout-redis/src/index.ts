@@ -26,6 +26,17 @@ const ORIGIN_BYTES = 8
 /** Reconnect quickly at first, then at most every second: a restarted Redis is back in ms. */
 const retryStrategy = (attempt: number): number => Math.min(50 * attempt, 1000)
 
+/** The URL without its password, for logs. */
+const shown = (url: string): string => {
+  try {
+    const parsed = new URL(url)
+    if (parsed.password) parsed.password = '***'
+    return parsed.toString()
+  } catch {
+    return '(unparsable url)'
+  }
+}
+
 /**
  * Cross-process fan-out over Redis pub/sub: one channel per conversation. Pub/sub is fire and
  * forget (Redis keeps nothing), which is what a fan-out needs here: every committed update is in
@@ -76,7 +87,17 @@ export const redisFanout = (options: RedisFanoutOptions): Fanout => {
     shared: true,
     start: async (target) => {
       sink = target
-      await Promise.all([pub.connect(), sub.connect()])
+      try {
+        await Promise.all([pub.connect(), sub.connect()])
+      } catch (error) {
+        // Storage is the log: the server serves from it (and its periodic catch-up) meanwhile.
+        // ioredis keeps reconnecting; the first `ready` subscribes and reports what was missed.
+        const reason = error instanceof Error ? error.message : String(error)
+        target.warn?.(
+          `Redis at ${shown(options.url)} is unreachable (${reason}): starting without it, ` +
+            'other processes’ updates come from storage every few seconds until it connects',
+        )
+      }
       started = true
     },
     subscribe: async (conversation) => {

@@ -3,6 +3,7 @@ import { connect } from 'node:net'
 import type { Fanout } from '@tidings/server'
 import { Redis } from 'ioredis'
 import { afterEach, describe, expect, it } from 'vitest'
+import { hasRedisServer, ownRedis } from '../../server/test/cluster/kit.js'
 import { redisFanout } from '../src/index.js'
 
 const REDIS_URL = process.env.TIDINGS_REDIS_URL ?? 'redis://127.0.0.1:6379'
@@ -31,18 +32,24 @@ afterEach(async () => {
 interface Heard {
   readonly payloads: { conversation: string; text: string }[]
   missed: number
+  readonly warnings: string[]
 }
 
 /** A started fan-out whose deliveries are recorded, closed after the test. */
-const node = async (prefix: string, name?: string): Promise<{ fanout: Fanout; heard: Heard }> => {
-  const fanout = redisFanout({ url: REDIS_URL, prefix, ...(name ? { name } : {}) })
-  const heard: Heard = { payloads: [], missed: 0 }
+const node = async (
+  prefix: string,
+  name?: string,
+  url = REDIS_URL,
+): Promise<{ fanout: Fanout; heard: Heard }> => {
+  const fanout = redisFanout({ url, prefix, ...(name ? { name } : {}) })
+  const heard: Heard = { payloads: [], missed: 0, warnings: [] }
   await fanout.start({
     message: (conversation, payload) =>
       heard.payloads.push({ conversation, text: Buffer.from(payload).toString() }),
     missed: () => {
       heard.missed++
     },
+    warn: (message) => heard.warnings.push(message),
   })
   cleanups.push(() => fanout.close())
   return { fanout, heard }
@@ -106,4 +113,22 @@ describe.skipIf(!up)('redisFanout', () => {
     a.fanout.publish('room', text('after'))
     await until(() => b.heard.payloads.at(-1)?.text === 'after', 'a payload after the reconnection')
   })
+
+  it.skipIf(!hasRedisServer())(
+    'starts while Redis is down, warns naming it, and reports missed payloads once connected',
+    async () => {
+      const prefix = `test:${randomBytes(4).toString('hex')}:`
+      const redis = await ownRedis()
+      await redis.kill()
+      const b = await node(prefix, undefined, redis.url)
+      expect(b.heard.warnings).toEqual([expect.stringContaining(`Redis at ${redis.url}`)])
+      await b.fanout.subscribe('room')
+      await redis.start()
+      await until(() => b.heard.missed === 1, 'missed() once connected')
+      const a = await node(prefix, undefined, redis.url)
+      expect(a.heard.warnings).toEqual([])
+      a.fanout.publish('room', text('hello'))
+      await until(() => b.heard.payloads.at(-1)?.text === 'hello', 'a payload once connected')
+    },
+  )
 })

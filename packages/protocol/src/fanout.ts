@@ -8,6 +8,8 @@ export interface FanoutSink {
    * committed after the catch-up reads storage can be missed.
    */
   missed(): void
+  /** Something the operator should know that is no error, e.g. the broker is unreachable at start. */
+  warn?(message: string): void
 }
 
 /**

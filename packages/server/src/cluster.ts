@@ -1,6 +1,7 @@
 import { parseDocName } from '@tidings/core'
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
+import * as Y from 'yjs'
 import { clientsOf } from './checks.js'
 import type { RoundGuard } from './cluster-round.js'
 import type { Prepared } from './commit.js'
@@ -31,6 +32,8 @@ export class Cluster implements RoundGuard {
   #sweeping = false
   /** A catch-up was asked for while one ran: its reads may predate what it must see. */
   #again = false
+  /** Docs being loaded to forward whole to subscribers; later payloads wait for the load. */
+  readonly #forwarding = new Map<string, Promise<void>>()
 
   constructor(
     private readonly hub: Hub,
@@ -47,6 +50,7 @@ export class Cluster implements RoundGuard {
     await this.fanout.start({
       message: (conversation, payload) => this.#received(conversation, payload),
       missed: () => void this.catchUpAll().catch(this.hub.report),
+      warn: (message) => this.hub.log.warn(message),
     })
     this.#timer = setInterval(() => void this.catchUpAll().catch(this.hub.report), this.catchUpMs)
     this.#timer.unref()
@@ -145,6 +149,7 @@ export class Cluster implements RoundGuard {
     const before = state.manifest.version
     const adopted = state.manifest.adopt(json)
     if (!adopted) return
+    const known = new Set(state.docs)
     let changes = adopted.changes
     if (!adopted.complete) {
       // Further behind than the log reaches: the doc list itself tells what exists.
@@ -169,6 +174,31 @@ export class Cluster implements RoundGuard {
     const meta = this.hub.docs.peek(state.metaDoc)
     if (meta) state.retainedFrom = Math.max(state.retainedFrom, retainedFromOf(meta, this.hub.now()))
     state.broadcast('session', state.manifest.frameFor(before, state.docs, state.retainedFrom))
+    // A client asks only for the docs it knew at subscription: created ones come to it unasked.
+    for (const doc of state.docs) {
+      if (!known.has(doc) && !this.hub.docs.peek(doc)) this.#forwardWhole(state, doc)
+    }
+  }
+
+  /**
+   * Loads a doc this process has not loaded and sends its whole state to the conversation's
+   * subscribers: they may lack rows whose payloads this process missed (Redis was down), and a
+   * later update would wait on those in their Y.Doc forever. Once loaded, catch-ups and payloads
+   * relay only what they change; `update` (a payload that came during the load) is applied after.
+   */
+  #forwardWhole(state: ConversationState, doc: string, update?: Uint8Array): void {
+    const loading = this.#forwarding.get(doc)
+    if (loading) {
+      if (update) void loading.then(() => this.hub.docs.applyRemote(doc, update))
+      return
+    }
+    if (state.subscribers.size === 0) return
+    const forwarded = this.hub.docs
+      .get(doc)
+      .then((loaded) => this.relay(doc, Y.encodeStateAsUpdate(loaded)))
+      .catch(this.hub.report)
+      .finally(() => this.#forwarding.delete(doc))
+    this.#forwarding.set(doc, forwarded)
   }
 
   /** Catches up every loaded doc and open manifest from storage: after a lost payload, and now and then. */
@@ -199,8 +229,9 @@ export class Cluster implements RoundGuard {
         const doc = decoding.readVarString(d)
         const update = decoding.readVarUint8Array(d)
         if (parseDocName(doc)?.conversation !== conversation) return
-        // A loaded doc relays what the update changed in it; otherwise the bytes go as they are.
-        if (!this.hub.docs.applyRemote(doc, update)) this.relay(doc, update)
+        // A loaded doc relays what the update changed in it; another is loaded first, as the
+        // bytes may depend on rows whose payloads this process missed.
+        if (!this.hub.docs.applyRemote(doc, update) && state) this.#forwardWhole(state, doc, update)
       } else if (kind === MANIFEST) {
         if (state) this.refreshManifest(state).catch(this.hub.report)
       } else if (kind === PRESENCE) {

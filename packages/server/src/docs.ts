@@ -93,6 +93,8 @@ export class DocStore {
   applyRemote(name: string, update: Uint8Array): boolean {
     const entry = this.#docs.get(name)
     if (!entry) return false
+    // In use: unloaded, its next payload would load it again and send it whole to subscribers.
+    entry.lastUsed = this.options.now()
     try {
       Y.applyUpdate(entry.doc, update, REMOTE_ORIGIN)
     } catch (error) {
