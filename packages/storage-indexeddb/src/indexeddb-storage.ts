@@ -42,7 +42,7 @@ export interface IndexeddbStorageOptions {
    */
   readonly locks?: LockManagerLike | null
   /**
-   * Compress compacted rows of at least this many bytes with CompressionStream('deflate-raw')
+   * Compress compacted rows of at least this many bytes with CompressionStream('deflate')
    * where the runtime has it (default 1024); `false` stores them as they are.
    */
   readonly compressAbove?: number | false
