@@ -42,10 +42,10 @@ const sendAll = async (client: Client, tab: string, count: number, sent: Map<str
 }
 
 describe('a stolen Web Lock with two live tabs on one IndexedDB database', () => {
-  // FINDING (attack12 #4): after the steal, tab A's storage keeps accepting writes (its sends
-  // resolve) while tab B, now the lock holder, mints the same seqs from the same device id: 5 of B's
-  // resolved messages (`<device>.6`..`.10`) come back with A's bodies on reopen, B's text is gone.
-  it.fails('never lets two resolved sends share an id, and loses none', async () => {
+  // Was FINDING (attack12 #4): after the steal, tab A's storage kept accepting writes (its sends
+  // resolved) while tab B, now the lock holder, minted the same seqs from the same device id. Fixed:
+  // once its lock is lost, every write of A's storage rejects with storage/locked.
+  it('never lets two resolved sends share an id, and loses none', async () => {
     const browser = fakeBrowser()
     const locks = stealableLocks()
     const sent = new Map<string, string[]>()

@@ -1,11 +1,21 @@
+import * as Y from 'yjs'
 import { asBytes } from './records.js'
+
+/**
+ * Format markers of compressed rows: `'deflate'` (zlib, whose Adler-32 the DecompressionStream
+ * checks, so a damaged row fails to inflate) for every row written now; `'deflate-raw'` (no
+ * checksum) for rows written before, still read.
+ */
+export type Codec = 'deflate' | 'deflate-raw'
+const CODECS: readonly unknown[] = ['deflate', 'deflate-raw'] satisfies Codec[]
+const WRITTEN: Codec = 'deflate'
 
 /**
  * A compacted row stored compressed. A row is either plain update bytes (every row written before
  * compression existed, and every small one) or this record: the `codec` field is the format marker.
  */
 export interface PackedRow {
-  readonly codec: 'deflate-raw'
+  readonly codec: Codec
   readonly bytes: Uint8Array
 }
 
@@ -14,9 +24,9 @@ export type StoredValue = Uint8Array | PackedRow
 
 export const asPacked = (value: unknown): PackedRow | undefined => {
   const r = value as { codec?: unknown; bytes?: unknown } | null | undefined
-  if (typeof r !== 'object' || r === null || r.codec !== 'deflate-raw') return undefined
+  if (typeof r !== 'object' || r === null || !CODECS.includes(r.codec)) return undefined
   const bytes = asBytes(r.bytes)
-  return bytes ? { codec: 'deflate-raw', bytes } : undefined
+  return bytes ? { codec: r.codec as Codec, bytes } : undefined
 }
 
 /** A stored value of the right shape (not yet inflated), or undefined. */
@@ -27,11 +37,11 @@ const streams = globalThis as {
   DecompressionStream?: new (format: string) => TransformStream<Uint8Array, Uint8Array>
 }
 
-/** Whether this runtime compresses with 'deflate-raw' (Chrome 103, Firefox 113, Safari 16.4, Node 18). */
+/** Whether this runtime compresses with 'deflate' (Chrome 80, Firefox 113, Safari 16.4, Node 18). */
 export const canCompress = (): boolean => {
   if (!streams.CompressionStream || !streams.DecompressionStream) return false
   try {
-    new streams.CompressionStream('deflate-raw')
+    new streams.CompressionStream(WRITTEN)
     return true
   } catch {
     return false
@@ -55,17 +65,20 @@ const through = async (bytes: Uint8Array, stream: TransformStream<Uint8Array, Ui
  */
 export const pack = async (update: Uint8Array, compressAbove: number | undefined): Promise<StoredValue> => {
   if (compressAbove === undefined || update.length < compressAbove || !canCompress()) return update
-  const bytes = await through(update, new streams.CompressionStream!('deflate-raw'))
-  return bytes.length < update.length ? { codec: 'deflate-raw', bytes } : update
+  const bytes = await through(update, new streams.CompressionStream!(WRITTEN))
+  return bytes.length < update.length ? { codec: WRITTEN, bytes } : update
 }
 
 /**
- * The update a stored value holds; rejects when a packed row cannot be inflated (damaged), or
- * when this runtime has no DecompressionStream to read it with.
+ * The update a stored value holds; rejects when a packed row cannot be inflated (a damaged 'deflate'
+ * row fails its Adler-32) or does not decode as a Yjs update (the check 'deflate-raw' rows lack),
+ * or when this runtime has no DecompressionStream to read it with.
  */
 export const unpack = async (value: StoredValue): Promise<Uint8Array> => {
   if (value instanceof Uint8Array) return value
   if (!streams.DecompressionStream)
     throw new Error('this runtime has no DecompressionStream to read a compressed row')
-  return through(value.bytes, new streams.DecompressionStream('deflate-raw'))
+  const update = await through(value.bytes, new streams.DecompressionStream(value.codec))
+  Y.decodeUpdate(update)
+  return update
 }

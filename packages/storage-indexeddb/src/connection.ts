@@ -1,4 +1,4 @@
-import { closedError, toTidingsError } from './errors.js'
+import { closedError, lockLostError, toTidingsError } from './errors.js'
 import { openDatabase } from './schema.js'
 import { type LockManagerLike, takeLock, takeProcessLock } from './web-lock.js'
 
@@ -22,6 +22,11 @@ export interface Connection {
    * lock of this process (no Web Locks) does not see other tabs: false.
    */
   readonly exclusive: boolean
+  /**
+   * Throws `storage/locked` once another context took the Web Lock away (steal): from then on it
+   * may write the database, so this adapter must not. Call it before every write; reads go on.
+   */
+  checkWritable(): void
 }
 
 const closing = (error: unknown) => {
@@ -121,6 +126,9 @@ export const connect = (
     },
     get exclusive() {
       return held && !lost && !closed
+    },
+    checkWritable() {
+      if (lost) throw lockLostError(database)
     },
   }
 }

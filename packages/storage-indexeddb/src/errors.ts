@@ -41,6 +41,15 @@ export const lockedError = (database: string) =>
     { subject: database },
   )
 
+export const lockLostError = (database: string) =>
+  new TidingsError(
+    'storage/locked',
+    `Another tab or worker took the Web Lock of IndexedDB ${database} from this storage (steal): it ` +
+      'may no longer write it, so this write was refused and nothing of it was stored. Reads still ' +
+      'work; close this storage and attach to the tab that holds the lock.',
+    { subject: database },
+  )
+
 export const heldInProcessError = (database: string) =>
   new TidingsError(
     'storage/locked',

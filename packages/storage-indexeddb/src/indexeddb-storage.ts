@@ -42,7 +42,7 @@ export interface IndexeddbStorageOptions {
    */
   readonly locks?: LockManagerLike | null
   /**
-   * Compress compacted rows of at least this many bytes with CompressionStream('deflate-raw')
+   * Compress compacted rows of at least this many bytes with CompressionStream('deflate')
    * where the runtime has it (default 1024); `false` stores them as they are.
    */
   readonly compressAbove?: number | false
@@ -82,7 +82,13 @@ export const indexeddbStorage = (options: IndexeddbStorageOptions = {}): Indexed
     stores: readonly StoreName[],
     body: (tx: IDBTransaction) => T | Promise<T>,
     subject?: string,
-  ) => conn.use((db) => cache.change(() => transact(db, stores, 'readwrite', body)), subject)
+  ) => {
+    conn.checkWritable()
+    return conn.use((db) => {
+      conn.checkWritable()
+      return cache.change(() => transact(db, stores, 'readwrite', body))
+    }, subject)
+  }
 
   /**
    * Moves a doc's malformed rows aside, and the `damaged` ones (that would not inflate) still
@@ -170,12 +176,15 @@ export const indexeddbStorage = (options: IndexeddbStorageOptions = {}): Indexed
 
     async write(batch) {
       if (conn.closed) throw closedError(name)
+      conn.checkWritable()
       const checked = checkBatch(batch)
-      await conn.use((db) =>
-        cache.write(db, conn.exclusive, (known) =>
+      // Checked again once the database is open: the lock may be lost while it opens.
+      await conn.use((db) => {
+        conn.checkWritable()
+        return cache.write(db, conn.exclusive, (known) =>
           transact(db, ALL_STORES, 'readwrite', (tx) => writeBatch(tx, KeyRange, checked, known)),
-        ),
-      )
+        )
+      })
     },
 
     async getMeta(key) {
@@ -223,6 +232,7 @@ export const indexeddbStorage = (options: IndexeddbStorageOptions = {}): Indexed
 
     async compact(doc) {
       checkName(doc, 'A doc name')
+      conn.checkWritable()
       // Read, merge and compress outside any transaction (IndexedDB would commit one that waits on
       // a stream), then swap in one transaction: a crash or an abort leaves the old rows or the
       // merged one. Rows written meanwhile stay; if any row read is gone (a drop, another

@@ -102,7 +102,7 @@ export const inflateRows = async (
   for (const [i, result] of results.entries()) {
     const { n, key, value } = rows[i]!
     if (result.status === 'fulfilled') good.push({ n, update: result.value })
-    else bad.push({ key, value, reason: 'the compressed update cannot be inflated' })
+    else bad.push({ key, value, reason: 'the compressed update cannot be inflated or decoded' })
   }
   return { good, bad }
 }

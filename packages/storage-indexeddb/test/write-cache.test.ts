@@ -107,7 +107,7 @@ describe('writes holding the Web Lock', () => {
     await storage.close()
   })
 
-  it('read again once the lock was stolen, so another writer is seen', async () => {
+  it('stop once the lock was stolen: every write is refused, reads see the other writer', async () => {
     const browser = fakeBrowser()
     const locks = stealableLocks()
     const storage = browser.open({ name: 'w', locks })
@@ -122,9 +122,14 @@ describe('writes holding the Web Lock', () => {
       s.put({ updates: 3, messages: 3, newest: 9, next: 4 }, DOC),
     )
     side.close()
-    await storage.write(send(4))
-    expect(await storage.listDocs('c')).toEqual([{ doc: DOC, updates: 4, messages: 4, newest: 9 }])
-    expect((await storage.load(DOC)).map((r) => r.update[0])).toEqual([1, 2, 9, 4])
+    const refused = await storage.write(send(4)).catch((e: unknown) => e)
+    expect(refused).toMatchObject({ code: 'storage/locked' })
+    expect((refused as Error).message).toMatch(/took the Web Lock/)
+    await expect(storage.compact(DOC)).rejects.toMatchObject({ code: 'storage/locked' })
+    await expect(storage.drop(DOC)).rejects.toMatchObject({ code: 'storage/locked' })
+    expect(await storage.listDocs('c')).toEqual([{ doc: DOC, updates: 3, messages: 3, newest: 9 }])
+    expect((await storage.load(DOC)).map((r) => r.update[0])).toEqual([1, 2, 9])
+    expect((await storage.outbox()).map((e) => e.key)).toEqual(['k1', 'k2'])
     await storage.close()
   })
 

@@ -29,12 +29,23 @@ const inflate = promisify(inflateRaw)
 /** A plain Uint8Array copy: callers own what they get, and Buffer's quirks stay inside. */
 export const ownBytes = (bytes: Uint8Array): Uint8Array => new Uint8Array(bytes)
 
+/**
+ * The checksum of a compressed row covers its codec marker too (the CRC of the blob followed by the
+ * marker byte), so a changed marker fails it; a raw row's covers its bytes alone, as it always did.
+ */
+const checksum = (blob: Uint8Array, codec: number): number =>
+  codec === CODEC_RAW ? crc32(blob) : crc32(Uint8Array.of(codec), crc32(blob))
+
 const stored = (blob: Uint8Array, codec: number): EncodedRow => ({
   blob,
   codec,
   size: blob.length,
-  crc: crc32(blob),
+  crc: checksum(blob, codec),
 })
+
+/** Whether the checksum fits; deflated rows written before the marker was covered still do. */
+const checksumFits = (row: RowRecord, blob: Uint8Array): boolean =>
+  row.crc === checksum(blob, row.codec) || (row.codec === CODEC_DEFLATE_RAW && row.crc === crc32(blob))
 
 /** Prepares an update for storage as is; the checksum covers the bytes as stored. */
 export const encodeRow = (update: Uint8Array): EncodedRow => stored(update, CODEC_RAW)
@@ -59,7 +70,7 @@ export const decodeRow = (row: RowRecord): DecodedRow | Promise<DecodedRow> => {
   const { blob } = row
   if (!(blob instanceof Uint8Array)) return { reason: 'the blob is missing' }
   if (blob.length !== row.size) return { reason: `truncated blob: ${blob.length} of ${row.size} bytes` }
-  if (crc32(blob) !== row.crc) return { reason: 'checksum mismatch' }
+  if (!checksumFits(row, blob)) return { reason: 'checksum mismatch' }
   if (row.codec === CODEC_RAW) return { update: ownBytes(blob) }
   if (row.codec === CODEC_DEFLATE_RAW)
     return inflate(blob).then(

@@ -104,6 +104,31 @@ describe('compact', () => {
     await store.close()
   })
 
+  it('sets a deflated row whose codec marker was changed aside; older deflated rows still load', async () => {
+    const store = sqliteStorage({ path: tempPath() })
+    const updates = chatUpdates(500)
+    await store.write({ updates: updates.map((update) => ({ doc: 'c/d', update })) })
+    await store.write({ updates: updates.map((update) => ({ doc: 'c/e', update })) })
+    await store.compact('c/d')
+    await store.compact('c/e')
+    const before = stateOf(await store.load('c/d'))
+    // The checksum covers the marker: with the marker said raw, the row fails it.
+    store.database.prepare("UPDATE updates SET codec = 0 WHERE doc = 'c/d'").run()
+    await expect(store.load('c/d')).rejects.toMatchObject({ code: 'storage/corrupt', subject: 'c/d' })
+    expect(await store.load('c/d')).toEqual([])
+    expect(store.database.prepare('SELECT reason FROM quarantine').pluck().all()).toEqual([
+      'checksum mismatch',
+    ])
+    // A deflated row of an older version: its checksum covers the blob alone.
+    store.database
+      .prepare("UPDATE updates SET crc = ? WHERE doc = 'c/e'")
+      .run(
+        crc32(store.database.prepare("SELECT blob FROM updates WHERE doc = 'c/e'").pluck().get() as Buffer),
+      )
+    expect(stateOf(await store.load('c/e'))).toEqual(before)
+    await store.close()
+  })
+
   it('keeps the old rows when compaction fails after deleting them, in the same transaction', async () => {
     const path = tempPath()
     const store = sqliteStorage({ path })

@@ -117,5 +117,7 @@ describe('schema', () => {
   it('computes the same CRC-32 in its fallback as zlib', () => {
     for (const data of [new Uint8Array(0), bytes(1, 2, 3), noise(4099, 5)])
       expect(crc32Fallback(data)).toBe(crc32(data))
+    // Continuing a CRC, as a deflated row's checksum does over its codec marker.
+    expect(crc32Fallback(bytes(1), crc32Fallback(bytes(7, 8)))).toBe(crc32(bytes(7, 8, 1)))
   })
 })
