@@ -230,7 +230,8 @@ export class Committer {
     const noops: Prepared[] = []
     const poisoned = new Set<string>()
     const requeued = new Set<UpdateJob>()
-    const metaTouched = new Set<ConversationState>()
+    /** Retention each touched meta stated before this round's first write into it. */
+    const metaTouched = new Map<ConversationState, number>()
     for (const item of prepared) {
       const { job, decoded, state } = item
       if (poisoned.has(job.doc)) {
@@ -301,6 +302,9 @@ export class Committer {
           continue
         }
       }
+      // Not `state.retainedFrom`: a catch-up may raise it from this round's meta before it commits.
+      if (meta && job.doc === state!.metaDoc && !metaTouched.has(state!))
+        metaTouched.set(state!, retainedFromOf(meta, now()))
       try {
         Y.applyUpdate(doc, job.update, COMMIT_ORIGIN)
         if (doc.store.pendingStructs || doc.store.pendingDs)
@@ -322,7 +326,6 @@ export class Committer {
           set.add(job.doc)
           created.set(state, set)
         }
-        if (job.doc === state.metaDoc) metaTouched.add(state)
       }
       writes.push({ doc: job.doc, update: job.update, messages: result.messages, newest: result.newest })
       accepted.push(item)
@@ -379,9 +382,9 @@ export class Committer {
       this.options.pushManifest(state, step)
     }
     for (const { job, state } of accepted) this.options.forward(job, state)
-    for (const state of metaTouched) {
+    for (const [state, before] of metaTouched) {
       const meta = docs.peek(state.metaDoc)
-      if (meta && retainedFromOf(meta, now()) > state.retainedFrom) this.options.retentionRose(state)
+      if (meta && retainedFromOf(meta, now()) > before) this.options.retentionRose(state)
     }
     return requeued
   }

@@ -19,22 +19,53 @@ const serverWriter: Writer = {
 /**
  * Drops the period docs wholly before the conversation's retention, and pushes a manifest when
  * docs were dropped or retention moved. Run it inside the committer, never beside a commit.
+ * @remarks Holds the storage locks of meta, the manifest and every doc it drops: a write round on
+ * another process that checked retention before the move commits before the drop (and is dropped
+ * with the rest), or checks after it against the moved meta and is refused.
  */
-export const applyRetention = (hub: Hub, state: ConversationState): Promise<void> =>
-  hub.cluster.lock([state.metaDoc, manifestLock(state.id)], () => dropRetained(hub, state))
+export const applyRetention = async (hub: Hub, state: ConversationState): Promise<void> => {
+  let locked = await retiredDocs(hub, state)
+  // What is stored can grow between the listing and the locks: list again under them.
+  for (;;) {
+    const more = await hub.cluster.lock([state.metaDoc, manifestLock(state.id), ...locked], () =>
+      dropRetained(hub, state, locked),
+    )
+    if (more.length === 0) return
+    locked = [...locked, ...more]
+  }
+}
 
-const dropRetained = async (hub: Hub, state: ConversationState): Promise<void> => {
-  const meta = await hub.docs.get(state.metaDoc)
-  // Another process may have dropped these already, or moved retention on.
+/** The docs of a conversation wholly before its retention: what storage holds and memory knows. */
+const retiredDocs = async (hub: Hub, state: ConversationState): Promise<string[]> => {
+  // Another process may have moved retention on, or written docs this one never heard of.
   await hub.cluster.catchUp(state.metaDoc)
-  await hub.cluster.refreshManifest(state)
-  const retainedFrom = retainedFromOf(meta, hub.now())
+  const meta = await hub.docs.get(state.metaDoc)
+  const retainedFrom = Math.max(state.retainedFrom, retainedFromOf(meta, hub.now()))
+  const stored = (await hub.storage.listDocs(state.id)).map((info) => info.doc)
   // Each doc by its own bounds: devices may have written periods of different lengths.
-  const dropped = [...state.docs].filter((doc) => {
+  return [...new Set([...stored, ...state.docs])].filter((doc) => {
     const ref = parseDocName(doc)
-    return ref !== undefined && ref.kind !== 'meta' && periodEnd(ref) <= retainedFrom
+    return ref?.conversation === state.id && ref.kind !== 'meta' && periodEnd(ref) <= retainedFrom
   })
-  if (retainedFrom <= state.retainedFrom && dropped.length === 0) return
+}
+
+/**
+ * Drops the retired docs under the locks of `locked`; returns the retired docs it found unlocked
+ * (dropping none then), for the caller to take their locks too.
+ */
+const dropRetained = async (
+  hub: Hub,
+  state: ConversationState,
+  locked: readonly string[],
+): Promise<string[]> => {
+  await hub.cluster.refreshManifest(state)
+  const dropped = await retiredDocs(hub, state)
+  const held = new Set(locked)
+  const unlocked = dropped.filter((doc) => !held.has(doc))
+  if (unlocked.length > 0) return unlocked
+  const meta = await hub.docs.get(state.metaDoc)
+  const retainedFrom = retainedFromOf(meta, hub.now())
+  if (retainedFrom <= state.retainedFrom && dropped.length === 0) return []
   // The manifest goes first: if a drop fails, the next run drops again and clients already know.
   const step = state.manifest.stage(dropped.map((doc) => ({ doc, dropped: true })))
   await hub.storage.write({ meta: step.meta })
@@ -46,6 +77,7 @@ const dropRetained = async (hub: Hub, state: ConversationState): Promise<void> =
     state.docs.delete(doc)
   }
   pushManifest(hub, state, step)
+  return []
 }
 
 /**
