@@ -1,3 +1,4 @@
+import { encodeAwareness } from '@tidings/core'
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 import {
@@ -210,14 +211,7 @@ export class AwarenessRoom {
       return true
     })
     if (entries.length === 0) return
-    const e = encoding.createEncoder()
-    encoding.writeVarUint(e, entries.length)
-    for (const { client, clock, state } of entries) {
-      encoding.writeVarUint(e, client)
-      encoding.writeVarUint(e, clock)
-      encoding.writeVarString(e, JSON.stringify(state))
-    }
-    applyAwarenessUpdate(this.awareness, encoding.toUint8Array(e), 'remote')
+    applyAwarenessUpdate(this.awareness, encodeAwareness(entries), 'remote')
   }
 
   /**
