@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs'
-import type { PartRecord, Row } from './rows.js'
+import type { PartRecord } from './rows.js'
 import { markdownTable } from './table.js'
 
 export interface Report {

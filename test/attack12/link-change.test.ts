@@ -54,7 +54,6 @@ describe('a link whose bandwidth and RTT change abruptly', () => {
     // Let the window learn the slow link: 60 more messages at 64 kbit/s (about 2 s).
     const learnFrom = normals.size
     await waitFor(() => normals.size >= learnFrom + 60, 'the backlog going on slowly', { timeout: 30_000 })
-    const window2 = ann.transport.creditWindow
     const before2 = normals.size
     const u2 = await a.send(body('URGENT two'), { priority: 'urgent' })
     await waitFor(() => urgents.has(u2.id), 'the second urgent at the peer', { timeout: 30_000 })

@@ -37,7 +37,7 @@ beforeAll(async () => {
 }, 60_000)
 
 const deflated = (path: string) =>
-  rawDb(path, (db) => db.prepare('select doc, n, blob, codec from updates where codec = 1').all() as Row[])
+  rawDb(path, (db) => db.prepare('select doc, n, blob, codec from updates where codec > 0').all() as Row[])
 
 /** Damages a copy of the base file with `damage` on its deflated row, then opens it as the client would. */
 const openDamaged = async (damage: Damage) => {

@@ -1,10 +1,15 @@
 import { promisify } from 'node:util'
-import { deflateRaw, inflateRaw } from 'node:zlib'
+import { inflateRaw, deflate as zlibDeflate, inflate as zlibInflate } from 'node:zlib'
 import { crc32 } from './checksum.js'
 
-/** How a row's blob is stored: the update as is, or deflated (raw, no zlib header). */
+/**
+ * How a row's blob is stored: the update as is (0), raw deflate without a trailer (1, written by
+ * earlier versions, still read), or zlib deflate (2), whose Adler-32 trailer covers the inflated
+ * bytes: a damaged stream that still inflates, under a checksum rewritten to fit, fails it.
+ */
 export const CODEC_RAW = 0
 export const CODEC_DEFLATE_RAW = 1
+export const CODEC_DEFLATE = 2
 
 /** A row as the `updates` table holds it. */
 export interface RowRecord {
@@ -23,8 +28,11 @@ export interface EncodedRow {
 }
 
 // zlib's callback forms run on libuv's thread pool: a large compacted row never blocks the event loop.
-const deflate = promisify(deflateRaw)
-const inflate = promisify(inflateRaw)
+const deflate = promisify(zlibDeflate)
+const inflaters: Record<number, (blob: Uint8Array) => Promise<Buffer>> = {
+  [CODEC_DEFLATE_RAW]: promisify(inflateRaw),
+  [CODEC_DEFLATE]: promisify(zlibInflate),
+}
 
 /** A plain Uint8Array copy: callers own what they get, and Buffer's quirks stay inside. */
 export const ownBytes = (bytes: Uint8Array): Uint8Array => new Uint8Array(bytes)
@@ -57,7 +65,7 @@ export const encodeRow = (update: Uint8Array): EncodedRow => stored(update, CODE
 export const encodeCompactedRow = async (update: Uint8Array, compressAbove?: number): Promise<EncodedRow> => {
   if (compressAbove === undefined || update.length < compressAbove) return encodeRow(update)
   const packed = await deflate(update)
-  return packed.length < update.length ? stored(packed, CODEC_DEFLATE_RAW) : encodeRow(update)
+  return packed.length < update.length ? stored(packed, CODEC_DEFLATE) : encodeRow(update)
 }
 
 export type DecodedRow = { update: Uint8Array } | { reason: string }
@@ -72,7 +80,8 @@ export const decodeRow = (row: RowRecord): DecodedRow | Promise<DecodedRow> => {
   if (blob.length !== row.size) return { reason: `truncated blob: ${blob.length} of ${row.size} bytes` }
   if (!checksumFits(row, blob)) return { reason: 'checksum mismatch' }
   if (row.codec === CODEC_RAW) return { update: ownBytes(blob) }
-  if (row.codec === CODEC_DEFLATE_RAW)
+  const inflate = inflaters[row.codec]
+  if (inflate)
     return inflate(blob).then(
       (update) => ({ update: ownBytes(update) }),
       () => ({ reason: 'the compressed blob cannot be inflated' }),

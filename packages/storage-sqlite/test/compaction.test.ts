@@ -1,4 +1,4 @@
-import { crc32 } from 'node:zlib'
+import { crc32, deflateRawSync } from 'node:zlib'
 import { sqliteStorage } from '@tidings/storage-sqlite'
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
@@ -77,7 +77,7 @@ describe('compact', () => {
       size: number
     }
     const [loaded] = await store.load('c/d')
-    expect(row.codec).toBe(1)
+    expect(row.codec).toBe(2)
     expect(row.size).toBeLessThan(loaded!.update.length / 2)
     expect(stateOf([loaded!])).toEqual(before)
     await store.close()
@@ -95,8 +95,8 @@ describe('compact', () => {
     await store.compact('c/d')
     const garbage = new Uint8Array([255, 1, 2, 3, 4])
     store.database
-      .prepare('UPDATE updates SET blob = ?, size = ?, crc = ? WHERE codec = 1')
-      .run(garbage, garbage.length, crc32(garbage))
+      .prepare('UPDATE updates SET blob = ?, size = ?, crc = ? WHERE codec = 2')
+      .run(garbage, garbage.length, crc32(Uint8Array.of(2), crc32(garbage)))
     await expect(store.load('c/d')).rejects.toMatchObject({ code: 'storage/corrupt', subject: 'c/d' })
     expect(await store.load('c/d')).toEqual([])
     const held = store.database.prepare('SELECT reason FROM quarantine').pluck().all()
@@ -119,13 +119,50 @@ describe('compact', () => {
     expect(store.database.prepare('SELECT reason FROM quarantine').pluck().all()).toEqual([
       'checksum mismatch',
     ])
-    // A deflated row of an older version: its checksum covers the blob alone.
+    // A deflated row of an older version: raw deflate (codec 1), its checksum over the blob alone.
+    const [merged] = await store.load('c/e')
+    const legacy = deflateRawSync(merged!.update)
     store.database
-      .prepare("UPDATE updates SET crc = ? WHERE doc = 'c/e'")
-      .run(
-        crc32(store.database.prepare("SELECT blob FROM updates WHERE doc = 'c/e'").pluck().get() as Buffer),
-      )
+      .prepare("UPDATE updates SET blob = ?, codec = 1, size = ?, crc = ? WHERE doc = 'c/e'")
+      .run(legacy, legacy.length, crc32(legacy))
     expect(stateOf(await store.load('c/e'))).toEqual(before)
+    await store.close()
+  })
+
+  // A damaged deflated row whose checksum was rewritten to fit (a tool or an attacker did it) may
+  // still inflate: the zlib trailer's Adler-32 over the inflated bytes must catch what the outer
+  // CRC no longer can. Every byte of the blob is damaged in turn; each load either gives the doc
+  // exactly as written (the flip hit padding bits) or refuses it and sets the row aside.
+  it('never loads a damaged deflated row as other content, even with the checksum rewritten', async () => {
+    const path = tempPath()
+    const store = sqliteStorage({ path })
+    await store.write({ updates: chatUpdates(300).map((update) => ({ doc: 'c/d', update })) })
+    await store.compact('c/d')
+    const before = stateOf(await store.load('c/d'))
+    const { blob, n } = store.database.prepare('SELECT blob, n FROM updates').get() as {
+      blob: Buffer
+      n: number
+    }
+    const put = store.database.prepare('INSERT OR REPLACE INTO updates VALUES (?, ?, ?, 2, ?, ?)')
+    const checksum = (b: Uint8Array) => crc32(Uint8Array.of(2), crc32(b))
+    let refused = 0
+    for (let at = 0; at < blob.length; at += Math.max(1, blob.length >> 7)) {
+      const damaged = Buffer.from(blob)
+      damaged[at] = damaged[at]! ^ 0x5a
+      store.database.prepare('DELETE FROM quarantine').run()
+      put.run('c/d', n, damaged, damaged.length, checksum(damaged))
+      const loaded = await store.load('c/d').then(
+        (rows) => ({ rows }),
+        (error: { code: string }) => ({ error }),
+      )
+      if ('rows' in loaded) expect(stateOf(loaded.rows)).toEqual(before)
+      else {
+        expect(loaded.error.code).toBe('storage/corrupt')
+        expect(store.database.prepare('SELECT count(*) FROM quarantine').pluck().get()).toBe(1)
+        refused++
+      }
+    }
+    expect(refused).toBeGreaterThan(100)
     await store.close()
   })
 
