@@ -1,9 +1,13 @@
-import { type DocRef, parseDocName } from './lanes.js'
+import { type DocRef, isMessageDoc, parseDocName, periodEnd, periodStart } from './lanes.js'
 import type { DocInfo } from './storage.js'
 
 /**
  * Which docs a conversation has and which periods are loaded. Loading goes newest period first;
- * `loadedFrom` is the oldest period loaded, or -Infinity once everything older is loaded too.
+ * `loadedFrom` is the start of the oldest period loaded, or -Infinity once everything older is
+ * loaded too.
+ * @remarks A period is named by its start time (ms), not its number: docs name their own period
+ * length, and when devices wrote with different lengths (meta states none) the numbers of one
+ * length say nothing about another's, while start times order them all.
  */
 export class History {
   readonly #docs = new Map<string, { ref: DocRef; messages: number; newest: number }>()
@@ -44,10 +48,10 @@ export class History {
     return [...this.#docs.keys()]
   }
 
-  /** Docs of one kind: `receipts`, or the message-bearing docs of a period. */
-  docsOfPeriod(period: number): string[] {
+  /** The message-bearing docs of the period that starts at `start`. */
+  docsOfPeriod(start: number): string[] {
     return [...this.#docs.values()]
-      .filter(({ ref }) => ref.kind !== 'meta' && ref.kind !== 'receipts' && ref.period === period)
+      .filter(({ ref }) => isMessageDoc(ref) && periodStart(ref) === start)
       .map(({ ref }) => ref.name)
   }
 
@@ -55,32 +59,37 @@ export class History {
     return [...this.#docs.values()].filter(({ ref }) => ref.kind === 'receipts').map(({ ref }) => ref.name)
   }
 
-  /** Message-bearing periods, newest first. */
+  /** Start times of the message-bearing periods, newest first. */
   periods(): number[] {
     const periods = new Set<number>()
-    for (const { ref } of this.#docs.values()) {
-      if (ref.kind !== 'meta' && ref.kind !== 'receipts') periods.add(ref.period)
-    }
+    for (const { ref } of this.#docs.values()) if (isMessageDoc(ref)) periods.add(periodStart(ref))
     return [...periods].sort((a, b) => b - a)
   }
 
-  /** Messages stored in a period, as counted by the writers. */
-  messagesIn(period: number): number {
+  /** When the period starting at `start` ends: its longest doc's end, when lengths differ. */
+  endOf(start: number): number {
+    let end = start
+    for (const { ref } of this.#docs.values())
+      if (isMessageDoc(ref) && periodStart(ref) === start) end = Math.max(end, periodEnd(ref))
+    return end
+  }
+
+  /** Messages stored in the period starting at `start`, as counted by the writers. */
+  messagesIn(start: number): number {
     let n = 0
     for (const { ref, messages } of this.#docs.values()) {
-      if (ref.kind !== 'meta' && ref.kind !== 'control' && ref.kind !== 'receipts' && ref.period === period)
-        n += messages
+      if (isMessageDoc(ref) && ref.kind !== 'control' && periodStart(ref) === start) n += messages
     }
     return n
   }
 
-  markLoaded(period: number): void {
-    this.#loaded.add(period)
-    this.loadedFrom = Math.min(this.loadedFrom, period)
+  markLoaded(start: number): void {
+    this.#loaded.add(start)
+    this.loadedFrom = Math.min(this.loadedFrom, start)
   }
 
-  isLoaded(period: number): boolean {
-    return this.#loaded.has(period)
+  isLoaded(start: number): boolean {
+    return this.#loaded.has(start)
   }
 
   /** Unloaded periods older than the loaded window, newest first. */
@@ -88,9 +97,9 @@ export class History {
     return this.periods().filter((p) => p < this.loadedFrom && !this.#loaded.has(p))
   }
 
-  /** Whether a doc of this period belongs in memory: in or after the loaded window. */
-  inWindow(period: number): boolean {
-    return period >= this.loadedFrom || this.#loaded.has(period)
+  /** Whether a doc of the period starting at `start` belongs in memory: in or after the loaded window. */
+  inWindow(start: number): boolean {
+    return start >= this.loadedFrom || this.#loaded.has(start)
   }
 
   /** Marks history as fully loaded: every period older than the window is loaded or absent. */

@@ -54,6 +54,9 @@ export type DocRef =
 /** A doc of a lane, control or receipts: one period of one length. */
 export type PeriodRef = Extract<DocRef, { period: number }>
 
+/** Whether a doc holds messages of a period: a lane or control doc, not meta nor receipts. */
+export const isMessageDoc = (ref: DocRef): ref is PeriodRef => ref.kind !== 'meta' && ref.kind !== 'receipts'
+
 /** The name of a conversation's meta doc: `<id>/meta`. */
 export const metaDocName = (conversation: ConversationId): string => `${conversation}/meta`
 

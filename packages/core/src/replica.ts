@@ -8,12 +8,12 @@ import type { ConversationId, MessageId } from './ids.js'
 import {
   type DocRef,
   docAt,
+  isMessageDoc,
   isPeriodMs,
   metaDocName,
   type PeriodRef,
   parseDocName,
   periodEnd,
-  periodOf,
   periodStart,
 } from './lanes.js'
 import { readMessageRecord } from './message.js'
@@ -39,7 +39,6 @@ export interface LocalChange {
   readonly supersede?: boolean
 }
 
-const isMessageDoc = (ref: DocRef): ref is PeriodRef => ref.kind !== 'meta' && ref.kind !== 'receipts'
 const isLaneDoc = (ref: DocRef) => isMessageDoc(ref) && ref.kind !== 'control'
 
 /**
@@ -120,10 +119,12 @@ export class Replica {
     if (deleted) receipts.deleted.addAll(RangeSet.fromJSON(JSON.parse(deleted)))
     this.#seq = seq === undefined ? this.ctx.seq : Number(seq)
     // Whatever clocks ran ahead filled, the window reaches the present: live messages land in it.
-    const present = periodOf(this.ctx.clock.physical() - this.ctx.clock.maxDrift, this.periodMs)
-    for (const period of this.history.periods()) {
-      if (this.view.timeline.size >= this.ctx.options.firstScreen && period < present) break
-      await this.loadPeriod(period)
+    // Compared in time, not period numbers: docs name their own period length, which may not be ours.
+    const present = this.ctx.clock.physical() - this.ctx.clock.maxDrift
+    for (const start of this.history.periods()) {
+      if (this.view.timeline.size >= this.ctx.options.firstScreen && this.history.endOf(start) <= present)
+        break
+      await this.loadPeriod(start)
     }
     this.history.complete()
     // Only the registration: settings are an admin's to write (servers refuse them from members),
@@ -155,9 +156,10 @@ export class Replica {
     return this.view.receipts.held.firstFree(this.ctx.device, this.#seq + 1)
   }
 
-  async loadPeriod(period: number): Promise<void> {
-    this.history.markLoaded(period)
-    for (const doc of this.history.docsOfPeriod(period)) await this.#load(doc)
+  /** Loads the docs of the period starting at `start` (ms). */
+  async loadPeriod(start: number): Promise<void> {
+    this.history.markLoaded(start)
+    for (const doc of this.history.docsOfPeriod(start)) await this.#load(doc)
   }
 
   /**
@@ -165,11 +167,11 @@ export class Replica {
    * doc written or received there shows with the rest of its period (edits, other lanes) and with
    * everything after it.
    */
-  async #widen(period: number): Promise<void> {
-    if (this.history.isLoaded(period)) return
+  async #widen(start: number): Promise<void> {
+    if (this.history.isLoaded(start)) return
     for (const newer of this.history.periods())
-      if (newer > period && !this.history.isLoaded(newer)) await this.loadPeriod(newer)
-    await this.loadPeriod(period)
+      if (newer > start && !this.history.isLoaded(newer)) await this.loadPeriod(newer)
+    await this.loadPeriod(start)
   }
 
   /** Loads older periods until `pageSize` more messages are in or none is left. */
@@ -180,9 +182,9 @@ export class Replica {
       return false
     }
     let added = 0
-    for (const period of older) {
-      await this.loadPeriod(period)
-      added += this.history.messagesIn(period)
+    for (const start of older) {
+      await this.loadPeriod(start)
+      added += this.history.messagesIn(start)
       if (added >= this.ctx.options.pageSize) break
     }
     this.history.complete()
@@ -319,21 +321,22 @@ export class Replica {
 
   /** Drops in-memory state of docs whose write failed and reads them back from storage. */
   async #reload(names: string[]): Promise<void> {
-    const periods = new Map<number, number>()
+    /** Start time of each period to reload, with one of its docs' ref. */
+    const periods = new Map<number, PeriodRef>()
     for (const name of names) {
       const ref = parseDocName(name)
-      if (ref && isMessageDoc(ref)) periods.set(ref.period, ref.periodMs)
+      if (ref && isMessageDoc(ref)) periods.set(periodStart(ref), ref)
       else this.docs.unload(name)
     }
-    for (const [period, periodMs] of periods) {
+    for (const [start, { period, periodMs }] of periods) {
       for (const name of [...this.docs.names()]) {
         const ref = parseDocName(name)
-        if (ref && isMessageDoc(ref) && ref.period === period) this.docs.unload(name)
+        if (ref && isMessageDoc(ref) && periodStart(ref) === start) this.docs.unload(name)
       }
       this.view.detachPeriod(period, periodMs)
     }
     for (const name of names) if (!isMessageDoc(parseDocName(name)!)) await this.#load(name)
-    for (const period of periods.keys()) await this.loadPeriod(period)
+    for (const start of periods.keys()) await this.loadPeriod(start)
   }
 
   /**
@@ -409,8 +412,8 @@ export class Replica {
       this.history.note(doc, messages, newest)
       this.compactor.stored(doc, update.length, this.history.messagesOf(doc))
       this.#takeHeld(held)
-      if (ref.kind === 'meta' || ref.kind === 'receipts' || this.history.inWindow(ref.period)) {
-        if (isMessageDoc(ref)) await this.#widen(ref.period)
+      if (ref.kind === 'meta' || ref.kind === 'receipts' || this.history.inWindow(periodStart(ref))) {
+        if (isMessageDoc(ref)) await this.#widen(periodStart(ref))
         if (await this.#load(doc)) this.docs.apply(doc, update)
       }
       // Unread counts changed, even where no loaded doc did.

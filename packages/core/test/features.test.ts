@@ -85,6 +85,44 @@ describe('edits and deletes', () => {
   })
 })
 
+describe('periods of another length than the reader’s', () => {
+  // Meta states no period length (only admins write settings), so each device writes docs of its
+  // own option's length. A reader with another length compared the docs' period numbers with its
+  // own present period's number: hour numbers are all above the present week's, so it loaded the
+  // whole history at open instead of the first screen.
+  it('opens with the newest periods only, and pages back through the rest in order', async () => {
+    const storage = memoryStorage()
+    const time = manualTime()
+    const HOUR = 60 * 60 * 1000
+    const writer = createClient({
+      user: 'ann',
+      storage: reusable(storage),
+      periodMs: HOUR,
+      clock: { now: time.now },
+    })
+    const w = await writer.open('log')
+    for (let i = 0; i < 48; i++) {
+      await w.send(`hour ${i}`)
+      time.advance(HOUR)
+    }
+    await writer.close()
+    const reader = createClient({
+      user: 'ann',
+      storage: reusable(storage),
+      firstScreen: 2,
+      pageSize: 10,
+      clock: { now: time.now },
+    })
+    const r = await reader.open('log')
+    expect(r.messages().map((m) => m.body)).toEqual(['hour 46', 'hour 47'])
+    expect(await r.loadOlder()).toBe(true)
+    expect(r.messages()).toHaveLength(12)
+    while (await r.loadOlder()) {}
+    expect(r.messages().map((m) => m.body)).toEqual(Array.from({ length: 48 }, (_, i) => `hour ${i}`))
+    await reader.close()
+  })
+})
+
 describe('read status and unread counts', () => {
   it('is exact for a late arrival: what came after a read stays unread for the reader', async () => {
     const hub = loopbackHub({ manual: true })
