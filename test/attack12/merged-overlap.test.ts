@@ -8,10 +8,10 @@ import { aliceOfflineMessages, policy, rawSocket, roomSeenBy, startServer, waitF
 const ROOM = 'overlap-room'
 
 describe('a merged frame overlapping content the server already stored', () => {
-  // FINDING (attack12 #6): the merged frame is acked and entry 2 stored, but the server forwards the
-  // update as it came: every subscriber receives entry 1 a second time. With merged resends (after a
-  // lost ack, a reconnect, a split) the overlap can be a whole 60 ms frame of messages.
-  it.fails('is acked, adds only what is new, and forwards nothing twice', async () => {
+  // Was FINDING (attack12 #6), fixed: the merged frame was acked and entry 2 stored, but the server
+  // forwarded the update as it came: every subscriber received entry 1 a second time. The server
+  // now stores and forwards only what it lacked of an update that overlaps what it holds.
+  it('is acked, adds only what is new, and forwards nothing twice', async () => {
     const { server } = await startServer(policy())
     const alice = await aliceOfflineMessages(server.url, ROOM, ['first', 'second'])
     const [e1, e2] = alice.entries as [(typeof alice.entries)[0], (typeof alice.entries)[0]]

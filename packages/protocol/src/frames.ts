@@ -52,8 +52,18 @@ export type Frame =
       readonly retainedFrom: number
       readonly changes: readonly ManifestChange[]
     }
-  /** Yjs sync step 1: the sender's state vector; the receiver answers with step 2. */
-  | { readonly type: 'sync-step1'; readonly doc: string; readonly stateVector: Uint8Array }
+  /**
+   * Yjs sync step 1: the sender's state vector; the receiver answers with step 2. `forwarded`
+   * (client → server) says the client took every update of the doc forwarded on this connection
+   * since a manifest listed it as created: the step 2 then leaves out what those forwards carried
+   * (they may still be in flight, and would arrive twice). Carried in the frame's ref, 0 otherwise.
+   */
+  | {
+      readonly type: 'sync-step1'
+      readonly doc: string
+      readonly stateVector: Uint8Array
+      readonly forwarded?: boolean
+    }
   /** Yjs sync step 2: what the receiver of a step 1 lacks. */
   | { readonly type: 'sync-step2'; readonly doc: string; readonly update: Uint8Array }
   /** One update; a nonzero `ref` asks for an ack (or an error naming the ref) after the commit. */
@@ -129,7 +139,7 @@ export const encodeFrame = (frame: Frame): Uint8Array => {
       break
     case 'sync-step1':
       encoding.writeVarString(e, frame.doc)
-      encoding.writeVarUint(e, 0)
+      encoding.writeVarUint(e, frame.forwarded ? 1 : 0)
       encoding.writeVarUint(e, messageYjsSyncStep1)
       encoding.writeVarUint8Array(e, frame.stateVector)
       break
@@ -218,7 +228,8 @@ const readPayload = (d: decoding.Decoder, type: number, name: string): Frame => 
       const kind = decoding.readVarUint(d)
       const payload = decoding.readVarUint8Array(d)
       const doc = required(name)
-      if (kind === messageYjsSyncStep1) return { type: 'sync-step1', doc, stateVector: payload }
+      if (kind === messageYjsSyncStep1)
+        return { type: 'sync-step1', doc, stateVector: payload, ...(ref === 1 ? { forwarded: true } : {}) }
       if (kind === messageYjsSyncStep2) return { type: 'sync-step2', doc, update: payload }
       if (kind === messageYjsUpdate) return { type: 'update', doc, ref, update: payload }
       throw new MalformedFrameError(`unknown sync message ${kind}`)

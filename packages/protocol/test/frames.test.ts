@@ -23,7 +23,10 @@ const frameArb: fc.Arbitrary<Frame> = fc.oneof(
       maxLength: 20,
     }),
   }),
-  fc.record({ type: fc.constant('sync-step1' as const), doc: name, stateVector: bytes }),
+  fc.record(
+    { type: fc.constant('sync-step1' as const), doc: name, stateVector: bytes, forwarded: fc.constant(true) },
+    { requiredKeys: ['type', 'doc', 'stateVector'] },
+  ),
   fc.record({ type: fc.constant('sync-step2' as const), doc: name, update: bytes }),
   fc.record({ type: fc.constant('update' as const), doc: name, ref: nat, update: bytes }),
   fc.record({ type: fc.constant('awareness' as const), conversation: name, update: bytes }),

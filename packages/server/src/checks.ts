@@ -40,6 +40,11 @@ export interface CheckResult {
    * clientID someone else used would see its message "sent" while the server holds other content).
    */
   readonly foreign: boolean
+  /**
+   * Some structs of the update are stored already (a resend after a lost ack, a merged frame
+   * overlapping an earlier one): only the rest is new, to store and forward.
+   */
+  readonly overlap: boolean
   /** clientIDs this update binds to the sender's user. */
   readonly bindings: ReadonlyMap<number, string>
   /** New message keys, for storage's per-doc counts. */
@@ -186,13 +191,14 @@ export const checkDecoded = (decoded: DecodedUpdate, ctx: CheckContext): CheckRe
     }
   }
   const effective = fresh.length > 0 || targets.length > 0
+  const overlap = stale.size > 0 || fresh.some((s) => s.id.clock < stateOf(doc, s.id.client))
   const bindings = new Map<number, string>()
   const foreign = tidings && [...stale].some((client) => ctx.owner(client) !== sender.userId)
-  if (!effective) return { effective, foreign, bindings, messages: 0, newest: 0 }
+  if (!effective) return { effective, foreign, overlap, bindings, messages: 0, newest: 0 }
   if (!sender.canWrite) throw new Refusal('permission/denied', 'this user may not write the conversation')
   if (!tidings) {
     for (const struct of fresh) if (struct instanceof Y.Item) requireDependencies(struct, has)
-    return { effective, foreign, bindings, messages: 0, newest: 0 }
+    return { effective, foreign, overlap, bindings, messages: 0, newest: 0 }
   }
 
   const isOwn = (client: number) => (bindings.get(client) ?? ctx.owner(client)) === sender.userId
@@ -325,7 +331,7 @@ export const checkDecoded = (decoded: DecodedUpdate, ctx: CheckContext): CheckRe
     if (ref.kind === 'meta' && rootOf(target) === 'settings' && sender.canAdmin) continue
     throw new Refusal('permission/denied', `deletes an item of another user (client ${target.id.client})`)
   }
-  return { effective, foreign, bindings, messages, newest }
+  return { effective, foreign, overlap, bindings, messages, newest }
 }
 
 /**

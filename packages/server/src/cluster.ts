@@ -166,7 +166,7 @@ export class Cluster implements RoundGuard {
     for (const { doc, dropped } of changes) {
       if (!dropped) state.docs.add(doc)
       else {
-        state.docs.delete(doc)
+        state.dropped(doc)
         this.hub.docs.discard(doc)
       }
     }

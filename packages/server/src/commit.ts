@@ -226,7 +226,8 @@ export class Committer {
     const staged = new Map<ConversationState, Map<number, string>>()
     const created = new Map<ConversationState, Set<string>>()
     const writes: UpdateWrite[] = []
-    const accepted: Prepared[] = []
+    /** Each with the update as stored and forwarded: what the server lacked of the job's. */
+    const accepted: (Prepared & { readonly update: Uint8Array })[] = []
     const noops: Prepared[] = []
     const poisoned = new Set<string>()
     const requeued = new Set<UpdateJob>()
@@ -305,8 +306,10 @@ export class Committer {
       // Not `state.retainedFrom`: a catch-up may raise it from this round's meta before it commits.
       if (meta && job.doc === state!.metaDoc && !metaTouched.has(state!))
         metaTouched.set(state!, retainedFromOf(meta, now()))
+      // A resend overlapping what is stored: keep only the new part, so no peer gets it twice.
+      const update = result.overlap ? Y.diffUpdate(job.update, Y.encodeStateVector(doc)) : job.update
       try {
-        Y.applyUpdate(doc, job.update, COMMIT_ORIGIN)
+        Y.applyUpdate(doc, update, COMMIT_ORIGIN)
         if (doc.store.pendingStructs || doc.store.pendingDs)
           throw new Error('the update left pending structs')
       } catch (error) {
@@ -327,8 +330,8 @@ export class Committer {
           created.set(state, set)
         }
       }
-      writes.push({ doc: job.doc, update: job.update, messages: result.messages, newest: result.newest })
-      accepted.push(item)
+      writes.push({ doc: job.doc, update, messages: result.messages, newest: result.newest })
+      accepted.push({ ...item, update })
     }
     const steps = new Map<ConversationState, ManifestStep>()
     for (const [state, set] of created) {
@@ -365,7 +368,7 @@ export class Committer {
     }
     for (const name of poisoned) docs.discard(name)
     for (const [state, stage] of staged) state.bindings.commit(stage)
-    for (const [state, set] of created) for (const doc of set) state.docs.add(doc)
+    for (const [state, set] of created) state.created(set)
     for (const write of writes) docs.wrote(write.doc, 1)
     for (const doc of new Set(writes.map((w) => w.doc)))
       for (const job of this.#waiting.wake(doc)) this.push(job)
@@ -381,7 +384,7 @@ export class Committer {
       state.manifest.apply(step)
       this.options.pushManifest(state, step)
     }
-    for (const { job, state } of accepted) this.options.forward(job, state)
+    for (const { job, state, update } of accepted) this.options.forward({ ...job, update }, state)
     for (const [state, before] of metaTouched) {
       const meta = docs.peek(state.metaDoc)
       if (meta && retainedFromOf(meta, now()) > before) this.options.retentionRose(state)

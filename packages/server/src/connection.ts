@@ -18,6 +18,8 @@ interface Subscription {
   readonly state: ConversationState
   readonly sender: Sender
   readonly peer: AwarenessPeer
+  /** The conversation's creation number when it began: docs created later come forwarded whole. */
+  readonly since: number
 }
 
 const EMPTY_UPDATE = new Uint8Array([0, 0])
@@ -326,7 +328,7 @@ export class TidingsConnection implements Writer, Subscriber {
         this.#unsubscribe(frame.conversation)
         return 0
       case 'sync-step1':
-        await this.#syncStep1(frame.doc, frame.stateVector)
+        await this.#syncStep1(frame.doc, frame.stateVector, frame.forwarded === true)
         return 0
       case 'sync-step2':
       case 'update': {
@@ -390,6 +392,7 @@ export class TidingsConnection implements Writer, Subscriber {
         canAdmin: result.canAdmin === true,
       },
       peer,
+      since: state.creations,
     })
     state.subscribers.add(this)
     this.hub.userSubscriptions.add(result.userId, conversation)
@@ -409,7 +412,7 @@ export class TidingsConnection implements Writer, Subscriber {
       if (parseDocName(doc)?.conversation === conversation) this.#openDocs.delete(doc)
   }
 
-  async #syncStep1(name: string, stateVector: Uint8Array): Promise<void> {
+  async #syncStep1(name: string, stateVector: Uint8Array, tookForwards: boolean): Promise<void> {
     const { ref, sub } = this.#docOf(name)
     const bucket = bucketOf(name)
     const { retainedFrom } = sub.state
@@ -422,9 +425,15 @@ export class TidingsConnection implements Writer, Subscriber {
     // Never a stale answer: first what other processes committed since this one read the doc.
     await this.hub.cluster.catchUp(name)
     const doc = await this.hub.docs.get(name)
-    let update: Uint8Array
+    // A doc created since the subscription began, whose forwards the peer says it took: every
+    // update of it is queued to this connection in this bucket, ahead of this answer, so a step 2
+    // would repeat what the peer's state vector missed of them in flight (attack12 #1, #3). Our
+    // step 1 still lets the peer send what we lack.
+    const forwarded = tookForwards && sub.state.createdAfter(name, sub.since)
+    let update: Uint8Array = EMPTY_UPDATE
     try {
-      update = Y.encodeStateAsUpdate(doc, stateVector)
+      if (forwarded) Y.decodeStateVector(stateVector)
+      else update = Y.encodeStateAsUpdate(doc, stateVector)
     } catch {
       throw new Refusal('protocol/malformed', 'unreadable state vector')
     }

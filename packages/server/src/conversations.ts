@@ -63,6 +63,9 @@ export class ConversationState {
   /** Retention as of the last committed meta state. */
   retainedFrom = 0
   lastUsed: number
+  /** Docs a commit of this process created while this state was open, with the creation's number. */
+  readonly #created = new Map<string, number>()
+  #creations = 0
 
   constructor(
     readonly id: string,
@@ -81,6 +84,36 @@ export class ConversationState {
     this.bindings = new Bindings(storage, id, cluster !== undefined)
     this.metaDoc = `${id}/meta`
     this.lastUsed = now
+  }
+
+  /**
+   * Records docs a commit of this process just created. Their updates are forwarded to every
+   * subscriber from the first one on (the manifest step goes out before it), in the doc's bucket.
+   */
+  created(docs: Iterable<string>): void {
+    for (const doc of docs) {
+      this.docs.add(doc)
+      this.#created.set(doc, ++this.#creations)
+    }
+  }
+
+  /** A doc no longer exists (retention, or another process dropped it). */
+  dropped(doc: string): void {
+    this.docs.delete(doc)
+    this.#created.delete(doc)
+  }
+
+  /** The number of the latest creation: a subscription notes it when it begins. */
+  get creations(): number {
+    return this.#creations
+  }
+
+  /**
+   * Whether this process created `doc` after creation number `mark`: then a subscription that
+   * began at `mark` was forwarded every update of it, and a step 2 would only repeat them.
+   */
+  createdAfter(doc: string, mark: number): boolean {
+    return (this.#created.get(doc) ?? 0) > mark
   }
 
   /**

@@ -74,7 +74,7 @@ const dropRetained = async (
   for (const doc of dropped) {
     await hub.storage.drop(doc)
     hub.docs.discard(doc)
-    state.docs.delete(doc)
+    state.dropped(doc)
   }
   pushManifest(hub, state, step)
   return []

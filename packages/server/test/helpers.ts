@@ -138,10 +138,16 @@ export class TestClient {
   }
 
   /** Step 1 for a doc; applies the server's step 2 to `ydoc` and returns the server's own step 1. */
-  async syncStep1(doc: string, ydoc: Y.Doc): Promise<Uint8Array> {
+  /** Sends a step 1 (`forwarded`: this client took the doc's forwards); returns the server's state vector. */
+  async syncStep1(doc: string, ydoc: Y.Doc, forwarded = false): Promise<Uint8Array> {
     const step2 = this.later((f) => f.type === 'sync-step2' && f.doc === doc)
     const step1 = this.later((f) => f.type === 'sync-step1' && f.doc === doc)
-    this.send({ type: 'sync-step1', doc, stateVector: Y.encodeStateVector(ydoc) })
+    this.send({
+      type: 'sync-step1',
+      doc,
+      stateVector: Y.encodeStateVector(ydoc),
+      ...(forwarded ? { forwarded } : {}),
+    })
     Y.applyUpdate(ydoc, ((await step2) as FrameOf<'sync-step2'>).update)
     return ((await step1) as FrameOf<'sync-step1'>).stateVector
   }

@@ -42,6 +42,11 @@ export class ManifestMemory {
   }
 }
 
+/** A step 1 to send: `forwarded` when every update of the doc came forwarded on this connection. */
+export interface StepOne extends DocVector {
+  readonly forwarded?: boolean
+}
+
 /**
  * One subscription on one connection: `subscribing` until the server's first manifest (the server
  * has authorised it), `syncing` until every step 1 of the initial exchange has its step 2,
@@ -83,7 +88,7 @@ export class ConversationSync {
    * held (they come forwarded; a held one is asked for, so the server learns what it lacks).
    * Marks them requested.
    */
-  toRequest(held: readonly DocVector[]): DocVector[] {
+  toRequest(held: readonly DocVector[]): StepOne[] {
     const prefix = `${this.conversation}/`
     const vectors = new Map<string, Uint8Array>()
     for (const { doc, stateVector } of held) if (doc.startsWith(prefix)) vectors.set(doc, stateVector)
@@ -96,7 +101,11 @@ export class ConversationSync {
       this.#requested.add(doc)
       if (this.phase === 'syncing') this.#awaiting.add(doc)
     }
-    return docs.map((doc) => ({ doc, stateVector: vectors.get(doc) ?? EMPTY_STATE_VECTOR }))
+    return docs.map((doc) => ({
+      doc,
+      stateVector: vectors.get(doc) ?? EMPTY_STATE_VECTOR,
+      ...(this.#forwarded.has(doc) ? { forwarded: true } : {}),
+    }))
   }
 
   /** A step 2 (or an error) answered the step 1 for `doc`. */

@@ -309,8 +309,7 @@ export class Link {
       sync.listing--
     }
     if (this.#ended || this.#syncs.get(sync.conversation) !== sync) return
-    for (const { doc, stateVector } of sync.toRequest(held))
-      this.#write({ type: 'sync-step1', doc, stateVector })
+    for (const step of sync.toRequest(held)) this.#write({ type: 'sync-step1', ...step })
     this.#finish(sync)
   }
 

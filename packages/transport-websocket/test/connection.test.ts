@@ -126,6 +126,36 @@ describe('connecting', () => {
     ])
   })
 
+  it('asks for a doc created after the subscription only when held, saying it took the forwards', async () => {
+    const stub = await stubbed()
+    const writer = writerOf(stub)
+    await waitFor(() => writer.state === 'online', 'writer online')
+    writer.send({ conversation: room, doc: 'room/normal/1', lane: 'normal', update: yUpdate(10), key: 'a' })
+    await waitFor(() => writer.keys.length === 1, 'ack')
+    // The reader holds the two docs created after it subscribed only once they exist.
+    let held = ['room/normal/1']
+    const reader = transport({ url: stub.url })
+    reader.subscribe(room, async () => held.map((doc) => ({ doc, stateVector: new Uint8Array([0]) })))
+    reader.connect({ user: 'bob', device: 'bob00002' as DeviceId })
+    await waitFor(() => reader.state === 'online', 'reader online')
+    held = [...held, 'room/normal/2']
+    writer.send({ conversation: room, doc: 'room/normal/2', lane: 'normal', update: yUpdate(11), key: 'b' })
+    writer.send({ conversation: room, doc: 'room/normal/3', lane: 'normal', update: yUpdate(12), key: 'c' })
+    await waitFor(() => writer.keys.length === 3, 'acks')
+    const conn = stub.connections.find((c) =>
+      c.frames.some((f) => f.type === 'auth' && f.device === 'bob00002'),
+    )!
+    await waitFor(
+      () => conn.frames.some((f) => f.type === 'sync-step1' && f.doc === 'room/normal/2'),
+      'the held new doc asked for',
+    )
+    const asked = conn.frames.flatMap((f) => (f.type === 'sync-step1' ? [[f.doc, f.forwarded ?? false]] : []))
+    expect(asked).toEqual([
+      ['room/normal/1', false],
+      ['room/normal/2', true],
+    ])
+  })
+
   it('subscribes again with the last manifest version it saw', async () => {
     const stub = await stubbed()
     const t = transport({ url: stub.url })
