@@ -1,28 +1,17 @@
-import { isDeviceId, parseDocName, periodEnd } from '@tidings/core'
+import { isDeviceId } from '@tidings/core'
 import { decodeFrame, encodeFrame, type Frame, type FrameOf } from '@tidings/protocol'
 import type { WebSocket } from 'ws'
-import * as Y from 'yjs'
-import { AwarenessBytes, type AwarenessPeer } from './awareness.js'
+import { AwarenessBytes } from './awareness.js'
 import type { UpdateJob, Writer } from './commit.js'
-import type { ConversationState, Subscriber } from './conversations.js'
+import type { Subscriber } from './conversations.js'
 import { Refusal, type RefusalCode } from './decode.js'
 import { yieldIfBusy } from './fairness.js'
 import { authenticateSafely, type Hub } from './hub.js'
-import { type Bucket, bucketOf, Outgoing } from './lanes-queue.js'
+import { type Bucket, Outgoing } from './lanes-queue.js'
 import { TokenBucket } from './limits.js'
 import { RefusalBudget, refusalCost } from './quotas.js'
-import type { Sender } from './rules.js'
 import { corkingSink, toBytes } from './socket.js'
-
-interface Subscription {
-  readonly state: ConversationState
-  readonly sender: Sender
-  readonly peer: AwarenessPeer
-  /** The conversation's creation number when it began: docs created later come forwarded whole. */
-  readonly since: number
-}
-
-const EMPTY_UPDATE = new Uint8Array([0, 0])
+import { Subscriptions } from './subscriptions.js'
 
 /** One client on the Tidings protocol: auth, subscriptions, sync, updates, presence, heartbeat. */
 export class TidingsConnection implements Writer, Subscriber {
@@ -31,14 +20,11 @@ export class TidingsConnection implements Writer, Subscriber {
   #device = ''
   /** The user the connection authenticated as, who owns `#device`. */
   #user = ''
-  readonly #subs = new Map<string, Subscription>()
-  readonly #openDocs = new Set<string>()
+  readonly #subs: Subscriptions
   readonly #out: Outgoing
   readonly #rate: TokenBucket
   readonly #abuse: TokenBucket
   readonly #refusals: RefusalBudget
-  /** Presence bytes of all this connection's subscriptions together. */
-  readonly #awarenessBytes: AwarenessBytes
   /** The authenticated user, counted in `hub.userConnections` until the connection closes. */
   #countedUser: string | undefined
   #abandoned = false
@@ -86,7 +72,12 @@ export class TidingsConnection implements Writer, Subscriber {
     this.#rate = new TokenBucket(limits.framesPerSecond, limits.burst)
     this.#abuse = new TokenBucket(limits.framesPerSecond / 2, limits.abuseBudget)
     this.#refusals = new RefusalBudget(limits.refusalBudget)
-    this.#awarenessBytes = new AwarenessBytes(limits.maxAwarenessStateBytes, limits.maxAwarenessBytes)
+    this.#subs = new Subscriptions(
+      hub,
+      this,
+      (bucket, frame) => this.send(bucket, frame),
+      new AwarenessBytes(limits.maxAwarenessStateBytes, limits.maxAwarenessBytes),
+    )
     this.#authTimer = setTimeout(() => {
       if (this.#phase === 'auth' || this.#phase === 'authenticating') this.close(4408, 'auth timeout')
     }, limits.authTimeoutMs)
@@ -322,17 +313,22 @@ export class TidingsConnection implements Writer, Subscriber {
   async #dispatch(frame: Frame): Promise<number> {
     switch (frame.type) {
       case 'subscribe':
-        await this.#subscribe(frame.conversation, frame.version)
+        await this.#subs.subscribe(
+          { token: this.#token, device: this.#device, user: this.#user },
+          frame.conversation,
+          frame.version,
+          () => this.#phase === 'open',
+        )
         return 0
       case 'unsubscribe':
-        this.#unsubscribe(frame.conversation)
+        this.#subs.unsubscribe(frame.conversation)
         return 0
       case 'sync-step1':
-        await this.#syncStep1(frame.doc, frame.stateVector, frame.forwarded === true)
+        await this.#subs.syncStep1(frame.doc, frame.stateVector, frame.forwarded === true)
         return 0
       case 'sync-step2':
       case 'update': {
-        const { ref, sub } = this.#docOf(frame.doc)
+        const { ref, sub } = this.#subs.docOf(frame.doc)
         this.hub.committer.push({
           writer: this,
           sender: sub.sender,
@@ -355,105 +351,6 @@ export class TidingsConnection implements Writer, Subscriber {
       default:
         throw new Refusal('protocol/malformed', `a client does not send ${frame.type} frames`)
     }
-  }
-
-  async #subscribe(conversation: string, version: number): Promise<void> {
-    if (!parseDocName(`${conversation}/meta`)) {
-      throw new Refusal('protocol/malformed', `${JSON.stringify(conversation)} is not a conversation id`)
-    }
-    const { maxSubscriptions } = this.hub.limits
-    if (!this.#subs.has(conversation) && this.#subs.size >= maxSubscriptions) {
-      throw new Refusal('quota/exceeded', `more than ${maxSubscriptions} subscriptions on one connection`)
-    }
-    // Before anything is opened: a user's other connections share one allowance.
-    if (!this.hub.userSubscriptions.allows(this.#countedUser!, conversation)) {
-      throw new Refusal('quota/exceeded', `more than ${maxSubscriptions} conversations for this user`)
-    }
-    const result = await authenticateSafely(this.hub, this.#token, conversation, { device: this.#device })
-    if (!result) throw new Refusal('auth/denied', `no access to ${conversation}`)
-    // The device is bound to the connection's user: it never acts for another one.
-    if (result.userId !== this.#user) throw new Refusal('auth/denied', `${conversation} names another user`)
-    const state = await this.hub.conversations.open(conversation)
-    if (this.#phase !== 'open') return
-    this.#unsubscribe(conversation)
-    const peer: AwarenessPeer = {
-      user: result.userId,
-      device: this.#device,
-      echo: false,
-      bytes: this.#awarenessBytes,
-      sendAwareness: (update) => this.send('awareness', { type: 'awareness', conversation, update }),
-    }
-    this.#subs.set(conversation, {
-      state,
-      sender: {
-        userId: result.userId,
-        device: this.#device,
-        canWrite: result.canWrite,
-        canAdmin: result.canAdmin === true,
-      },
-      peer,
-      since: state.creations,
-    })
-    state.subscribers.add(this)
-    this.hub.userSubscriptions.add(result.userId, conversation)
-    this.send('session', state.manifest.frameFor(version, state.docs, state.retainedFrom))
-    state.awareness.join(peer)
-  }
-
-  #unsubscribe(conversation: string): void {
-    const sub = this.#subs.get(conversation)
-    if (!sub) return
-    this.#subs.delete(conversation)
-    this.hub.userSubscriptions.remove(sub.sender.userId, conversation)
-    sub.state.subscribers.delete(this)
-    sub.state.awareness.leave(sub.peer)
-    sub.state.lastUsed = this.hub.now()
-    for (const doc of this.#openDocs)
-      if (parseDocName(doc)?.conversation === conversation) this.#openDocs.delete(doc)
-  }
-
-  async #syncStep1(name: string, stateVector: Uint8Array, tookForwards: boolean): Promise<void> {
-    const { ref, sub } = this.#docOf(name)
-    const bucket = bucketOf(name)
-    const { retainedFrom } = sub.state
-    if (ref.kind !== 'meta' && retainedFrom > 0 && periodEnd(ref) <= retainedFrom) {
-      // Dropped by retention: nothing to send, and nothing to ask for.
-      this.send(bucket, { type: 'sync-step2', doc: name, update: EMPTY_UPDATE })
-      return
-    }
-    await this.hub.docs.get(name)
-    // Never a stale answer: first what other processes committed since this one read the doc.
-    await this.hub.cluster.catchUp(name)
-    const doc = await this.hub.docs.get(name)
-    // A doc created since the subscription began, whose forwards the peer says it took: every
-    // update of it is queued to this connection in this bucket, ahead of this answer, so a step 2
-    // would repeat what the peer's state vector missed of them in flight (attack12 #1, #3). Our
-    // step 1 still lets the peer send what we lack.
-    const forwarded = tookForwards && sub.state.createdAfter(name, sub.since)
-    let update: Uint8Array = EMPTY_UPDATE
-    try {
-      if (forwarded) Y.decodeStateVector(stateVector)
-      else update = Y.encodeStateAsUpdate(doc, stateVector)
-    } catch {
-      throw new Refusal('protocol/malformed', 'unreadable state vector')
-    }
-    this.send(bucket, { type: 'sync-step2', doc: name, update })
-    this.send(bucket, { type: 'sync-step1', doc: name, stateVector: Y.encodeStateVector(doc) })
-  }
-
-  /** The subscription a doc belongs to, counting it against the open-docs limit. */
-  #docOf(name: string) {
-    const ref = parseDocName(name)
-    if (!ref) throw new Refusal('protocol/malformed', `${JSON.stringify(name)} is not a Tidings doc name`)
-    const sub = this.#subs.get(ref.conversation)
-    if (!sub) throw new Refusal('permission/denied', `subscribe to ${ref.conversation} first`)
-    if (!this.#openDocs.has(name)) {
-      if (this.#openDocs.size >= this.hub.limits.maxOpenDocs) {
-        throw new Refusal('quota/exceeded', `more than ${this.hub.limits.maxOpenDocs} open docs`)
-      }
-      this.#openDocs.add(name)
-    }
-    return { ref, sub }
   }
 
   #malformedFrame(reason: string): void {
@@ -514,7 +411,7 @@ export class TidingsConnection implements Writer, Subscriber {
     this.hub.connections.delete(this)
     if (this.#countedUser !== undefined) this.hub.userConnections.remove(this.#countedUser)
     this.#countedUser = undefined
-    for (const conversation of [...this.#subs.keys()]) this.#unsubscribe(conversation)
+    this.#subs.clear()
   }
 }
 
