@@ -239,7 +239,7 @@ export class Replica {
     const held = this.view.receipts.held.clone()
     for (const { doc, change, messages = [], supersede } of changes) {
       const ref = parseDocName(doc)!
-      if (isMessageDoc(ref)) await this.#widen(ref.period)
+      if (isMessageDoc(ref)) await this.#widen(periodStart(ref))
       const ydoc = await this.docs.load(doc)
       const update = this.docs.change(doc, () => change(ydoc))
       if (!update && !supersede) continue

@@ -92,7 +92,8 @@ describe('periods of another length than the reader’s', () => {
   // whole history at open instead of the first screen.
   it('opens with the newest periods only, and pages back through the rest in order', async () => {
     const storage = memoryStorage()
-    const time = manualTime()
+    // Wednesday noon: epoch weeks start on Thursdays, so hours 12 to 47 fall in the next week.
+    const time = manualTime(Date.UTC(2026, 0, 7, 12))
     const HOUR = 60 * 60 * 1000
     const writer = createClient({
       user: 'ann',
@@ -115,10 +116,16 @@ describe('periods of another length than the reader’s', () => {
     })
     const r = await reader.open('log')
     expect(r.messages().map((m) => m.body)).toEqual(['hour 46', 'hour 47'])
+    // A send into the reader's own (week) period widens the window to that week's start, so the
+    // week doc's messages never sit among unloaded hours, and no further (the week began at hour 12).
+    await r.send('a week doc')
+    const hours = (from: number, to: number) =>
+      Array.from({ length: to - from }, (_, i) => `hour ${from + i}`)
+    expect(r.messages().map((m) => m.body)).toEqual([...hours(12, 48), 'a week doc'])
     expect(await r.loadOlder()).toBe(true)
-    expect(r.messages()).toHaveLength(12)
+    expect(r.messages()).toHaveLength(47)
     while (await r.loadOlder()) {}
-    expect(r.messages().map((m) => m.body)).toEqual(Array.from({ length: 48 }, (_, i) => `hour ${i}`))
+    expect(r.messages().map((m) => m.body)).toEqual([...hours(0, 48), 'a week doc'])
     await reader.close()
   })
 })
