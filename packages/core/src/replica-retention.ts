@@ -1,10 +1,71 @@
 import * as Y from 'yjs'
+import type { Compactor } from './compaction.js'
+import type { ClientContext } from './context.js'
 import type { DocSet } from './doc-set.js'
-import { parseDocName } from './lanes.js'
+import type { History } from './history.js'
+import type { ConversationId } from './ids.js'
+import { isMessageDoc, type PeriodRef, parseDocName, periodEnd } from './lanes.js'
 import { addMessagesNamed } from './message-sets.js'
 import { RangeSet } from './range-set.js'
 import type { Receipts } from './receipts.js'
-import type { StorageAdapter } from './storage.js'
+import type { OutboxEntry, StorageAdapter } from './storage.js'
+import type { ConversationView } from './view.js'
+
+/** What retention reads and drops of a replica. */
+export interface RetainedParts {
+  readonly id: ConversationId
+  readonly docs: DocSet
+  readonly history: History
+  readonly view: ConversationView
+}
+
+/** Whether retention dropped a doc: each by its own length, as devices may write periods of different lengths. */
+export const isExpired = (ref: PeriodRef, view: ConversationView): boolean =>
+  periodEnd(ref) <= view.retainedFrom
+
+/**
+ * Drops every doc wholly before `retainedFrom` (a receipts doc holding some device's newest record
+ * stays); pending messages in them become `expired`. `receiptDue` is told when this device's
+ * `held` or `deleted` set shrank.
+ */
+export const dropExpired = async (
+  replica: RetainedParts,
+  ctx: ClientContext,
+  compactor: Compactor,
+  receiptDue: () => void,
+): Promise<void> => {
+  const { id, docs, history, view } = replica
+  const names = history.names().filter((name) => {
+    const ref = parseDocName(name)!
+    return ref.kind !== 'meta' && isExpired(ref, view) && !holdsNewestReceipt(docs, view.receipts, name)
+  })
+  // The messages of the docs about to go leave `held` and `deleted` first, stored before any doc
+  // goes (a crash in between leaves docs that the next start drops, forgetting them again), so
+  // unread counts and this device's receipt name only messages it still holds.
+  const messageDocs = names.filter((name) => isMessageDoc(parseDocName(name)!))
+  const gone = await messagesOf(messageDocs, docs, ctx.storage, ctx.report)
+  if (await forgetMessages(view.receipts, gone, ctx.storage, id)) receiptDue()
+  // Their unsent messages become `expired`: entries not read yet are read to name them.
+  await ctx.outbox.read(names)
+  const expired: OutboxEntry[] = []
+  for (const name of names) {
+    const ref = parseDocName(name)!
+    const keys = ctx.outbox
+      .entries(id)
+      .filter((e) => e.doc === name)
+      .map((e) => e.key)
+    expired.push(...ctx.outbox.remove(keys))
+    docs.unload(name)
+    history.forget(name)
+    compactor.forget(name)
+    await ctx.storage.drop(name)
+    if (isMessageDoc(ref)) view.detachPeriod(ref.period, ref.periodMs)
+  }
+  if (expired.some((entry) => entry.messages.length > 0)) {
+    ctx.outbox.markExpired(expired)
+    await ctx.storage.write({ meta: { expired: JSON.stringify(ctx.outbox.expired()) } })
+  }
+}
 
 /** The messages (device → seqs) the given docs hold, loaded or only stored. */
 export const messagesOf = async (

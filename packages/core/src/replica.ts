@@ -6,7 +6,6 @@ import { isTidingsError, TidingsError } from './errors.js'
 import type { History } from './history.js'
 import type { ConversationId, MessageId } from './ids.js'
 import {
-  type DocRef,
   docAt,
   isMessageDoc,
   isPeriodMs,
@@ -16,14 +15,14 @@ import {
   periodEnd,
   periodStart,
 } from './lanes.js'
-import { readMessageRecord } from './message.js'
 import { addTombstones, controlEntries } from './message-sets.js'
 import { RangeSet } from './range-set.js'
-import { forgetMessages, holdsNewestReceipt, messagesOf } from './replica-retention.js'
-import { answerFor, type HeldDocs, haveVectors, storedState, unheldPart } from './replica-sync.js'
+import { importedEntry, takeRemote } from './replica-receive.js'
+import { dropExpired, isExpired } from './replica-retention.js'
+import { answerFor, type HeldDocs, haveVectors, storedState } from './replica-sync.js'
 import type { OutboxEntry, UpdateWrite } from './storage.js'
 import type { DocVector } from './transport.js'
-import { type KeySet, readKeySets, readStamps, updateSince } from './updates.js'
+import { type KeySet, readKeySets, updateSince } from './updates.js'
 import { ConversationView } from './view.js'
 
 /** One local change to one doc, committed with others in a single storage batch. */
@@ -38,8 +37,6 @@ export interface LocalChange {
    */
   readonly supersede?: boolean
 }
-
-const isLaneDoc = (ref: DocRef) => isMessageDoc(ref) && ref.kind !== 'control'
 
 /**
  * The replica of one conversation on this device: loaded docs, what storage holds, and the paths
@@ -312,7 +309,7 @@ export class Replica {
     if (
       updates.some((u) => {
         const ref = parseDocName(u.doc)
-        return ref !== undefined && isMessageDoc(ref) && this.#expired(ref)
+        return ref !== undefined && isMessageDoc(ref) && isExpired(ref, this.view)
       })
     )
       await this.applyRetention()
@@ -359,45 +356,13 @@ export class Replica {
         )
         return
       }
-      if (isMessageDoc(ref) && this.#expired(ref)) return
+      if (isMessageDoc(ref) && isExpired(ref, this.view)) return
       const held = this.view.receipts.held.clone()
-      let messages = 0
-      let newest = 0
-      const ids: string[] = []
-      if (isLaneDoc(ref)) {
-        for (const { map, key, value } of sets) {
-          const record = map === 'm' ? readMessageRecord(key, value) : undefined
-          // A record the view refuses is no message: holding it would list it unread everywhere
-          // and, under another's device, move that device's next seq (up to 2^53, past which
-          // its ids no longer parse).
-          if (!record || !this.view.authorMatches(record)) continue
-          held.add(record.device, Number(key.slice(key.indexOf('.') + 1)))
-          ids.push(key)
-          messages++
-          newest = Math.max(newest, record.stamp.wall)
-          this.ctx.clock.receive(record.stamp)
-        }
-      } else if (ref.kind === 'control' || ref.kind === 'meta') {
-        // Edits are ordered by their stamps: a device must stamp its next edit after those it saw.
-        for (const stamp of readStamps(update)) this.ctx.clock.receive(stamp)
-      }
+      const { ids, messages, newest } = takeRemote(ref, update, sets, this.view, this.ctx.clock, held)
       const deleted = ref.kind === 'control' ? await this.#deletedBy(doc, update, sets) : undefined
-      const fresh = imported ? await unheldPart(this.#held(), doc, update) : undefined
-      const freshIds = fresh ? new Set(readKeySets(fresh).map((set) => set.key)) : undefined
-      const outbox: OutboxEntry[] = fresh
-        ? [
-            {
-              key: `${this.ctx.device}:${this.ctx.outboxSeq + 1}`,
-              doc,
-              lane: ref.kind === 'meta' ? 'meta' : ref.kind,
-              update: fresh,
-              // Its new messages stay `pending` (and in `pending()`) until a server acknowledges
-              // them: one that already stores them acks at once; another device's unsent ones are
-              // refused. Messages this device held already keep their status.
-              messages: ids.filter((id) => freshIds!.has(id)),
-            },
-          ]
-        : []
+      const key = `${this.ctx.device}:${this.ctx.outboxSeq + 1}`
+      const entry = imported ? await importedEntry(this.#held(), ref, update, ids, key) : undefined
+      const outbox = entry ? [entry] : []
       await this.ctx.storage.write({
         updates: [{ doc, update, messages, newest }],
         outbox,
@@ -405,7 +370,7 @@ export class Replica {
           [`held:${this.id}`]: JSON.stringify(held.toJSON()),
           clock: JSON.stringify(this.ctx.clock.last),
           ...(deleted ? { [`deleted:${this.id}`]: JSON.stringify(deleted.toJSON()) } : {}),
-          ...(fresh ? { outboxSeq: String(this.ctx.outboxSeq + 1) } : {}),
+          ...(entry ? { outboxSeq: String(this.ctx.outboxSeq + 1) } : {}),
         },
       })
       this.ctx.outboxSeq += outbox.length
@@ -508,7 +473,7 @@ export class Replica {
       if (
         ref &&
         isMessageDoc(ref) &&
-        !this.#expired(ref) &&
+        !isExpired(ref, this.view) &&
         periodStart(ref) <= wall &&
         wall < periodEnd(ref)
       )
@@ -517,51 +482,9 @@ export class Replica {
     return false
   }
 
-  /** Each doc by its own length: devices may have written periods of different lengths. */
-  #expired(ref: PeriodRef): boolean {
-    return periodEnd(ref) <= this.view.retainedFrom
-  }
-
   /** Drops every doc wholly before `retainedFrom`; pending messages in them become `expired`. */
-  async applyRetention(): Promise<void> {
-    const expired: OutboxEntry[] = []
-    const names = this.history.names().filter((name) => {
-      const ref = parseDocName(name)!
-      return (
-        ref.kind !== 'meta' && this.#expired(ref) && !holdsNewestReceipt(this.docs, this.view.receipts, name)
-      )
-    })
-    await this.#forgetMessagesOf(names)
-    // Their unsent messages become `expired`: entries not read yet are read to name them.
-    await this.ctx.outbox.read(names)
-    for (const name of names) {
-      const ref = parseDocName(name)!
-      const keys = this.ctx.outbox
-        .entries(this.id)
-        .filter((e) => e.doc === name)
-        .map((e) => e.key)
-      expired.push(...this.ctx.outbox.remove(keys))
-      this.docs.unload(name)
-      this.history.forget(name)
-      this.compactor.forget(name)
-      await this.ctx.storage.drop(name)
-      if (isMessageDoc(ref)) this.view.detachPeriod(ref.period, ref.periodMs)
-    }
-    if (expired.some((entry) => entry.messages.length > 0)) {
-      this.ctx.outbox.markExpired(expired)
-      await this.ctx.storage.write({ meta: { expired: JSON.stringify(this.ctx.outbox.expired()) } })
-    }
-  }
-
-  /**
-   * Takes the messages of docs about to be dropped out of `held` and `deleted`, stored before any
-   * doc goes (a crash in between leaves docs that the next start drops, forgetting them again), so
-   * unread counts and this device's receipt name only messages it still holds.
-   */
-  async #forgetMessagesOf(names: readonly string[]): Promise<void> {
-    const docs = names.filter((name) => isMessageDoc(parseDocName(name)!))
-    const gone = await messagesOf(docs, this.docs, this.ctx.storage, this.ctx.report)
-    if (await forgetMessages(this.view.receipts, gone, this.ctx.storage, this.id)) this.#publishSoon()
+  applyRetention(): Promise<void> {
+    return dropExpired(this, this.ctx, this.compactor, () => this.#publishSoon())
   }
 
   /** Forgets a doc that holds nothing anyone else has (see `supersede`): storage, memory, history. */
