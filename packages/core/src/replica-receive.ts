@@ -1,8 +1,10 @@
+import * as Y from 'yjs'
 import type { HybridClock } from './hlc.js'
 import { type DocRef, isMessageDoc } from './lanes.js'
 import { readMessageRecord } from './message.js'
+import { addTombstones, controlEntries } from './message-sets.js'
 import type { RangeSet } from './range-set.js'
-import { type HeldDocs, unheldPart } from './replica-sync.js'
+import { type HeldDocs, storedState, unheldPart } from './replica-sync.js'
 import type { OutboxEntry } from './storage.js'
 import { type KeySet, readKeySets, readStamps } from './updates.js'
 import type { ConversationView } from './view.js'
@@ -71,4 +73,19 @@ export const importedEntry = async (
     // this device held already keep their status.
     messages: ids.filter((id) => freshIds.has(id)),
   }
+}
+
+/** The deleted set with the tombstones a control update brings, or undefined when none. */
+export const deletedBy = async (
+  held: HeldDocs,
+  view: ConversationView,
+  doc: string,
+  update: Uint8Array,
+  sets: readonly KeySet[],
+): Promise<RangeSet | undefined> => {
+  const loaded = held.docs.get(doc)
+  const state = async () => (loaded ? Y.encodeStateAsUpdate(loaded) : await storedState(held.storage, doc))
+  const deleted = view.receipts.deleted.clone()
+  const entries = await controlEntries(update, sets, state)
+  return addTombstones(entries, view.members, deleted) ? deleted : undefined
 }

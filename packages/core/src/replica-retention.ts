@@ -4,7 +4,7 @@ import type { ClientContext } from './context.js'
 import type { DocSet } from './doc-set.js'
 import type { History } from './history.js'
 import type { ConversationId } from './ids.js'
-import { isMessageDoc, type PeriodRef, parseDocName, periodEnd } from './lanes.js'
+import { isMessageDoc, type PeriodRef, parseDocName, periodEnd, periodStart } from './lanes.js'
 import { addMessagesNamed } from './message-sets.js'
 import { RangeSet } from './range-set.js'
 import type { Receipts } from './receipts.js'
@@ -122,6 +122,22 @@ export const holdsNewestReceipt = (docs: DocSet, receipts: Receipts, name: strin
   for (const [device, value] of doc.getMap<{ at: { wall: number; counter: number } }>('r')) {
     const newest = receipts.record(device)?.at
     if (newest && newest.wall === value.at?.wall && newest.counter === value.at?.counter) return true
+  }
+  return false
+}
+
+/** Is a loaded message doc, not dropped by retention, covering this wall time? */
+export const holdsPeriodOf = (docs: DocSet, view: ConversationView, wall: number): boolean => {
+  for (const name of docs.names()) {
+    const ref = parseDocName(name)
+    if (
+      ref &&
+      isMessageDoc(ref) &&
+      !isExpired(ref, view) &&
+      periodStart(ref) <= wall &&
+      wall < periodEnd(ref)
+    )
+      return true
   }
   return false
 }

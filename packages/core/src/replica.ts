@@ -1,4 +1,4 @@
-import * as Y from 'yjs'
+import type * as Y from 'yjs'
 import type { Compactor } from './compaction.js'
 import type { ClientContext } from './context.js'
 import { DocSet } from './doc-set.js'
@@ -12,17 +12,17 @@ import {
   metaDocName,
   type PeriodRef,
   parseDocName,
-  periodEnd,
   periodStart,
 } from './lanes.js'
-import { addTombstones, controlEntries } from './message-sets.js'
-import { RangeSet } from './range-set.js'
-import { importedEntry, takeRemote } from './replica-receive.js'
-import { dropExpired, isExpired } from './replica-retention.js'
-import { answerFor, type HeldDocs, haveVectors, storedState } from './replica-sync.js'
+import type { RangeSet } from './range-set.js'
+import { ReceiptTimer, restoreSets } from './replica-receipts.js'
+import { deletedBy, importedEntry, takeRemote } from './replica-receive.js'
+import { dropExpired, holdsPeriodOf, isExpired } from './replica-retention.js'
+import { supersedingEntry } from './replica-supersede.js'
+import { answerFor, type HeldDocs, haveVectors } from './replica-sync.js'
 import type { OutboxEntry, UpdateWrite } from './storage.js'
 import type { DocVector } from './transport.js'
-import { type KeySet, readKeySets, updateSince } from './updates.js'
+import { readKeySets } from './updates.js'
 import { ConversationView } from './view.js'
 
 /** One local change to one doc, committed with others in a single storage batch. */
@@ -47,7 +47,7 @@ export class Replica {
   readonly view: ConversationView
   readonly history: History
   readonly #changed: () => void
-  #heldTimer: unknown
+  readonly #receipt: ReceiptTimer
   #retainedFrom = 0
   /** Seq of the last message this device wrote in this conversation; advanced after the commit. */
   #seq = 0
@@ -85,10 +85,11 @@ export class Replica {
       {
         now: () => ctx.clock.physical(),
         // Pins of a message in a period held here are checked against the message itself.
-        holdsPeriodOf: (wall) => this.#holdsPeriodOf(wall),
+        holdsPeriodOf: (wall) => holdsPeriodOf(this.docs, this.view, wall),
       },
     )
     this.docs = new DocSet(ctx.storage, ctx.newClientId, (name, doc) => this.view.attach(name, doc))
+    this.#receipt = new ReceiptTimer(ctx, () => this.publishReceipt())
   }
 
   /** The length of periods this device writes new docs in: meta's setting, else the client's option. */
@@ -104,17 +105,8 @@ export class Replica {
     await this.#load(meta)
     for (const doc of this.history.receiptDocs()) await this.#load(doc)
     // This device's sets survive restarts: `held` exactly from meta, `read` from its last record.
-    const { receipts } = this.view
-    const mine = receipts.record(this.ctx.device)
-    if (mine) receipts.read.addAll(mine.read)
-    const [held, deleted, seq] = await Promise.all(
-      ['held', 'deleted', 'seq'].map((key) => this.ctx.storage.getMeta(`${key}:${this.id}`)),
-    )
-    // The stored set is exact; the last published record may predate retention's shrinking it.
-    if (held) receipts.held.addAll(RangeSet.fromJSON(JSON.parse(held)))
-    else if (mine) receipts.held.addAll(mine.held)
-    if (deleted) receipts.deleted.addAll(RangeSet.fromJSON(JSON.parse(deleted)))
-    this.#seq = seq === undefined ? this.ctx.seq : Number(seq)
+    const seq = await restoreSets(this.view.receipts, this.ctx.device, this.ctx.storage, this.id)
+    this.#seq = seq ?? this.ctx.seq
     // Whatever clocks ran ahead filled, the window reaches the present: live messages land in it.
     // Compared in time, not period numbers: docs name their own period length, which may not be ours.
     const present = this.ctx.clock.physical() - this.ctx.clock.maxDrift
@@ -255,19 +247,12 @@ export class Replica {
         // An entry for this doc earlier in the batch is part of the superseding one.
         const earlier = outbox.filter((e) => e.doc === doc)
         for (let i = outbox.length - 1; i >= 0; i--) if (outbox[i]!.doc === doc) outbox.splice(i, 1)
-        // This change's own structs count as unsent too: after a restart the doc writes under a
-        // fresh clientID that no replaced entry names, and an overwrite left out would reach the
-        // server as the bare deletion of the value it replaces.
-        const unsent = [...replaced, ...earlier].map((e) => e.update)
-        const since = updateSince(ydoc, update ? [...unsent, update] : unsent)
-        if (!since) {
+        const superseding = supersedingEntry(ydoc, [...replaced, ...earlier], update, entry.messages)
+        if (!superseding) {
           vacant.push(doc)
           continue
         }
-        // The messages of the replaced entries still in the doc stay pending with the new one.
-        const m = ydoc.share.get('m')
-        const ids = new Set([...[...replaced, ...earlier].flatMap((e) => e.messages), ...entry.messages])
-        entry = { update: since, messages: [...ids].filter((id) => m?._map.get(id)?.deleted === false) }
+        entry = superseding
       }
       const key = `${this.ctx.device}:${this.ctx.outboxSeq + ++keys}`
       outbox.push({ key, doc, lane: ref.kind === 'meta' ? 'meta' : ref.kind, ...entry })
@@ -359,7 +344,8 @@ export class Replica {
       if (isMessageDoc(ref) && isExpired(ref, this.view)) return
       const held = this.view.receipts.held.clone()
       const { ids, messages, newest } = takeRemote(ref, update, sets, this.view, this.ctx.clock, held)
-      const deleted = ref.kind === 'control' ? await this.#deletedBy(doc, update, sets) : undefined
+      const deleted =
+        ref.kind === 'control' ? await deletedBy(this.#held(), this.view, doc, update, sets) : undefined
       const key = `${this.ctx.device}:${this.ctx.outboxSeq + 1}`
       const entry = imported ? await importedEntry(this.#held(), ref, update, ids, key) : undefined
       const outbox = entry ? [entry] : []
@@ -392,16 +378,6 @@ export class Replica {
     })
   }
 
-  /** The deleted set with the tombstones a control update brings, or undefined when none. */
-  async #deletedBy(doc: string, update: Uint8Array, sets: KeySet[]): Promise<RangeSet | undefined> {
-    const loaded = this.docs.get(doc)
-    const state = async () =>
-      loaded ? Y.encodeStateAsUpdate(loaded) : await storedState(this.ctx.storage, doc)
-    const deleted = this.view.receipts.deleted.clone()
-    const entries = await controlEntries(update, sets, state)
-    return addTombstones(entries, this.view.members, deleted) ? deleted : undefined
-  }
-
   /** State vectors of every doc held, loaded or only stored. */
   have(): Promise<DocVector[]> {
     return haveVectors(this.#held())
@@ -428,7 +404,7 @@ export class Replica {
    * unsent entries are replaced (see `LocalChange`), for a record that overwrites a refused one.
    */
   async publishReceipt(supersede = false): Promise<void> {
-    this.#cancelHeldTimer()
+    this.#receipt.cancel()
     const at = this.ctx.clock.tick()
     const { held, read } = this.view.receipts
     // A slow clock's stamp may lie before retainedFrom: the record goes to a period that is kept.
@@ -445,46 +421,16 @@ export class Replica {
 
   /** Whether receipts have changes not yet published. */
   get receiptDue(): boolean {
-    return this.#heldTimer !== undefined
-  }
-
-  /** Injected timers see only handles their own `setTimeout` returned, never undefined. */
-  #cancelHeldTimer() {
-    if (this.#heldTimer === undefined) return
-    this.ctx.options.timers.clearTimeout(this.#heldTimer)
-    this.#heldTimer = undefined
+    return this.#receipt.due
   }
 
   #takeHeld(held: RangeSet) {
-    if (this.view.receipts.held.addAll(held)) this.#publishSoon()
-  }
-
-  #publishSoon() {
-    if (this.#heldTimer !== undefined || !this.ctx.upkeep) return
-    const publish = () =>
-      void this.ctx.serial(() => this.publishReceipt()).catch((error) => this.ctx.report(error))
-    this.#heldTimer = this.ctx.options.timers.setTimeout(publish, this.ctx.options.receiptDelay)
-  }
-
-  /** Is a loaded message doc, not dropped by retention, covering this wall time? */
-  #holdsPeriodOf(wall: number): boolean {
-    for (const name of this.docs.names()) {
-      const ref = parseDocName(name)
-      if (
-        ref &&
-        isMessageDoc(ref) &&
-        !isExpired(ref, this.view) &&
-        periodStart(ref) <= wall &&
-        wall < periodEnd(ref)
-      )
-        return true
-    }
-    return false
+    if (this.view.receipts.held.addAll(held)) this.#receipt.soon()
   }
 
   /** Drops every doc wholly before `retainedFrom`; pending messages in them become `expired`. */
   applyRetention(): Promise<void> {
-    return dropExpired(this, this.ctx, this.compactor, () => this.#publishSoon())
+    return dropExpired(this, this.ctx, this.compactor, () => this.#receipt.soon())
   }
 
   /** Forgets a doc that holds nothing anyone else has (see `supersede`): storage, memory, history. */
@@ -496,7 +442,7 @@ export class Replica {
   }
 
   destroy(): void {
-    this.#cancelHeldTimer()
+    this.#receipt.cancel()
     this.compactor.destroy()
     this.docs.destroy()
   }
