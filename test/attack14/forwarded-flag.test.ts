@@ -170,9 +170,9 @@ describe('ref 1 around a subscription still being authorized', () => {
       host: '127.0.0.1',
       storage: memoryStorage(),
       onError: () => undefined,
-      authenticate: async (token, conversation) => {
+      authenticate: async (token, conversation, context) => {
         if (token === 't-carol' && conversation !== null) await gate
-        return authenticate(token, conversation)
+        return authenticate(token, conversation, context)
       },
     })
     later(() => server.close())

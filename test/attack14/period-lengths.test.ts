@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { type Conversation, createClient, memoryStorage } from '@tidings/core'
+import { type Conversation, createClient, type MessageId, memoryStorage } from '@tidings/core'
 import { sqliteStorage } from '@tidings/storage-sqlite'
 import { websocketTransport } from '@tidings/transport-websocket'
 import { describe, expect, it } from 'vitest'
@@ -27,7 +27,7 @@ const writeAndUpload = async (url: string, user: string, periodMs: number, walls
     clock: { now: () => wall },
   })
   const convo = await offline.open(ROOM)
-  const sent: string[] = []
+  const sent: MessageId[] = []
   for (const [i, w] of walls.entries()) {
     wall = w
     sent.push((await convo.send({ text: `${user} ${i}` })).id)
@@ -280,5 +280,55 @@ describe('a conversation of 1 h, 1 day and 1 week periods', () => {
     expect(ids(r)).toEqual(full)
     const bodies = new Map(convo.messages().map((m) => [m.id, JSON.stringify(m.body)]))
     for (const m of r.messages()) if (bodies.has(m.id)) expect(JSON.stringify(m.body)).toBe(bodies.get(m.id))
+  })
+
+  it('hour, day and week docs that start at the same instant (a week start): paged back, each message once', {
+    timeout: 20_000,
+  }, async () => {
+    const server = await startServer()
+    const now = Date.now()
+    let start = Math.floor(now / WEEK) * WEEK
+    if (now - start < 3 * HOUR) start -= WEEK
+    const sent: string[] = []
+    // Before the shared start: one of each, in the previous hour, day and week.
+    sent.push(
+      ...(await writeAndUpload(server.url, 'hana', HOUR, [
+        start - 20 * 60_000,
+        start + 10 * 60_000,
+        start + 40 * 60_000,
+      ])),
+    )
+    sent.push(
+      ...(await writeAndUpload(server.url, 'dana', DAY, [
+        start - 3 * HOUR,
+        start + 20 * 60_000,
+        start + 50 * 60_000,
+      ])),
+    )
+    sent.push(
+      ...(await writeAndUpload(server.url, 'wes', WEEK, [
+        start - 2 * DAY,
+        start + 30 * 60_000,
+        start + 55 * 60_000,
+      ])),
+    )
+    // Newer ones that fill the first screen.
+    sent.push(
+      ...(await writeAndUpload(
+        server.url,
+        'hugo',
+        HOUR,
+        [...Array(5)].map((_, i) => now - 30 * 60_000 + i * 60_000),
+      )),
+    )
+    const full = await everything(server.url)
+    expect([...full].sort()).toEqual([...sent].sort())
+    for (const periodMs of [HOUR, DAY, WEEK]) {
+      const { client, convo } = await reopenedReader(server.url, { firstScreen: 3, periodMs })
+      let pages = 0
+      while ((await convo.loadOlder()) && pages < 50) pages++
+      expect(ids(convo), `reader of ${periodMs} ms periods`).toEqual(full)
+      await client.close()
+    }
   })
 })

@@ -224,6 +224,45 @@ describe('codec 2 rows of @tidings/storage-sqlite, damaged from outside', () => 
     expectOwnContent(B, texts[B]!)
   })
 
+  // Odd zlib streams under a fitted CRC: empty, a header asking for a preset dictionary, a valid
+  // stream with bytes after its trailer, a stream of the right content at another level.
+  const odd: [string, (row: Row) => Buffer][] = [
+    ['an empty blob', () => Buffer.alloc(0)],
+    ['the zlib header alone', (row) => row.blob.subarray(0, 2)],
+    [
+      'a header with the preset-dictionary flag',
+      (row) => {
+        const copy = Buffer.from(row.blob)
+        copy[1] = 0xbb // FDICT set, FCHECK fitted: (0x78 << 8 | 0xbb) % 31 === 0
+        return copy
+      },
+    ],
+    [
+      'garbage after the Adler-32 trailer',
+      (row) => Buffer.concat([row.blob, Buffer.from('trailing garbage')]),
+    ],
+    [
+      "a second zlib stream (another room's row) after the first",
+      (row) => Buffer.concat([row.blob, rowsOf(base, laneB)[0]!.blob]),
+    ],
+  ]
+  for (const [name, make] of odd) {
+    it(`${name}, CRC fitted: refused and set aside, or read as exactly what was compacted`, async () => {
+      const path = copyOfBase()
+      const row = rowsOf(path, laneA)[0]!
+      const blob = make(row)
+      setRow(path, row, { blob, codec: 2, crc: crcFor(blob, 2) })
+      const { texts, codes } = await openBoth(path)
+      expectOwnContent(A, texts[A]!)
+      expect(texts[B]).toHaveLength(N + 1)
+      // Either refused and set aside, or read as exactly what was compacted.
+      if (codes.includes('storage/corrupt')) expect(quarantined(path)).toBeGreaterThan(0)
+      else expect(texts[A]).toHaveLength(N + 1)
+      console.info(`[attack14] ${name}: ${codes.includes('storage/corrupt') ? 'refused' : 'loaded whole'}`)
+      await expectSendsAgain(path, A)
+    })
+  }
+
   // (A copy added beside room-b's own row instead of replacing it loads room-a's 200 messages over
   // room-b's in about half the runs: the message ids collide and Yjs picks by random clientID. Left
   // out for that nondeterminism; the replaced row above shows the same defect every time.)
