@@ -282,4 +282,43 @@ describe.skipIf(missing !== undefined)('ref 1 across two processes sharing Postg
       'u-before',
     ])
   })
+
+  it('an honest client on one process flapping while a peer on the other makes new docs: nothing missed', {
+    timeout: 20_000,
+  }, async () => {
+    const isolated = newIsolation()
+    const one = await startNode(isolated)
+    const two = await startNode(isolated)
+    const bob = device(one.url, 'bob', { periodMs: 1000 })
+    const alice = device(two.url, 'alice')
+    const writer = await bob.client.open(ROOM)
+    const seen = await alice.client.open(ROOM)
+    await Promise.all([alice.client.whenSynced(), bob.client.whenSynced()])
+    const lanes = ['urgent', 'high', 'normal', 'low'] as const
+    const sent: string[] = []
+    let done = false
+    const flapping = (async () => {
+      for (let flap = 0; !done; flap++) {
+        alice.offline()
+        await new Promise((resolve) => setTimeout(resolve, 30 + (flap % 4) * 40))
+        alice.online()
+        await new Promise((resolve) => setTimeout(resolve, 50 + (flap % 6) * 45))
+      }
+    })()
+    for (let i = 0; i < 32; i++) {
+      sent.push((await writer.send(body(`c${i}`), { priority: lanes[i % 4]! })).id)
+      await new Promise((resolve) => setTimeout(resolve, 120))
+    }
+    done = true
+    await flapping
+    alice.online()
+    await alice.client.whenSynced()
+    while (await seen.loadOlder()) {}
+    await waitFor(() => sent.every((id) => ids(seen).includes(id)), 'alice has every message', {
+      watch: [seen],
+      timeout: 8000,
+    }).catch(() => undefined)
+    expect(sent.filter((id) => !ids(seen).includes(id))).toEqual([])
+    expect(new Set(ids(seen)).size).toBe(ids(seen).length)
+  })
 })

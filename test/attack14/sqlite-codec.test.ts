@@ -263,6 +263,36 @@ describe('codec 2 rows of @tidings/storage-sqlite, damaged from outside', () => 
     })
   }
 
+  // FINDING (attack14 #1, within one conversation): room-a's compacted normal row copied over its
+  // urgent doc's row loads too: the urgent doc then holds the 200 normal messages, which the room shows
+  // (the urgent message is gone without an error). It should be refused as not this doc's row.
+  it.fails("a lane row copied over another lane's row of the same room is refused", async () => {
+    const path = copyOfBase()
+    const rowA = rowsOf(path, laneA)[0]!
+    const urgent = rawDb(path, (db) =>
+      db.prepare(`select doc from docs where doc like '${A}/urgent/%'`).get(),
+    ) as {
+      doc: string
+    }
+    const [urgentRow] = rowsOf(path, urgent.doc)
+    rawDb(path, (db) => {
+      db.prepare('delete from updates where doc = ?').run(urgent.doc)
+      db.prepare('insert into updates (doc, n, blob, codec, size, crc) values (?, ?, ?, ?, ?, ?)').run(
+        urgent.doc,
+        urgentRow!.n,
+        rowA.blob,
+        rowA.codec,
+        rowA.blob.length,
+        rowA.crc,
+      )
+    })
+    const { texts, codes } = await openBoth(path)
+    console.info(
+      `[attack14] lane row over the urgent row: ${texts[A]!.length} shown, codes ${JSON.stringify(codes)}`,
+    )
+    expect(codes).toContain('storage/corrupt')
+  })
+
   // (A copy added beside room-b's own row instead of replacing it loads room-a's 200 messages over
   // room-b's in about half the runs: the message ids collide and Yjs picks by random clientID. Left
   // out for that nondeterminism; the replaced row above shows the same defect every time.)
