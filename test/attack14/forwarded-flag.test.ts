@@ -142,6 +142,36 @@ describe('sync step 1 with ref 1', () => {
     expect(texts(await flaggedSync(carol, doc, fromForwards(carol, doc)))).toEqual(['after', 'while refused'])
   })
 
+  it('docs created after the subscription past the open-docs cap: whatever was not forwarded comes in the answer', async () => {
+    const auth = policy()
+    const { server } = await startServer(auth, { maxOpenDocs: 3 })
+    const bob = await member(server.url, 't-bob', 'bob', 'bobdev1', ROOM)
+    const carol = await TestClient.connect(server.url, 't-carol', 'caroldev1')
+    await carol.subscribe(ROOM)
+    const docs = ['urgent', 'high', 'normal', 'low'].map((lane) => laneDoc(ROOM, lane))
+    // Bob writes each doc over a connection of its own, so his own cap does not stop him.
+    for (const doc of docs) {
+      const link = await TestClient.connect(server.url, 't-bob', 'bobdev1')
+      await link.subscribe(ROOM)
+      expect(await link.update(doc, bob.device.message(doc, { text: doc }).update)).toBe('ack')
+    }
+    await server.idle()
+    await carol.ping()
+    const got: string[] = []
+    for (const doc of docs) {
+      const replica = fromForwards(carol, doc)
+      const answer = carol.later((f) => (f.type === 'sync-step2' || f.type === 'error') && f.doc === doc)
+      carol.send({ type: 'sync-step1', doc, stateVector: Y.encodeStateVector(replica), forwarded: true })
+      const frame = await answer
+      if (frame.type === 'sync-step2') Y.applyUpdate(replica, frame.update)
+      got.push(`${doc}: ${frame.type === 'error' ? frame.code : texts(replica).join()}`)
+    }
+    console.info(`[attack14] open-docs cap: ${JSON.stringify(got)}`)
+    // Each doc either synced whole or refused visibly (the client then knows it lacks it).
+    for (const [i, doc] of docs.entries())
+      expect([`${doc}: ${doc}`, `${doc}: quota/exceeded`]).toContain(got[i])
+  })
+
   it('a doc created after the subscription by a refused write, then by an accepted one', async () => {
     const { server, bob } = await world()
     const carol = await TestClient.connect(server.url, 't-carol', 'caroldev1')

@@ -108,6 +108,24 @@ describe('updates overlapping what the server holds', () => {
     expect(await alice.client.update(doc, a.update)).toBe('ack')
   })
 
+  it("structs of the sender's other device (same user) riding along are taken, forwarded once", async () => {
+    const { server, storage, alice, carol } = await setup()
+    const phone = await member(server.url, 't-alice', 'alice', 'alicedev2', ROOM)
+    const doc = laneDoc(ROOM)
+    const p = phone.device.message(doc, { text: 'from the phone' })
+    expect(await phone.client.update(doc, p.update)).toBe('ack')
+    Y.applyUpdate(alice.device.doc(doc), p.update)
+    const a = alice.device.message(doc, { text: 'from the laptop' })
+    const answer = await alice.client.update(doc, Y.encodeStateAsUpdate(alice.device.doc(doc)))
+    await settle(server, carol.client)
+    const stored = (await storedDoc(storage, doc)).getMap('m')
+    // Her own user's content: taken, and stored before the ack.
+    expect(answer).toBe('ack')
+    expect(stored.has(a.id)).toBe(true)
+    expect(dupes(forwardedClocks(carol.client, doc))).toEqual([])
+    expect(forwardedClocks(carol.client, doc)).toHaveLength(2)
+  })
+
   it("an overlap that adds nothing but carries another user's structs is refused, never acked", async () => {
     const { server, alice, bob, carol } = await setup()
     const doc = laneDoc(ROOM)

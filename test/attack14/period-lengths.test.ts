@@ -331,4 +331,33 @@ describe('a conversation of 1 h, 1 day and 1 week periods', () => {
       await client.close()
     }
   })
+
+  it('a late message into a day doc that starts before an hourly window but is stamped inside it: shown, no gap', {
+    timeout: 20_000,
+  }, async () => {
+    const server = await startServer()
+    const now = Date.now()
+    if (now - Math.floor(now / DAY) * DAY < 2 * HOUR) return // the day doc must start before the hour docs
+    await writeAndUpload(
+      server.url,
+      'hana',
+      HOUR,
+      [...Array(10)].map((_, i) => now - 40 * 60_000 + i * 60_000),
+    )
+    const { client, convo } = await reopenedReader(server.url, { firstScreen: 3, periodMs: HOUR })
+    await client.whenSynced()
+    const oldest = convo.messages()[0]!.sentAt
+    // Dana, offline with a clock 5 minutes behind and 1-day periods, then online.
+    const [late] = await writeAndUpload(server.url, 'dana', DAY, [now - 5 * 60_000])
+    await waitFor(() => convo.unreadIds().includes(late!), 'the late message counted', {
+      watch: [convo],
+      timeout: 8000,
+    })
+    expect(now - 5 * 60_000).toBeGreaterThan(oldest)
+    await waitFor(() => ids(convo).includes(late!), 'the late message in the window', {
+      watch: [convo],
+      timeout: 3000,
+    })
+    expectSuffix(ids(convo), await everything(server.url), 'after the late message')
+  })
 })
