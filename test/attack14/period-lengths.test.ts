@@ -360,4 +360,29 @@ describe('a conversation of 1 h, 1 day and 1 week periods', () => {
     })
     expectSuffix(ids(convo), await everything(server.url), 'after the late message')
   })
+
+  it('a fast device fills 1 s period docs ahead of now: the first screen still holds the present, gapless', {
+    timeout: 20_000,
+  }, async () => {
+    const server = await startServer()
+    const now = Date.now()
+    const present = await writeAndUpload(
+      server.url,
+      'hana',
+      HOUR,
+      [...Array(5)].map((_, i) => now - 10 * 60_000 + i * 60_000),
+    )
+    // 40 s fast (inside MAX_DRIFT), 1 s periods: eight docs that start after now.
+    const fast = await writeAndUpload(
+      server.url,
+      'fred',
+      1000,
+      [...Array(8)].map((_, i) => now + 30_000 + i * 1000),
+    )
+    const full = await everything(server.url)
+    expect(full.slice(-8)).toEqual(fast)
+    const { convo } = await reopenedReader(server.url, { firstScreen: 3 })
+    expectSuffix(ids(convo), full, 'open')
+    expect(ids(convo)).toContain(present.at(-1))
+  })
 })
