@@ -126,6 +126,36 @@ describe('updates overlapping what the server holds', () => {
     expect(forwardedClocks(carol.client, doc)).toHaveLength(2)
   })
 
+  it("meta: Bob's stored device registration riding along with Alice's new pin is refused, never acked", async () => {
+    const { server, storage, alice, bob, carol } = await setup()
+    const doc = laneDoc(ROOM)
+    const m = alice.device.message(doc, { text: 'pin me' })
+    expect(await alice.client.update(doc, m.update)).toBe('ack')
+    const record = alice.device.doc(doc).getMap('m').get(m.id) as Record<string, unknown>
+    const meta = `${ROOM}/meta`
+    const pinner = alice.device.fresh()
+    Y.applyUpdate(pinner.doc(meta), Y.encodeStateAsUpdate(bob.device.doc(meta))) // Bob's registration
+    const pin = pinner.change(meta, (d) =>
+      d.getMap('pins').set(`${m.id}/alicedev1`, {
+        header: (({ body: _b, ...h }) => h)(record),
+        body: record.body,
+        stamp: record.stamp,
+      }),
+    )
+    await settle(server, carol.client)
+    const seen = forwardedClocks(carol.client, meta).length
+    const answer = await alice.client.update(
+      meta,
+      Y.mergeUpdates([Y.encodeStateAsUpdate(bob.device.doc(meta)), pin]),
+    )
+    expect(refusalCode(answer)).toBe('permission/denied')
+    await settle(server, carol.client)
+    expect(forwardedClocks(carol.client, meta).length).toBe(seen)
+    expect([...(await storedDoc(storage, meta)).getMap('pins').keys()]).toEqual([])
+    // The pin alone is taken: the refusal was for Bob's part.
+    expect(await alice.client.update(meta, pin)).toBe('ack')
+  })
+
   it("an overlap that adds nothing but carries another user's structs is refused, never acked", async () => {
     const { server, alice, bob, carol } = await setup()
     const doc = laneDoc(ROOM)
