@@ -224,6 +224,33 @@ describe('ref 1 around a subscription still being authorized', () => {
 })
 
 describe('the honest client reconnecting while a peer writes into new docs', () => {
+  it('its subscription refused, then accepted on the next connection: every message of the new docs arrives', {
+    timeout: 20_000,
+  }, async () => {
+    const auth = policy()
+    auth.refusedRooms.add(`t-carol ${ROOM}`)
+    const { server } = await startServer(auth)
+    const bob = device(server.url, 'bob', { periodMs: 1000 })
+    const carol = device(server.url, 'carol')
+    const writer = await bob.client.open(ROOM)
+    const seen = await carol.client.open(ROOM)
+    await bob.client.whenSynced()
+    await waitFor(() => carol.errors.includes('auth/denied'), 'carol refused', { watch: [carol.client] })
+    const sent: string[] = []
+    for (const [i, lane] of (['urgent', 'high', 'normal', 'low'] as const).entries())
+      sent.push((await writer.send(body(`r${i}`), { priority: lane })).id)
+    await bob.client.whenSynced()
+    auth.refusedRooms.delete(`t-carol ${ROOM}`)
+    carol.offline()
+    carol.online()
+    sent.push((await writer.send(body('after'), { priority: 'high' })).id)
+    await waitFor(() => sent.every((id) => ids(seen).includes(id)), "carol has all of bob's messages", {
+      watch: [seen],
+      timeout: 8000,
+    })
+    expect(new Set(ids(seen)).size).toBe(ids(seen).length)
+  })
+
   it('misses nothing over repeated reconnects (the peer makes 1 s period docs in every lane)', {
     timeout: 20_000,
   }, async () => {
