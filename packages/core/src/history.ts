@@ -97,9 +97,21 @@ export class History {
     return this.periods().filter((p) => p < this.loadedFrom && !this.#loaded.has(p))
   }
 
-  /** Whether a doc of the period starting at `start` belongs in memory: in or after the loaded window. */
+  /**
+   * The newest unloaded period that reaches into the loaded window: one that starts before it but
+   * ends inside (a week doc among hour docs). Its messages sit among those shown, so it must load.
+   * Never one with periods of a single length, whose periods do not overlap.
+   */
+  overlapping(): number | undefined {
+    return this.older().find((p) => this.endOf(p) > this.loadedFrom)
+  }
+
+  /**
+   * Whether a doc of the period starting at `start` belongs in memory: in or after the loaded
+   * window, or reaching into it.
+   */
   inWindow(start: number): boolean {
-    return start >= this.loadedFrom || this.#loaded.has(start)
+    return start >= this.loadedFrom || this.#loaded.has(start) || this.endOf(start) > this.loadedFrom
   }
 
   /** Marks history as fully loaded: every period older than the window is loaded or absent. */

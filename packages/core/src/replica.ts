@@ -115,6 +115,7 @@ export class Replica {
         break
       await this.loadPeriod(start)
     }
+    await this.#closeGaps()
     this.history.complete()
     // Only the registration: settings are an admin's to write (servers refuse them from members),
     // and period docs name their own length, so replicas need no agreed one to read them.
@@ -157,10 +158,19 @@ export class Replica {
    * everything after it.
    */
   async #widen(start: number): Promise<void> {
-    if (this.history.isLoaded(start)) return
-    for (const newer of this.history.periods())
-      if (newer > start && !this.history.isLoaded(newer)) await this.loadPeriod(newer)
-    await this.loadPeriod(start)
+    // With periods of different lengths, a longer one may then reach into the window from before it.
+    for (let next: number | undefined = start; next !== undefined; next = this.history.overlapping()) {
+      if (this.history.isLoaded(next)) continue
+      for (const newer of this.history.periods())
+        if (newer > next && !this.history.isLoaded(newer)) await this.loadPeriod(newer)
+      await this.loadPeriod(next)
+    }
+  }
+
+  /** Loads what reaches into the loaded window from before it (see `History.overlapping`). */
+  async #closeGaps(): Promise<void> {
+    const overlapping = this.history.overlapping()
+    if (overlapping !== undefined) await this.#widen(overlapping)
   }
 
   /** Loads older periods until `pageSize` more messages are in or none is left. */
@@ -176,6 +186,7 @@ export class Replica {
       added += this.history.messagesIn(start)
       if (added >= this.ctx.options.pageSize) break
     }
+    await this.#closeGaps()
     this.history.complete()
     return true
   }
