@@ -297,12 +297,11 @@ describe('codec 2 rows of @tidings/storage-sqlite, damaged from outside', () => 
   // room-b's in about half the runs: the message ids collide and Yjs picks by random clientID. Left
   // out for that nondeterminism; the replaced row above shows the same defect every time.)
 
-  // FINDING (attack14 #2): a 1 MiB codec 2 row that inflates to 1 GiB of zeros (valid zlib stream,
-  // Adler-32 and CRC fitted) loads without any error: the process's RSS grows by ~3 GiB while it is
-  // inflated, the zeros decode as an empty Yjs update, so the lane's 200 messages silently vanish and
-  // nothing is quarantined. A row should not inflate past a bound derived from what was stored (the
-  // merged size is known at compaction) and one that does should be refused with storage/corrupt.
-  it.fails('a small codec 2 row that inflates to 1 GiB (valid zlib, CRC fitted) is refused, not loaded', {
+  // Was FINDING (attack14 #2), fixed: a 1 MiB codec 2 row that inflates to 1 GiB of zeros (valid
+  // zlib stream, Adler-32 and CRC fitted) loaded without any error: the process's RSS grew by ~3 GiB
+  // while it inflated, the zeros decoded as an empty Yjs update, so the lane's 200 messages silently
+  // vanished and nothing was quarantined. Rows now inflate to at most `maxRowBytes` (256 MiB).
+  it('a small codec 2 row that inflates to 1 GiB (valid zlib, CRC fitted) is refused, not loaded', {
     timeout: 30_000,
   }, async () => {
     const path = copyOfBase()
@@ -322,9 +321,8 @@ describe('codec 2 rows of @tidings/storage-sqlite, damaged from outside', () => 
     expect(texts[B]).toHaveLength(N + 1)
   })
 
-  // FINDING (attack14 #2, codec 1): the same with an old-format raw-deflate row: no error, the
-  // messages vanish silently, the whole GiB is inflated.
-  it.fails('a small codec 1 row that inflates to 1 GiB (CRC fitted) is refused, not loaded', {
+  // Was FINDING (attack14 #2, codec 1), fixed: the same with an old-format raw-deflate row.
+  it('a small codec 1 row that inflates to 1 GiB (CRC fitted) is refused, not loaded', {
     timeout: 30_000,
   }, async () => {
     const path = copyOfBase()

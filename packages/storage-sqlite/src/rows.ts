@@ -1,5 +1,5 @@
 import { promisify } from 'node:util'
-import { inflateRaw, deflate as zlibDeflate, inflate as zlibInflate } from 'node:zlib'
+import { inflateRaw, type ZlibOptions, deflate as zlibDeflate, inflate as zlibInflate } from 'node:zlib'
 import { crc32 } from './checksum.js'
 
 /**
@@ -29,10 +29,13 @@ export interface EncodedRow {
 
 // zlib's callback forms run on libuv's thread pool: a large compacted row never blocks the event loop.
 const deflate = promisify(zlibDeflate)
-const inflaters: Record<number, (blob: Uint8Array) => Promise<Buffer>> = {
+const inflaters: Record<number, (blob: Uint8Array, options: ZlibOptions) => Promise<Buffer>> = {
   [CODEC_DEFLATE_RAW]: promisify(inflateRaw),
   [CODEC_DEFLATE]: promisify(zlibInflate),
 }
+
+/** The largest update a compressed row may inflate to by default: 256 MiB. */
+export const MAX_ROW_BYTES = 256 * 1024 * 1024
 
 /** A plain Uint8Array copy: callers own what they get, and Buffer's quirks stay inside. */
 export const ownBytes = (bytes: Uint8Array): Uint8Array => new Uint8Array(bytes)
@@ -72,9 +75,10 @@ export type DecodedRow = { update: Uint8Array } | { reason: string }
 
 /**
  * Checks a row read back: its update, or why it cannot be trusted. Raw rows answer at once;
- * deflated ones are inflated on the thread pool.
+ * deflated ones are inflated on the thread pool, to at most `maxBytes` (a row that would inflate
+ * past it, a zlib bomb, is refused before it takes the memory).
  */
-export const decodeRow = (row: RowRecord): DecodedRow | Promise<DecodedRow> => {
+export const decodeRow = (row: RowRecord, maxBytes = MAX_ROW_BYTES): DecodedRow | Promise<DecodedRow> => {
   const { blob } = row
   if (!(blob instanceof Uint8Array)) return { reason: 'the blob is missing' }
   if (blob.length !== row.size) return { reason: `truncated blob: ${blob.length} of ${row.size} bytes` }
@@ -82,9 +86,14 @@ export const decodeRow = (row: RowRecord): DecodedRow | Promise<DecodedRow> => {
   if (row.codec === CODEC_RAW) return { update: ownBytes(blob) }
   const inflate = inflaters[row.codec]
   if (inflate)
-    return inflate(blob).then(
+    return inflate(blob, { maxOutputLength: maxBytes }).then(
       (update) => ({ update: ownBytes(update) }),
-      () => ({ reason: 'the compressed blob cannot be inflated' }),
+      (error: Error) => ({
+        reason:
+          error instanceof RangeError
+            ? `the compressed blob inflates past ${maxBytes} bytes (option maxRowBytes)`
+            : 'the compressed blob cannot be inflated',
+      }),
     )
   return { reason: `unknown codec ${row.codec}` }
 }

@@ -17,7 +17,14 @@ import Database from 'better-sqlite3'
 import { crc32 } from './checksum.js'
 import { closedError, toTidingsError } from './errors.js'
 import { readOutboxRows } from './outbox-rows.js'
-import { type DecodedRow, decodeRow, type EncodedRow, encodeCompactedRow, encodeRow } from './rows.js'
+import {
+  type DecodedRow,
+  decodeRow,
+  type EncodedRow,
+  encodeCompactedRow,
+  encodeRow,
+  MAX_ROW_BYTES,
+} from './rows.js'
 import { prepareDatabase } from './schema.js'
 import { type OutboxColumns, prepareStatements } from './statements.js'
 
@@ -38,6 +45,11 @@ export interface SqliteStorageOptions {
   readonly durability?: Durability
   /** Deflate compacted rows of at least this many bytes (default 1024); `false` stores them raw. */
   readonly compressAbove?: number | false
+  /**
+   * The largest update a compressed row may inflate to (default 256 MiB): a row that would inflate
+   * past it is refused as `storage/corrupt` and set aside, before it takes the memory.
+   */
+  readonly maxRowBytes?: number
   /** How long to wait for a file another connection holds before `storage/locked`, in ms (default 2000). */
   readonly busyTimeout?: number
 }
@@ -72,6 +84,7 @@ export const sqliteStorage = (options: SqliteStorageOptions): SqliteStorage => {
       `durability must be 'full' or 'normal', not ${String(durability)}.`,
     )
   const compressAbove = options.compressAbove === false ? undefined : (options.compressAbove ?? 1024)
+  const maxRowBytes = options.maxRowBytes ?? MAX_ROW_BYTES
   const fail = (error: unknown, subject?: string) => toTidingsError(error, path, subject)
 
   let db: Database.Database
@@ -134,7 +147,7 @@ export const sqliteStorage = (options: SqliteStorageOptions): SqliteStorage => {
   /** Reads and checks a doc's rows (inflating on the thread pool); the bad ones are set apart. */
   const readRows = async (doc: string, after = 0) => {
     const records = st.selectRows.all(doc, after)
-    const decoded: (DecodedRow | Promise<DecodedRow>)[] = records.map(decodeRow)
+    const decoded: (DecodedRow | Promise<DecodedRow>)[] = records.map((r) => decodeRow(r, maxRowBytes))
     const good: StoredUpdate[] = []
     const bad: BadRow[] = []
     for (const [i, row] of records.entries()) {
