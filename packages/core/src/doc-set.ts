@@ -1,6 +1,6 @@
 import * as Y from 'yjs'
 import { TidingsError } from './errors.js'
-import type { StorageAdapter } from './storage.js'
+import type { StorageAdapter, StoredUpdate } from './storage.js'
 
 /** Transaction origins, so observers can tell local writes from remote and stored ones. */
 export const LOCAL = Symbol('tidings/local')
@@ -98,13 +98,46 @@ export class DocSet {
       }, STORED)
     } catch (cause) {
       doc.destroy()
-      throw new TidingsError('storage/corrupt', `Stored updates of ${name} could not be read.`, {
-        subject: name,
-        cause,
-      })
+      throw await this.#setAside(name, rows, cause)
     }
     this.#docs.set(name, doc)
     this.onLoaded(name, doc)
     return doc
+  }
+
+  /**
+   * After a load failed: finds the rows Yjs cannot read one by one and has storage set them aside
+   * where it can, so the next load gets the rest. Returns the `storage/corrupt` error to throw.
+   */
+  async #setAside(name: string, rows: readonly StoredUpdate[], cause: unknown): Promise<TidingsError> {
+    const scratch = new Y.Doc({ gc: false })
+    const bad: number[] = []
+    for (const row of rows) {
+      try {
+        Y.applyUpdate(scratch, row.update)
+      } catch {
+        bad.push(row.n)
+      }
+    }
+    scratch.destroy()
+    const { setAside } = this.storage
+    let then = 'the doc stays unreadable'
+    if (bad.length > 0 && setAside) {
+      try {
+        await setAside.call(this.storage, name, bad, `Yjs cannot read it: ${String(cause)}`)
+        then = 'they were set aside; the rest of the doc loads'
+      } catch (error) {
+        then = `setting them aside failed too (${String(error)})`
+      }
+    }
+    const what = bad.length > 0 ? `rows ${bad.join(', ')}` : 'its rows'
+    return new TidingsError(
+      'storage/corrupt',
+      `Stored updates of ${name} could not be read (${what}): ${then}.`,
+      {
+        subject: name,
+        cause,
+      },
+    )
   }
 }

@@ -203,6 +203,13 @@ const handle = (contents: Contents): MemoryStorage => {
       docs.delete(doc)
       for (const [key, entry] of outbox) if (entry.doc === doc) outbox.delete(key)
     },
+    async setAside(doc, rows) {
+      open()
+      const entry = docs.get(doc)
+      if (!entry) return
+      const aside = new Set(rows)
+      entry.rows = entry.rows.filter((row) => !aside.has(row.n))
+    },
     async close() {
       closed = true
     },

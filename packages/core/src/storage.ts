@@ -96,6 +96,13 @@ export interface StorageAdapter {
   compactTail?(doc: string, maxBytes: number): Promise<void>
   /** Deletes a doc with all its updates; outbox entries of the doc are removed too. */
   drop(doc: string): Promise<void>
+  /**
+   * Moves rows of a doc that passed the adapter's checks but that Yjs cannot read out of the doc
+   * (into the adapter's quarantine, where it keeps one), `reason` saying why; unknown row numbers
+   * are ignored. A client calls it when a load fails, so the doc loads and takes writes again.
+   * @remarks Optional: without it such a doc stays unreadable (`storage/corrupt`) until dropped.
+   */
+  setAside?(doc: string, rows: readonly number[], reason: string): Promise<void>
   /** Releases the store; later calls reject with `storage/closed`. */
   close(): Promise<void>
   /**

@@ -264,6 +264,22 @@ export const indexeddbStorage = (options: IndexeddbStorageOptions = {}): Indexed
       )
     },
 
+    async setAside(doc, numbers, reason) {
+      checkName(doc, 'A doc name')
+      const wanted = new Set(numbers)
+      await change(
+        UPDATES_DOCS,
+        async (tx) => {
+          const [state, { good }] = await Promise.all([readDoc(tx, rows(doc), doc), readRows(tx, rows(doc))])
+          const aside = good
+            .filter((row) => wanted.has(row.n))
+            .map(({ key, value }) => ({ key, value, reason }))
+          if (aside.length > 0) quarantineRows(tx, doc, state, aside)
+        },
+        doc,
+      )
+    },
+
     async drop(doc) {
       checkName(doc, 'A doc name')
       await change(

@@ -319,6 +319,17 @@ export const sqliteStorage = (options: SqliteStorageOptions): SqliteStorage => {
         if (bad.length > 0) throw corrupt(doc, bad, 'update(s)')
       }, doc)
     },
+    setAside(doc, rows, reason) {
+      return run(() => {
+        checkName(doc, 'A doc name')
+        const wanted = new Set(rows)
+        const bad = st.selectRows
+          .all(doc, 0)
+          .filter((row) => wanted.has(row.n))
+          .map((row) => ({ n: row.n, blob: row.blob, reason }))
+        if (bad.length > 0) quarantineRows(doc, bad)
+      }, doc)
+    },
     drop(doc) {
       return run(() => {
         checkName(doc, 'A doc name')

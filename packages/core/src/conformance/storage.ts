@@ -360,6 +360,32 @@ export function runStorageConformance(
       timeout,
     )
 
+    it(
+      'sets aside the rows it is told (when it has setAside): the rest load in order, counted',
+      async (context) => {
+        const probe = await setup()
+        const has = probe.adapter.setAside !== undefined
+        await probe.adapter.close()
+        await probe.teardown?.()
+        if (!has) return context.skip()
+        await withStore(async ({ adapter }) => {
+          const updates = [1, 2, 3, 4].map((i) => ({ doc: 'c/normal/1', update: Uint8Array.of(0, i) }))
+          await adapter.write({ updates })
+          const before = await adapter.load('c/normal/1')
+          const [, second, , fourth] = before.map((row) => row.n)
+          await adapter.setAside!('c/normal/1', [second!, fourth!, 999_999], 'Yjs cannot read it')
+          const after = await adapter.load('c/normal/1')
+          expect(after).toEqual([before[0], before[2]])
+          expect((await adapter.listDocs('c')).find((d) => d.doc === 'c/normal/1')?.updates).toBe(2)
+          // Nothing to do for an unknown doc; the doc takes writes again.
+          await adapter.setAside!('c/normal/2', [1], 'none')
+          await adapter.write({ updates: [{ doc: 'c/normal/1', update: Uint8Array.of(0, 5) }] })
+          expect((await adapter.load('c/normal/1')).map((row) => row.update[1])).toEqual([1, 3, 5])
+        })
+      },
+      timeout,
+    )
+
     sharedStorageTests(withShared, check, timeout)
   })
 }
