@@ -220,13 +220,12 @@ describe('updates overlapping what the server holds', () => {
     expect([...stored.getMap('pins').keys()]).toEqual([`${m.id}/alicedev1`])
   })
 
-  // FINDING (attack14 #4): the server acks an update whose clock 0 is another message than the one it
-  // holds at that (clientID, clock), stores only its clock 1, and forwards that: `second` is acked
-  // (its sender marks it sent, drops it from the outbox) but stored nowhere. It takes a reused clientID
-  // of the sender's own user (a second session of a device, a restored doc), so it is rare, but
-  // "never ack what it did not store" fails: an overlap whose content differs from what is stored at
-  // the same IDs should be refused (or at least not acked).
-  it.fails('structs at IDs the server holds but with other content (a reused clientID) are never acked as stored', async () => {
+  // Was FINDING (attack14 #4), fixed: the server acked an update whose clock 0 is another message
+  // than the one it holds at that (clientID, clock), stored only its clock 1, and forwarded that:
+  // `second` was acked (its sender marked it sent) but stored nowhere. It takes a reused clientID of
+  // the sender's own user (a second session of a device, a restored doc). An overlap whose entries
+  // differ from what is stored at the same IDs is now refused like another user's.
+  it('structs at IDs the server holds but with other content (a reused clientID) are never acked as stored', async () => {
     const { server, storage, alice, bob } = await setup()
     const doc = laneDoc(ROOM)
     const first = alice.device.message(doc, { text: 'first session' })

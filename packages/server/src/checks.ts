@@ -35,9 +35,10 @@ export interface CheckResult {
   readonly effective: boolean
   /**
    * Some structs of the update were stored already under a clientID that is not the sender's
-   * user's (another user's, or unbound). They are skipped as known, but the sender's copy of them
-   * was not stored: an `update` frame like this must never be acked (a session that drew a
-   * clientID someone else used would see its message "sent" while the server holds other content).
+   * user's (another user's, or unbound), or hold another entry at those IDs (a session that drew a
+   * clientID its own user used before). They are skipped as known, but the sender's copy of them
+   * was not stored: an `update` frame like this must never be acked (the session would see its
+   * message "sent" while the server holds other content).
    */
   readonly foreign: boolean
   /**
@@ -60,6 +61,24 @@ const serverStruct = (doc: Y.Doc, id: Y.ID): Y.Item | Y.GC | undefined => {
   if (id.clock >= stateOf(doc, id.client)) return undefined
   const structs = doc.store.clients.get(id.client)!
   return structs[Y.findIndexSS(structs, id.clock)]
+}
+
+const sameId = (a: Y.ID | null, b: Y.ID | null): boolean =>
+  a === b || (a !== null && b !== null && a.client === b.client && a.clock === b.clock)
+
+/**
+ * Whether the item the server holds at `item`'s ID has the same place (origins, and map key where
+ * the update names one): a resend, not other content under a reused clientID. A GC'd struct, or
+ * one the ID falls inside of, cannot tell, and passes.
+ */
+const sameEntry = (doc: Y.Doc, item: Y.Item): boolean => {
+  const stored = serverStruct(doc, item.id)
+  if (!(stored instanceof Y.Item) || stored.id.clock !== item.id.clock) return true
+  return (
+    sameId(stored.origin, item.origin) &&
+    sameId(stored.rightOrigin, item.rightOrigin) &&
+    (item.parentSub === null || stored.parentSub === item.parentSub)
+  )
 }
 
 /** The clientIDs whose bindings a check of this update may consult, for prefetching. */
@@ -127,6 +146,8 @@ export const checkDecoded = (decoded: DecodedUpdate, ctx: CheckContext): CheckRe
   /** Per client, indices into `fresh` in clock order. */
   const inUpdate = new Map<number, number[]>()
   const stale = new Set<number>()
+  /** Some struct lands on IDs the server holds with another entry: a reused clientID. */
+  let clash = false
   for (const struct of decoded.structs) {
     const { client, clock } = struct.id
     const end = known(client)
@@ -142,6 +163,7 @@ export const checkDecoded = (decoded: DecodedUpdate, ctx: CheckContext): CheckRe
       )
     }
     ends.set(client, Math.max(end, clock + struct.length))
+    if (clock < stateOf(doc, client) && struct instanceof Y.Item && !sameEntry(doc, struct)) clash = true
     if (clock + struct.length <= stateOf(doc, client)) {
       stale.add(client)
       continue
@@ -193,7 +215,7 @@ export const checkDecoded = (decoded: DecodedUpdate, ctx: CheckContext): CheckRe
   const effective = fresh.length > 0 || targets.length > 0
   const overlap = stale.size > 0 || fresh.some((s) => s.id.clock < stateOf(doc, s.id.client))
   const bindings = new Map<number, string>()
-  const foreign = tidings && [...stale].some((client) => ctx.owner(client) !== sender.userId)
+  const foreign = tidings && (clash || [...stale].some((client) => ctx.owner(client) !== sender.userId))
   if (!effective) return { effective, foreign, overlap, bindings, messages: 0, newest: 0 }
   if (!sender.canWrite) throw new Refusal('permission/denied', 'this user may not write the conversation')
   if (!tidings) {

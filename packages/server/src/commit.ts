@@ -278,7 +278,10 @@ export class Committer {
         // Never ack what was not stored: the server's structs at that range are not the sender's.
         this.#fail(
           job,
-          new Refusal('permission/denied', "these clientIDs and clocks hold another user's content"),
+          new Refusal(
+            'permission/denied',
+            'these clientIDs and clocks hold other content (another user or session)',
+          ),
         )
         continue
       }
