@@ -103,7 +103,14 @@ export class History {
    * Never one with periods of a single length, whose periods do not overlap.
    */
   overlapping(): number | undefined {
-    return this.older().find((p) => this.endOf(p) > this.loadedFrom)
+    let newest: number | undefined
+    for (const { ref } of this.#docs.values()) {
+      if (!isMessageDoc(ref)) continue
+      const start = periodStart(ref)
+      if (start >= this.loadedFrom || periodEnd(ref) <= this.loadedFrom || this.#loaded.has(start)) continue
+      if (newest === undefined || start > newest) newest = start
+    }
+    return newest
   }
 
   /**

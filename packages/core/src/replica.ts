@@ -158,9 +158,9 @@ export class Replica {
    * everything after it.
    */
   async #widen(start: number): Promise<void> {
+    if (this.history.isLoaded(start)) return
     // With periods of different lengths, a longer one may then reach into the window from before it.
     for (let next: number | undefined = start; next !== undefined; next = this.history.overlapping()) {
-      if (this.history.isLoaded(next)) continue
       for (const newer of this.history.periods())
         if (newer > next && !this.history.isLoaded(newer)) await this.loadPeriod(newer)
       await this.loadPeriod(next)
