@@ -2,7 +2,6 @@ import { parseDocName } from '@tidings/core'
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 import * as Y from 'yjs'
-import { clientsOf } from './checks.js'
 import type { RoundGuard } from './cluster-round.js'
 import type { Prepared } from './commit.js'
 import type { ConversationState } from './conversations.js'
@@ -11,6 +10,7 @@ import type { Fanout } from './fanout.js'
 import type { Hub } from './hub.js'
 import { bucketOf } from './lanes-queue.js'
 import { manifestKey } from './manifest.js'
+import { clientsOf } from './server-structs.js'
 
 /** What one process tells the others, first byte of a payload. */
 const UPDATE = 1

@@ -1,6 +1,6 @@
 import type { DocRef, PeriodRef, StorageAdapter, UpdateWrite } from '@tidings/core'
 import * as Y from 'yjs'
-import { type CheckContext, checkDecoded, clientsOf } from './checks.js'
+import { type CheckContext, checkDecoded } from './checks.js'
 import { lockedRound, type RoundGuard } from './cluster-round.js'
 import type { ConversationState, Conversations } from './conversations.js'
 import { mapValue, retainedFromOf } from './conversations.js'
@@ -12,6 +12,7 @@ import type { ManifestStep } from './manifest.js'
 import { pinDocs, storedMessageLookup } from './pins.js'
 import { DocAdmission } from './quotas.js'
 import type { Sender } from './rules.js'
+import { clientsOf } from './server-structs.js'
 import { WaitingRoom } from './waiting.js'
 
 /** The connection an update came from. */
